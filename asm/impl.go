@@ -1,0 +1,169 @@
+package asm
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+)
+
+// The implementation levels, from slowest to fastest. A kernel family uses the
+// fastest implementation it has at or below the selected level.
+var levelRank = map[string]int{
+	"generic": 0,
+	"avx2":    1,
+	"neon":    1,
+	"avx512":  2,
+}
+
+// floatKernels is one implementation of the float32 distance kernels.
+type floatKernels struct {
+	dot     func(x, y []float32) float32
+	l2Sqr   func(x, y []float32) float32
+	dotMany func(dst, q, ys []float32)
+	l2Many  func(dst, q, ys []float32)
+	// dotTile writes dst[i*ny+j] = <xs_i, ys_j> for nx = len(xs)/d rows of xs
+	// and ny = len(ys)/d rows of ys.
+	dotTile func(dst, xs, ys []float32, d int)
+}
+
+// lut4Kernels is one implementation of the 4-bit LUT scan.
+type lut4Kernels struct {
+	scan func(sums []uint16, masks []uint32, codes []byte, m2 int, lut []byte, threshold uint16)
+}
+
+type floatImpl struct {
+	name      string
+	available bool
+	k         floatKernels
+}
+
+type lut4Impl struct {
+	name      string
+	available bool
+	k         lut4Kernels
+}
+
+var (
+	registryMu sync.Mutex
+	floatImpls = []floatImpl{{name: "generic", available: true, k: genericFloat}}
+	lut4Impls  = []lut4Impl{{name: "generic", available: true, k: genericLUT4}}
+	selected   = "generic"
+
+	// The kernels in use. They are replaced only by Use, which callers must
+	// not run concurrently with searches.
+	fk, fkName = genericFloat, "generic"
+	lk, lkName = genericLUT4, "generic"
+)
+
+// registerFloat adds a float kernel implementation. Architecture files call it
+// from init.
+func registerFloat(name string, available bool, k floatKernels) {
+	floatImpls = append(floatImpls, floatImpl{name, available, k})
+}
+
+// registerLUT4 adds a LUT scan implementation. Architecture files call it from
+// init.
+func registerLUT4(name string, available bool, k lut4Kernels) {
+	lut4Impls = append(lut4Impls, lut4Impl{name, available, k})
+}
+
+func init() {
+	best := "generic"
+	for _, name := range Implementations() {
+		if levelRank[name] > levelRank[best] {
+			best = name
+		}
+	}
+	if env := strings.TrimSpace(os.Getenv("KUME_SIMD")); env != "" {
+		if _, ok := levelRank[env]; ok && levelRank[env] < levelRank[best] {
+			best = env
+		}
+	}
+	if err := Use(best); err != nil {
+		panic(err) // unreachable: best is one of Implementations
+	}
+}
+
+// Implementations lists the implementation levels this CPU can run, slowest
+// first. "generic" (pure Go) is always present.
+func Implementations() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(name string, ok bool) {
+		if ok && !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	for _, f := range floatImpls {
+		add(f.name, f.available)
+	}
+	for _, l := range lut4Impls {
+		add(l.name, l.available)
+	}
+	// Stable order by rank.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && levelRank[out[j]] < levelRank[out[j-1]]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// Selected returns the implementation level in use.
+func Selected() string {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	return selected
+}
+
+// Use selects the implementation level name (one of Implementations). Each
+// kernel uses its fastest implementation at or below that level. Use is meant
+// for start-up and for tests: it must not run while other goroutines call
+// kernels.
+func Use(name string) error {
+	rank, ok := levelRank[name]
+	if !ok {
+		return fmt.Errorf("asm: unknown implementation %q", name)
+	}
+	avail := false
+	for _, n := range Implementations() {
+		avail = avail || n == name
+	}
+	if !avail {
+		return fmt.Errorf("asm: implementation %q is not available on this CPU", name)
+	}
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	bestF, bestL := floatImpls[0], lut4Impls[0]
+	for _, f := range floatImpls {
+		if f.available && levelRank[f.name] <= rank && levelRank[f.name] >= levelRank[bestF.name] {
+			bestF = f
+		}
+	}
+	for _, l := range lut4Impls {
+		if l.available && levelRank[l.name] <= rank && levelRank[l.name] >= levelRank[bestL.name] {
+			bestL = l
+		}
+	}
+	fk, fkName = bestF.k, bestF.name
+	lk, lkName = bestL.k, bestL.name
+	selected = name
+	return nil
+}
+
+// FloatImplementation names the float kernel implementation in use. A kernel
+// family may lack the selected level and run a lower one.
+func FloatImplementation() string {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	return fkName
+}
+
+// LUT4Implementation names the LUT scan implementation in use.
+func LUT4Implementation() string {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	return lkName
+}

@@ -1,0 +1,101 @@
+package asm
+
+import "fmt"
+
+// Dot returns the inner product of x and y, which must have the same length.
+func Dot(x, y []float32) float32 {
+	if len(x) != len(y) {
+		panic(fmt.Sprintf("asm.Dot: lengths %d and %d differ", len(x), len(y)))
+	}
+	return fk.dot(x, y)
+}
+
+// L2Sqr returns the squared Euclidean distance between x and y, which must
+// have the same length.
+func L2Sqr(x, y []float32) float32 {
+	if len(x) != len(y) {
+		panic(fmt.Sprintf("asm.L2Sqr: lengths %d and %d differ", len(x), len(y)))
+	}
+	return fk.l2Sqr(x, y)
+}
+
+// DotMany writes dst[i] = <q, ys[i*d:(i+1)*d]> with d = len(q). ys must hold
+// exactly len(dst) rows.
+func DotMany(dst, q, ys []float32) {
+	checkMany("asm.DotMany", dst, q, ys)
+	fk.dotMany(dst, q, ys)
+}
+
+// L2SqrMany writes dst[i] = ||q - ys[i*d:(i+1)*d]||² with d = len(q). ys must
+// hold exactly len(dst) rows.
+func L2SqrMany(dst, q, ys []float32) {
+	checkMany("asm.L2SqrMany", dst, q, ys)
+	fk.l2Many(dst, q, ys)
+}
+
+// DotTile writes the inner products of every row of xs with every row of ys:
+// dst[i*ny+j] = <xs_i, ys_j>, where rows are d floats, nx = len(xs)/d and
+// ny = len(ys)/d. This is the matrix product xs·ysᵀ, the loop that k-means
+// assignment and batched exact search spend their time in.
+func DotTile(dst, xs, ys []float32, d int) {
+	nx, ny := checkTile("asm.DotTile", dst, xs, ys, d)
+	if nx == 0 || ny == 0 {
+		return
+	}
+	fk.dotTile(dst, xs, ys, d)
+}
+
+// L2SqrTile writes squared distances between every row of xs and every row of
+// ys: dst[i*ny+j] = ||xs_i - ys_j||², computed as xn[i] + yn[j] - 2<xs_i, ys_j>
+// from the rows' squared norms xn and yn (see SqNorms) and clamped at zero.
+// The expansion loses precision when two rows are nearly equal relative to
+// their norms; callers that need exact small distances use L2SqrMany.
+func L2SqrTile(dst, xs, xn, ys, yn []float32, d int) {
+	nx, ny := checkTile("asm.L2SqrTile", dst, xs, ys, d)
+	if len(xn) != nx || len(yn) != ny {
+		panic(fmt.Sprintf("asm.L2SqrTile: %d and %d norms for %d and %d rows", len(xn), len(yn), nx, ny))
+	}
+	if nx == 0 || ny == 0 {
+		return
+	}
+	fk.dotTile(dst, xs, ys, d)
+	for i := 0; i < nx; i++ {
+		row := dst[i*ny : (i+1)*ny]
+		xi := xn[i]
+		for j, ip := range row {
+			v := xi + yn[j] - 2*ip
+			if v < 0 {
+				v = 0
+			}
+			row[j] = v
+		}
+	}
+}
+
+// SqNorms writes dst[i] = ||xs_i||² for the d-dimensional rows of xs.
+func SqNorms(dst, xs []float32, d int) {
+	if d <= 0 || len(xs) != len(dst)*d {
+		panic(fmt.Sprintf("asm.SqNorms: %d floats for %d rows of %d", len(xs), len(dst), d))
+	}
+	for i := range dst {
+		row := xs[i*d : (i+1)*d]
+		dst[i] = fk.dot(row, row)
+	}
+}
+
+func checkMany(name string, dst, q, ys []float32) {
+	if len(ys) != len(dst)*len(q) {
+		panic(fmt.Sprintf("%s: %d floats for %d rows of %d", name, len(ys), len(dst), len(q)))
+	}
+}
+
+func checkTile(name string, dst, xs, ys []float32, d int) (nx, ny int) {
+	if d <= 0 || len(xs)%d != 0 || len(ys)%d != 0 {
+		panic(fmt.Sprintf("%s: %d and %d floats are not rows of %d", name, len(xs), len(ys), d))
+	}
+	nx, ny = len(xs)/d, len(ys)/d
+	if len(dst) != nx*ny {
+		panic(fmt.Sprintf("%s: dst has %d floats, want %d x %d", name, len(dst), nx, ny))
+	}
+	return nx, ny
+}

@@ -1,0 +1,3 @@
+module github.com/kume-ann/kume
+
+go 1.24
