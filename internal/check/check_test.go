@@ -1,0 +1,44 @@
+package check
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/kume-ann/kume"
+)
+
+func TestVectors(t *testing.T) {
+	if n, err := Vectors("x", []float32{1, 2, 3, 4}, 2); n != 2 || err != nil {
+		t.Errorf("Vectors = %d, %v; want 2, nil", n, err)
+	}
+	if n, err := Vectors("x", nil, 2); n != 0 || err != nil {
+		t.Errorf("Vectors(nil) = %d, %v; want 0, nil", n, err)
+	}
+	if _, err := Vectors("x", []float32{1, 2, 3}, 2); !errors.Is(err, kume.ErrDimension) {
+		t.Errorf("ragged input: %v, want ErrDimension", err)
+	}
+	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+		if _, err := Vectors("x", []float32{1, bad}, 2); !errors.Is(err, kume.ErrNonFinite) {
+			t.Errorf("%v: %v, want ErrNonFinite", bad, err)
+		}
+	}
+	if _, err := Vectors("x", []float32{1}, 0); !errors.Is(err, kume.ErrInvalidArgument) {
+		t.Errorf("d = 0: %v, want ErrInvalidArgument", err)
+	}
+}
+
+func TestSearchAndIDs(t *testing.T) {
+	if _, err := Search([]float32{1, 2}, 2, 0); !errors.Is(err, kume.ErrInvalidArgument) {
+		t.Errorf("k = 0: %v", err)
+	}
+	if err := IDs([]int64{1}, 2); !errors.Is(err, kume.ErrInvalidArgument) {
+		t.Errorf("too few ids: %v", err)
+	}
+	if err := IDs([]int64{1, -1}, 2); !errors.Is(err, kume.ErrInvalidArgument) {
+		t.Errorf("negative id: %v", err)
+	}
+	if err := IDs([]int64{5, 5}, 2); err != nil {
+		t.Errorf("duplicate ids are allowed here: %v", err)
+	}
+}

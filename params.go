@@ -1,0 +1,80 @@
+package kume
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// SearchParams overrides an index's search-time defaults for one call. The
+// zero value of each field means "use the index's default"; a nil
+// *SearchParams means all defaults. Fields that an index does not use are
+// ignored by it.
+type SearchParams struct {
+	// NProbe is the number of inverted lists an IVF index visits per query.
+	// Values above the number of lists visit every list.
+	NProbe int
+	// KFactor makes a refining index ask its base index for K*KFactor
+	// candidates before re-ranking them exactly. It must be >= 1.
+	KFactor float32
+}
+
+// ParamNames are the ParameterSpace names kume understands, as FAISS spells
+// them. "k_factor" is accepted as another name for "k_factor_rf".
+var ParamNames = []string{"nprobe", "k_factor_rf", "k_factor"}
+
+// ParseSearchParams parses a FAISS ParameterSpace string such as
+// "nprobe=16,k_factor_rf=4" (pairs separated by commas or spaces) into
+// SearchParams, so that a setting tuned in Python works unchanged. Unknown
+// names and bad values fail with ErrInvalidArgument.
+func ParseSearchParams(s string) (SearchParams, error) {
+	var p SearchParams
+	err := EachParam(s, func(name string, v float64) error {
+		return p.Set(name, v)
+	})
+	return p, err
+}
+
+// Set sets the field named by a ParameterSpace name. As FAISS does, integer
+// parameters (nprobe, and k_factor_rf) are truncated toward zero.
+func (p *SearchParams) Set(name string, v float64) error {
+	switch name {
+	case "nprobe":
+		if v < 1 || v > math.MaxInt32 {
+			return fmt.Errorf("%w: nprobe = %v, want an integer >= 1", ErrInvalidArgument, v)
+		}
+		p.NProbe = int(v)
+	case "k_factor_rf", "k_factor":
+		if !(v >= 1 && v <= 1e6) {
+			return fmt.Errorf("%w: %s = %v, want a number >= 1", ErrInvalidArgument, name, v)
+		}
+		if name == "k_factor_rf" {
+			v = math.Trunc(v)
+		}
+		p.KFactor = float32(v)
+	default:
+		return fmt.Errorf("%w: unknown search parameter %q (known: %s)", ErrInvalidArgument, name, strings.Join(ParamNames, ", "))
+	}
+	return nil
+}
+
+// EachParam splits a ParameterSpace string into name=value pairs and calls fn
+// for each, in order, stopping at the first error.
+func EachParam(s string, fn func(name string, value float64) error) error {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+	for _, f := range fields {
+		name, val, ok := strings.Cut(f, "=")
+		if !ok || name == "" {
+			return fmt.Errorf("%w: parameter %q is not name=value", ErrInvalidArgument, f)
+		}
+		v, err := strconv.ParseFloat(val, 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%w: parameter %s has a bad value %q", ErrInvalidArgument, name, val)
+		}
+		if err := fn(name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
