@@ -1,0 +1,394 @@
+// Package flat implements the exact index ("Flat" in a factory string): it
+// stores the vectors as they are and compares a query with every one of them.
+//
+// It is the ground truth every approximate index is measured against, the
+// coarse quantizer of IVF indexes, and the store that RFlat re-ranks with.
+package flat
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/internal/check"
+	"github.com/kume-ann/kume/internal/parallel"
+	"github.com/kume-ann/kume/internal/topk"
+	"github.com/kume-ann/kume/metric"
+)
+
+const (
+	// rowBlock is how many stored vectors one query is compared with per
+	// kernel call on the one-query path.
+	rowBlock = 1024
+	// tileQueries and tileRows shape the many-to-many blocks of the batch
+	// path: tileQueries queries against tileRows stored vectors per call.
+	tileQueries = 32
+	tileRows    = 512
+	// minTileQueries is the smallest group of queries that takes the tiled
+	// path for L2. The tiled path computes ||q||² + ||x||² - 2<q,x>, as FAISS
+	// does for batches; single queries keep the direct, more precise form.
+	minTileQueries = 8
+)
+
+// Index is an exact nearest-neighbour index. The zero value is not usable;
+// create one with New.
+type Index struct {
+	d int
+	m metric.Metric
+
+	mu    sync.RWMutex
+	data  []float32 // len = n*d
+	norms []float32 // squared norms of the rows, for L2 batches
+	ids   []int64   // nil while every id equals its row number
+	pos   map[int64]int
+
+	scratch sync.Pool
+}
+
+type scratch struct {
+	dist  []float32
+	qnorm []float32
+	heaps []topk.Heap
+}
+
+// New returns an empty exact index for d-dimensional vectors.
+func New(d int, m metric.Metric) (*Index, error) {
+	if d <= 0 {
+		return nil, fmt.Errorf("flat: %w: dimension %d", kume.ErrInvalidArgument, d)
+	}
+	if !m.Valid() {
+		return nil, fmt.Errorf("flat: %w: metric %v", kume.ErrUnsupported, m)
+	}
+	return &Index{d: d, m: m}, nil
+}
+
+// Dim returns the dimension.
+func (x *Index) Dim() int { return x.d }
+
+// Metric returns the distance measure.
+func (x *Index) Metric() metric.Metric { return x.m }
+
+// IsTrained is always true: a flat index needs no training.
+func (x *Index) IsTrained() bool { return true }
+
+// Len returns the number of stored vectors.
+func (x *Index) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.data) / x.d
+}
+
+// Train checks its input and does nothing else: a flat index needs no
+// training.
+func (x *Index) Train(ctx context.Context, v []float32) error {
+	_, err := check.Vectors("training set", v, x.d)
+	return err
+}
+
+// Add stores vectors with ids Len(), Len()+1, ...
+func (x *Index) Add(ctx context.Context, v []float32) error {
+	n, err := check.Vectors("vectors", v, x.d)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	start := len(x.data) / x.d
+	x.append(v, n)
+	if x.ids != nil {
+		for i := 0; i < n; i++ {
+			x.addID(int64(start+i), start+i)
+		}
+	}
+	return nil
+}
+
+// AddWithIDs stores vectors with the given ids. Ids must be non-negative.
+// Adding an id that is already stored keeps both vectors; searches may return
+// either, and Reconstruct returns the later one.
+func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error {
+	n, err := check.Vectors("vectors", v, x.d)
+	if err != nil {
+		return err
+	}
+	if err := check.IDs(ids, n); err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	start := len(x.data) / x.d
+	sequential := x.ids == nil
+	for i, id := range ids {
+		sequential = sequential && id == int64(start+i)
+	}
+	if !sequential && x.ids == nil {
+		x.ids = make([]int64, start, start+n)
+		x.pos = make(map[int64]int, start+n)
+		for i := range x.ids {
+			x.ids[i] = int64(i)
+			x.pos[int64(i)] = i
+		}
+	}
+	x.append(v, n)
+	if x.ids != nil {
+		for i, id := range ids {
+			x.addID(id, start+i)
+		}
+	}
+	return nil
+}
+
+func (x *Index) append(v []float32, n int) {
+	x.data = append(x.data, v...)
+	start := len(x.norms)
+	x.norms = append(x.norms, make([]float32, n)...)
+	asm.SqNorms(x.norms[start:], v, x.d)
+}
+
+func (x *Index) addID(id int64, row int) {
+	x.ids = append(x.ids, id)
+	x.pos[id] = row
+}
+
+// Reset removes every vector.
+func (x *Index) Reset() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.data, x.norms, x.ids, x.pos = nil, nil, nil, nil
+}
+
+// Vectors returns the stored vectors, row-major, and their ids (nil when every
+// id equals its row number). The slices must not be modified; they stay valid
+// until the next Add, Reset or RemoveIDs.
+func (x *Index) Vectors() ([]float32, []int64) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.data, x.ids
+}
+
+// Reconstruct appends the vector with the given id to dst.
+func (x *Index) Reconstruct(id int64, dst []float32) ([]float32, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	row, ok := x.row(id)
+	if !ok {
+		return dst, fmt.Errorf("flat: %w: %d", kume.ErrNotFound, id)
+	}
+	return append(dst, x.data[row*x.d:(row+1)*x.d]...), nil
+}
+
+// ReconstructN appends the vectors with ids i0 .. i0+n-1 to dst.
+func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if n < 0 || i0 < 0 {
+		return dst, fmt.Errorf("flat: %w: ReconstructN(%d, %d)", kume.ErrInvalidArgument, i0, n)
+	}
+	if x.ids == nil {
+		rows := int64(len(x.data) / x.d)
+		if i0+n > rows {
+			return dst, fmt.Errorf("flat: %w: ids %d..%d, index holds %d", kume.ErrNotFound, i0, i0+n-1, rows)
+		}
+		return append(dst, x.data[i0*int64(x.d):(i0+n)*int64(x.d)]...), nil
+	}
+	for id := i0; id < i0+n; id++ {
+		row, ok := x.row(id)
+		if !ok {
+			return dst, fmt.Errorf("flat: %w: %d", kume.ErrNotFound, id)
+		}
+		dst = append(dst, x.data[row*x.d:(row+1)*x.d]...)
+	}
+	return dst, nil
+}
+
+func (x *Index) row(id int64) (int, bool) {
+	if x.ids == nil {
+		if id < 0 || id >= int64(len(x.data)/x.d) {
+			return 0, false
+		}
+		return int(id), true
+	}
+	r, ok := x.pos[id]
+	return r, ok
+}
+
+// RemoveIDs removes every vector whose id is in ids and returns how many were
+// removed. The remaining vectors keep their ids and order.
+func (x *Index) RemoveIDs(ids []int64) (int, error) {
+	drop := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		drop[id] = true
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	n := len(x.data) / x.d
+	if x.ids == nil {
+		x.ids = make([]int64, n)
+		for i := range x.ids {
+			x.ids[i] = int64(i)
+		}
+	}
+	w := 0
+	for r := 0; r < n; r++ {
+		if drop[x.ids[r]] {
+			continue
+		}
+		if w != r {
+			copy(x.data[w*x.d:(w+1)*x.d], x.data[r*x.d:(r+1)*x.d])
+			x.norms[w], x.ids[w] = x.norms[r], x.ids[r]
+		}
+		w++
+	}
+	removed := n - w
+	x.data, x.norms, x.ids = x.data[:w*x.d], x.norms[:w], x.ids[:w]
+	x.pos = make(map[int64]int, w)
+	for r, id := range x.ids {
+		x.pos[id] = r
+	}
+	return removed, nil
+}
+
+// Search returns the k nearest stored vectors of each query.
+func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.SearchParams) (*kume.Results, error) {
+	res := new(kume.Results)
+	if err := x.SearchInto(ctx, res, queries, k, p); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// SearchInto is Search writing into dst. Batches are spread over GOMAXPROCS
+// goroutines; a search allocates nothing once dst and the index's scratch
+// buffers have grown to size.
+func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
+	nq, err := check.Search(queries, x.d, k)
+	if err != nil {
+		return err
+	}
+	dst.Resize(nq, k)
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	tiled := nq >= 2 && (x.m == metric.InnerProduct || nq >= minTileQueries)
+	grain := 1
+	if tiled {
+		grain = tileQueries
+	}
+	if nq <= grain {
+		// One chunk: no goroutines, and no closure to allocate.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		x.searchRange(dst, queries, k, 0, nq, tiled)
+		return nil
+	}
+	return parallel.For(ctx, nq, grain, func(lo, hi int) error {
+		x.searchRange(dst, queries, k, lo, hi, tiled)
+		return nil
+	})
+}
+
+// searchRange answers queries lo..hi-1 of a batch into dst.
+func (x *Index) searchRange(dst *kume.Results, queries []float32, k, lo, hi int, tiled bool) {
+	s := x.getScratch()
+	defer x.scratch.Put(s)
+	if tiled && hi-lo >= 2 {
+		x.searchTile(queries[lo*x.d:hi*x.d], k, dst.Distances[lo*k:hi*k], dst.IDs[lo*k:hi*k], s)
+		return
+	}
+	for i := lo; i < hi; i++ {
+		x.searchOne(queries[i*x.d:(i+1)*x.d], dst.Distances[i*k:(i+1)*k], dst.IDs[i*k:(i+1)*k], s)
+	}
+}
+
+func (x *Index) getScratch() *scratch {
+	if s, ok := x.scratch.Get().(*scratch); ok {
+		return s
+	}
+	return &scratch{
+		dist:  make([]float32, max(rowBlock, tileQueries*tileRows)),
+		qnorm: make([]float32, tileQueries),
+		heaps: make([]topk.Heap, tileQueries),
+	}
+}
+
+func (x *Index) id(row int) int64 {
+	if x.ids == nil {
+		return int64(row)
+	}
+	return x.ids[row]
+}
+
+// searchOne compares one query with every stored vector, rowBlock at a time.
+func (x *Index) searchOne(q []float32, dist []float32, ids []int64, s *scratch) {
+	h := &s.heaps[0]
+	h.Reset(dist, ids)
+	n := len(x.data) / x.d
+	ip := x.m == metric.InnerProduct
+	for r0 := 0; r0 < n; r0 += rowBlock {
+		r1 := min(r0+rowBlock, n)
+		buf := s.dist[:r1-r0]
+		rows := x.data[r0*x.d : r1*x.d]
+		if ip {
+			asm.DotMany(buf, q, rows)
+		} else {
+			asm.L2SqrMany(buf, q, rows)
+		}
+		x.pushAll(h, buf, r0, ip)
+	}
+	h.Finish(ip)
+}
+
+// searchTile compares a group of queries with every stored vector, tileRows
+// at a time, with the many-to-many kernel.
+func (x *Index) searchTile(qs []float32, k int, dist []float32, ids []int64, s *scratch) {
+	nq := len(qs) / x.d
+	n := len(x.data) / x.d
+	ip := x.m == metric.InnerProduct
+	qn := s.qnorm[:nq]
+	if !ip {
+		asm.SqNorms(qn, qs, x.d)
+	}
+	for i := 0; i < nq; i++ {
+		s.heaps[i].Reset(dist[i*k:(i+1)*k], ids[i*k:(i+1)*k])
+	}
+	for r0 := 0; r0 < n; r0 += tileRows {
+		r1 := min(r0+tileRows, n)
+		nr := r1 - r0
+		buf := s.dist[:nq*nr]
+		rows := x.data[r0*x.d : r1*x.d]
+		if ip {
+			asm.DotTile(buf, qs, rows, x.d)
+		} else {
+			asm.L2SqrTile(buf, qs, qn, rows, x.norms[r0:r1], x.d)
+		}
+		for i := 0; i < nq; i++ {
+			x.pushAll(&s.heaps[i], buf[i*nr:(i+1)*nr], r0, ip)
+		}
+	}
+	for i := 0; i < nq; i++ {
+		s.heaps[i].Finish(ip)
+	}
+}
+
+// pushAll offers scores for rows r0, r0+1, ... to h. Inner products are
+// negated so that the heap always keeps the smallest keys.
+func (x *Index) pushAll(h *topk.Heap, scores []float32, r0 int, ip bool) {
+	thr := h.Threshold()
+	if ip {
+		for j, v := range scores {
+			if -v < thr {
+				h.Push(-v, x.id(r0+j))
+				thr = h.Threshold()
+			}
+		}
+		return
+	}
+	for j, v := range scores {
+		if v < thr {
+			h.Push(v, x.id(r0+j))
+			thr = h.Threshold()
+		}
+	}
+}
