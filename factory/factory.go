@@ -5,7 +5,9 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/l2norm"
 	"github.com/kume-ann/kume/metric"
+	"github.com/kume-ann/kume/refine"
 )
 
 // New builds an empty index for d-dimensional vectors from a FAISS factory
@@ -28,12 +30,23 @@ func Build(d int, s Spec, m metric.Metric) (kume.Index, error) {
 	notYet := func(piece string) error {
 		return fmt.Errorf("factory: %w in %q: %s is not built yet", kume.ErrUnsupported, s.String(), piece)
 	}
-	if s.Normalize {
-		return nil, notYet("L2norm")
+	idx, err := buildCore(d, s, m, notYet)
+	if err != nil {
+		return nil, err
 	}
 	if s.Refine {
-		return nil, notYet("RFlat refinement")
+		if idx, err = refine.New(idx); err != nil {
+			return nil, err
+		}
 	}
+	if s.Normalize {
+		idx = l2norm.New(idx)
+	}
+	return idx, nil
+}
+
+// buildCore builds the index without its wrappers.
+func buildCore(d int, s Spec, m metric.Metric, notYet func(string) error) (kume.Index, error) {
 	if s.NList > 0 {
 		return nil, notYet(fmt.Sprintf("IVF%d", s.NList))
 	}

@@ -392,3 +392,26 @@ func (x *Index) pushAll(h *topk.Heap, scores []float32, r0 int, ip bool) {
 		}
 	}
 }
+
+// DistancesByID writes into dst[i] the exact distance (squared L2, or inner
+// product) between q and the stored vector with id ids[i]. Ids that are -1 or
+// not stored get the metric's worst score. This is the re-ranking step of a
+// refining index.
+func (x *Index) DistancesByID(q []float32, ids []int64, dst []float32) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	worst := x.m.Worst()
+	for i, id := range ids {
+		row, ok := x.row(id)
+		if !ok {
+			dst[i] = worst
+			continue
+		}
+		v := x.data[row*x.d : (row+1)*x.d]
+		if x.m == metric.InnerProduct {
+			dst[i] = asm.Dot(q, v)
+		} else {
+			dst[i] = asm.L2Sqr(q, v)
+		}
+	}
+}

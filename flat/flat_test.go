@@ -299,3 +299,13 @@ func TestCancelledSearch(t *testing.T) {
 		t.Errorf("cancelled search: %v", err)
 	}
 }
+
+func TestDistancesByID(t *testing.T) {
+	idx, _ := New(2, metric.L2)
+	_ = idx.AddWithIDs(ctx, []float32{1, 0, 0, 3}, []int64{10, 20})
+	dst := make([]float32, 3)
+	idx.DistancesByID([]float32{1, 1}, []int64{20, -1, 10}, dst)
+	if dst[0] != 5 || !math.IsInf(float64(dst[1]), 1) || dst[2] != 1 {
+		t.Errorf("DistancesByID = %v, want [5 +Inf 1]", dst)
+	}
+}

@@ -1,0 +1,269 @@
+// Package refine implements exact re-ranking ("RFlat" and "Refine(Flat)" in a
+// factory string): it keeps the raw vectors beside any base index, asks the
+// base for k*k_factor candidates, recomputes their exact distances and
+// returns the best k.
+//
+// With the default k_factor of 1 (FAISS's default) it only re-orders the
+// base's k results with exact distances; a k_factor of 4 to 16 lets it find
+// neighbours the base ranked too low.
+package refine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/internal/check"
+	"github.com/kume-ann/kume/internal/parallel"
+	"github.com/kume-ann/kume/internal/topk"
+	"github.com/kume-ann/kume/metric"
+)
+
+// MaxKFactor bounds k_factor, as FAISS's readers do.
+const MaxKFactor = 1000
+
+// Index re-ranks a base index's candidates with exact distances.
+type Index struct {
+	base  kume.Index
+	store *flat.Index
+
+	// mu keeps the base and the store in step: writers hold it exclusively
+	// across both halves, searches hold it shared.
+	mu      sync.RWMutex
+	kFactor float32
+
+	scratch sync.Pool
+}
+
+type scratch struct {
+	cand  kume.Results
+	exact []float32
+	heap  topk.Heap
+}
+
+// New wraps base. The raw vectors are kept in a flat index with the base's
+// dimension and metric. The default k_factor is 1.
+func New(base kume.Index) (*Index, error) {
+	store, err := flat.New(base.Dim(), base.Metric())
+	if err != nil {
+		return nil, fmt.Errorf("refine: %w", err)
+	}
+	return &Index{base: base, store: store, kFactor: 1}, nil
+}
+
+// NewWithStore wraps base with an existing store of raw vectors, which must
+// hold the same ids as base (used when loading a saved index).
+func NewWithStore(base kume.Index, store *flat.Index, kFactor float32) (*Index, error) {
+	if store.Dim() != base.Dim() || store.Metric() != base.Metric() {
+		return nil, fmt.Errorf("refine: %w: store is %d-d %v, base is %d-d %v", kume.ErrDimension,
+			store.Dim(), store.Metric(), base.Dim(), base.Metric())
+	}
+	if store.Len() != base.Len() {
+		return nil, fmt.Errorf("refine: %w: store holds %d vectors, base %d", kume.ErrCorrupt, store.Len(), base.Len())
+	}
+	if err := checkKFactor(kFactor); err != nil {
+		return nil, err
+	}
+	return &Index{base: base, store: store, kFactor: kFactor}, nil
+}
+
+// Base returns the index that proposes candidates.
+func (x *Index) Base() kume.Index { return x.base }
+
+// Store returns the flat index of raw vectors.
+func (x *Index) Store() *flat.Index { return x.store }
+
+// KFactor returns the default k_factor.
+func (x *Index) KFactor() float32 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.kFactor
+}
+
+// Dim returns the dimension.
+func (x *Index) Dim() int { return x.base.Dim() }
+
+// Metric returns the distance measure.
+func (x *Index) Metric() metric.Metric { return x.base.Metric() }
+
+// IsTrained reports whether the base is trained.
+func (x *Index) IsTrained() bool { return x.base.IsTrained() }
+
+// Len returns the number of stored vectors.
+func (x *Index) Len() int { return x.store.Len() }
+
+// Train trains the base index.
+func (x *Index) Train(ctx context.Context, v []float32) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.base.Train(ctx, v)
+}
+
+// Add adds vectors to the base and to the raw store, with ids Len(), ...
+func (x *Index) Add(ctx context.Context, v []float32) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := x.base.Add(ctx, v); err != nil {
+		return err
+	}
+	return x.store.Add(ctx, v)
+}
+
+// AddWithIDs adds vectors with the given ids to the base and to the store.
+func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := x.base.AddWithIDs(ctx, v, ids); err != nil {
+		return err
+	}
+	return x.store.AddWithIDs(ctx, v, ids)
+}
+
+// Reset empties both halves.
+func (x *Index) Reset() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.base.Reset()
+	x.store.Reset()
+}
+
+// Reconstruct returns the stored raw vector with the given id.
+func (x *Index) Reconstruct(id int64, dst []float32) ([]float32, error) {
+	return x.store.Reconstruct(id, dst)
+}
+
+// ReconstructN returns the raw vectors with ids i0 .. i0+n-1.
+func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
+	return x.store.ReconstructN(i0, n, dst)
+}
+
+// RemoveIDs removes ids from both halves. The base must support removal.
+func (x *Index) RemoveIDs(ids []int64) (int, error) {
+	r, ok := x.base.(kume.Remover)
+	if !ok {
+		return 0, fmt.Errorf("refine: %w: the base index cannot remove ids", kume.ErrUnsupported)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	n, err := r.RemoveIDs(ids)
+	if err != nil {
+		return n, err
+	}
+	return x.store.RemoveIDs(ids)
+}
+
+// SetParam sets k_factor ("k_factor_rf", as FAISS names it, or "k_factor")
+// and forwards every other name to the base.
+func (x *Index) SetParam(name string, v float64) error {
+	switch name {
+	case "k_factor_rf", "k_factor":
+		var p kume.SearchParams
+		if err := p.Set(name, v); err != nil {
+			return err
+		}
+		if err := checkKFactor(p.KFactor); err != nil {
+			return err
+		}
+		x.mu.Lock()
+		x.kFactor = p.KFactor
+		x.mu.Unlock()
+		return nil
+	}
+	if s, ok := x.base.(kume.ParamSetter); ok {
+		return s.SetParam(name, v)
+	}
+	return fmt.Errorf("refine: %w: unknown search parameter %q", kume.ErrInvalidArgument, name)
+}
+
+func checkKFactor(f float32) error {
+	if !(f >= 1 && f <= MaxKFactor) {
+		return fmt.Errorf("refine: %w: k_factor = %v, want 1..%d", kume.ErrInvalidArgument, f, MaxKFactor)
+	}
+	return nil
+}
+
+// Search returns the k nearest vectors of each query, re-ranked exactly.
+func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.SearchParams) (*kume.Results, error) {
+	res := new(kume.Results)
+	if err := x.SearchInto(ctx, res, queries, k, p); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// SearchInto is Search writing into dst. The base is searched for
+// int(k*k_factor) candidates with the same parameters (nprobe and so on).
+func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
+	d := x.Dim()
+	nq, err := check.Search(queries, d, k)
+	if err != nil {
+		return err
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	kf := x.kFactor
+	if p != nil && p.KFactor != 0 {
+		if err := checkKFactor(p.KFactor); err != nil {
+			return err
+		}
+		kf = p.KFactor
+	}
+	kb := int(float64(k) * float64(kf))
+	if kb < k || kb > math.MaxInt32 {
+		return fmt.Errorf("refine: %w: k*k_factor = %d", kume.ErrInvalidArgument, kb)
+	}
+	dst.Resize(nq, k)
+	s := x.getScratch()
+	defer x.scratch.Put(s)
+	if err := x.base.SearchInto(ctx, &s.cand, queries, kb, p); err != nil {
+		return err
+	}
+	if nq <= 1 {
+		if nq == 1 {
+			x.rerankRow(queries, k, s.cand.IDs, dst, 0, s)
+		}
+		return nil
+	}
+	return parallel.For(ctx, nq, parallel.Grain(nq, 8), func(lo, hi int) error {
+		w := x.getScratch()
+		defer x.scratch.Put(w)
+		for i := lo; i < hi; i++ {
+			x.rerankRow(queries[i*d:(i+1)*d], k, s.cand.IDs[i*kb:(i+1)*kb], dst, i, w)
+		}
+		return nil
+	})
+}
+
+// rerankRow computes exact distances for one query's candidates and writes
+// the best k into row i of dst.
+func (x *Index) rerankRow(q []float32, k int, cand []int64, dst *kume.Results, i int, s *scratch) {
+	if cap(s.exact) < len(cand) {
+		s.exact = make([]float32, len(cand))
+	}
+	exact := s.exact[:len(cand)]
+	x.store.DistancesByID(q, cand, exact)
+	dist, ids := dst.Row(i)
+	s.heap.Reset(dist, ids)
+	ip := x.Metric() == metric.InnerProduct
+	for j, id := range cand {
+		if id < 0 {
+			continue
+		}
+		key := exact[j]
+		if ip {
+			key = -key
+		}
+		s.heap.Push(key, id)
+	}
+	s.heap.Finish(ip)
+}
+
+func (x *Index) getScratch() *scratch {
+	if s, ok := x.scratch.Get().(*scratch); ok {
+		return s
+	}
+	return new(scratch)
+}
