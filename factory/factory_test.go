@@ -45,3 +45,25 @@ func TestNewBadMetric(t *testing.T) {
 		t.Errorf("bad string: %v", err)
 	}
 }
+
+func TestSetParams(t *testing.T) {
+	idx, err := New(4, "L2norm,Flat,RFlat", metric.L2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SetParams(idx, "k_factor_rf=8"); err != nil {
+		t.Errorf("k_factor_rf: %v", err)
+	}
+	for _, bad := range []string{"nprobe=4", "k_factor_rf=0", "efSearch=3", "k_factor_rf"} {
+		if err := SetParams(idx, bad); !errors.Is(err, kume.ErrInvalidArgument) {
+			t.Errorf("SetParams(%q) = %v, want ErrInvalidArgument", bad, err)
+		}
+	}
+	plain, _ := New(4, "Flat", metric.L2)
+	if err := SetParams(plain, "nprobe=2"); !errors.Is(err, kume.ErrInvalidArgument) {
+		t.Errorf("Flat has no parameters: %v", err)
+	}
+	if err := SetParams(plain, ""); err != nil {
+		t.Errorf("empty string: %v", err)
+	}
+}
