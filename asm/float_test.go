@@ -1,0 +1,370 @@
+package asm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// The float kernels are tested differentially: every implementation the CPU
+// can run is compared with the pure-Go twins. Float sums may differ in their
+// rounding (FMA, order of the partial sums), so a result r passes when
+//
+//	|r - twin| <= floatTol * Σ|terms| + n * 2^-147
+//
+// where the terms are the products x_k·y_k (or the squares (x_k-y_k)²) whose
+// sum is the result and n is their number. The second term only matters for
+// subnormal sums.
+const floatTol = 1e-5
+
+// forEachFloatImpl runs f as a subtest under every available float kernel
+// implementation and restores the selection afterwards.
+func forEachFloatImpl(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	orig := Selected()
+	defer func() {
+		if err := Use(orig); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	seen := map[string]bool{}
+	for _, name := range Implementations() {
+		if err := Use(name); err != nil {
+			t.Fatal(err)
+		}
+		impl := FloatImplementation()
+		if seen[impl] {
+			continue
+		}
+		seen[impl] = true
+		t.Run(impl, f)
+	}
+}
+
+func tolerance(sumAbs float64, n int) float64 {
+	return floatTol*sumAbs + float64(n)*0x1p-147
+}
+
+// refDot returns the exact-ish inner product and the sum of absolute products.
+func refDot(x, y []float32) (sumAbs float64) {
+	for i := range x {
+		sumAbs += math.Abs(float64(x[i]) * float64(y[i]))
+	}
+	return sumAbs
+}
+
+func refL2(x, y []float32) (sumAbs float64) {
+	for i := range x {
+		d := float64(x[i]) - float64(y[i])
+		sumAbs += d * d
+	}
+	return sumAbs
+}
+
+func checkClose(t *testing.T, what string, got, want float32, sumAbs float64, n int) {
+	t.Helper()
+	if diff := math.Abs(float64(got) - float64(want)); !(diff <= tolerance(sumAbs, n)) {
+		t.Fatalf("%s = %g, twin %g (diff %g, Σ|terms| %g)", what, got, want, diff, sumAbs)
+	}
+}
+
+// Value generators: plain values in [-1, 1), and values whose magnitudes
+// range from 1e-18 to 1e17 within one vector.
+type valueGen func(r *rand.Rand) float32
+
+func plainValue(r *rand.Rand) float32 { return 2*r.Float32() - 1 }
+
+func wideValue(r *rand.Rand) float32 {
+	scales := [...]float32{1e-18, 1e-9, 1, 1e9, 1e17}
+	return (2*r.Float32() - 1) * scales[r.IntN(len(scales))]
+}
+
+func tinyValue(r *rand.Rand) float32 { return (2*r.Float32() - 1) * 1e-18 }
+
+// hugeValue has magnitudes up to 1e18; sums of more than about 300 squares
+// of them overflow float32, so it is used for short vectors only.
+func hugeValue(r *rand.Rand) float32 { return (2*r.Float32() - 1) * 1e18 }
+
+var valueGens = []struct {
+	name string
+	gen  valueGen
+	maxN int
+}{{"plain", plainValue, 1 << 30}, {"wide", wideValue, 1 << 30}, {"tiny", tinyValue, 1 << 30}, {"huge", hugeValue, 300}}
+
+func randVec(r *rand.Rand, n int, gen valueGen) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = gen(r)
+	}
+	return v
+}
+
+// vectorLengths is every length up to twice the widest vector (16 floats)
+// plus one, and some long ones.
+func vectorLengths(t *testing.T) []int {
+	var ns []int
+	for n := 0; n <= 33; n++ {
+		ns = append(ns, n)
+	}
+	ns = append(ns, 47, 64, 100, 255, 256, 257, 768, 1000, 4099)
+	if !testing.Short() {
+		ns = append(ns, 1<<16+5, 3<<16)
+	}
+	return ns
+}
+
+func TestDotL2Sqr(t *testing.T) {
+	forEachFloatImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for _, g := range valueGens {
+			for _, n := range vectorLengths(t) {
+				if n > g.maxN {
+					continue
+				}
+				x, y := randVec(r, n, g.gen), randVec(r, n, g.gen)
+				checkClose(t, fmt.Sprintf("%s Dot n=%d", g.name, n), Dot(x, y), dotGeneric(x, y), refDot(x, y), n)
+				checkClose(t, fmt.Sprintf("%s L2Sqr n=%d", g.name, n), L2Sqr(x, y), l2SqrGeneric(x, y), refL2(x, y), n)
+			}
+		}
+		// Exact cases: small integers have exact sums in any order.
+		x := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}
+		if got := Dot(x, x); got != 1785 {
+			t.Errorf("Dot(1..17, 1..17) = %g, want 1785", got)
+		}
+		if got := L2Sqr(x, make([]float32, len(x))); got != 1785 {
+			t.Errorf("L2Sqr(1..17, 0) = %g, want 1785", got)
+		}
+	})
+}
+
+func TestDotManyL2SqrMany(t *testing.T) {
+	forEachFloatImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for _, g := range valueGens {
+			for _, d := range vectorLengths(t) {
+				if d > 5000 || d > g.maxN {
+					continue
+				}
+				for _, n := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 13} {
+					q, ys := randVec(r, d, g.gen), randVec(r, n*d, g.gen)
+					dots, l2s := make([]float32, n), make([]float32, n)
+					DotMany(dots, q, ys)
+					L2SqrMany(l2s, q, ys)
+					for i := 0; i < n; i++ {
+						y := ys[i*d : (i+1)*d]
+						checkClose(t, fmt.Sprintf("%s DotMany d=%d n=%d [%d]", g.name, d, n, i), dots[i], dotGeneric(q, y), refDot(q, y), d)
+						checkClose(t, fmt.Sprintf("%s L2SqrMany d=%d n=%d [%d]", g.name, d, n, i), l2s[i], l2SqrGeneric(q, y), refL2(q, y), d)
+					}
+				}
+			}
+		}
+		// Many rows: more than one call of the kernel.
+		for _, d := range []int{8, 256} {
+			n := 3*manyRowsTest(d) + 3
+			q, ys := randVec(r, d, plainValue), randVec(r, n*d, plainValue)
+			dots, l2s := make([]float32, n), make([]float32, n)
+			DotMany(dots, q, ys)
+			L2SqrMany(l2s, q, ys)
+			for i := 0; i < n; i++ {
+				y := ys[i*d : (i+1)*d]
+				checkClose(t, fmt.Sprintf("DotMany d=%d n=%d [%d]", d, n, i), dots[i], dotGeneric(q, y), refDot(q, y), d)
+				checkClose(t, fmt.Sprintf("L2SqrMany d=%d n=%d [%d]", d, n, i), l2s[i], l2SqrGeneric(q, y), refL2(q, y), d)
+			}
+		}
+	})
+}
+
+// manyRowsTest is a row count that spans several kernel calls.
+func manyRowsTest(d int) int { return (1 << 16) / d }
+
+// floatTileCase runs DotTile and L2SqrTile on random data and checks every entry.
+func floatTileCase(t *testing.T, r *rand.Rand, nx, ny, d int, gen valueGen) {
+	t.Helper()
+	xs, ys := randVec(r, nx*d, gen), randVec(r, ny*d, gen)
+	dst := make([]float32, nx*ny)
+	for i := range dst {
+		dst[i] = float32(math.NaN()) // every entry must be written
+	}
+	DotTile(dst, xs, ys, d)
+	xn, yn := make([]float32, nx), make([]float32, ny)
+	SqNorms(xn, xs, d)
+	SqNorms(yn, ys, d)
+	l2 := make([]float32, nx*ny)
+	L2SqrTile(l2, xs, xn, ys, yn, d)
+	for i := 0; i < nx; i++ {
+		x := xs[i*d : (i+1)*d]
+		for j := 0; j < ny; j++ {
+			y := ys[j*d : (j+1)*d]
+			sa := refDot(x, y)
+			checkClose(t, fmt.Sprintf("DotTile %dx%dx%d [%d,%d]", nx, ny, d, i, j), dst[i*ny+j], dotGeneric(x, y), sa, d)
+			// L2 from norms: the error scales with the norms.
+			want := l2SqrGeneric(x, y)
+			scale := float64(xn[i]) + float64(yn[j]) + 2*sa
+			if diff := math.Abs(float64(l2[i*ny+j]) - float64(want)); !(diff <= 4*tolerance(scale, d)) || l2[i*ny+j] < 0 {
+				t.Fatalf("L2SqrTile %dx%dx%d [%d,%d] = %g, want %g", nx, ny, d, i, j, l2[i*ny+j], want)
+			}
+		}
+	}
+}
+
+func TestDotTileEdges(t *testing.T) {
+	forEachFloatImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		sizes := []int{1, 2, 3, 5, 6, 7, 8, 9, 11, 12, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33, 40}
+		if testing.Short() {
+			sizes = []int{1, 3, 7, 8, 9, 13, 16, 17, 33}
+		}
+		for _, nx := range sizes {
+			for _, ny := range sizes {
+				for _, d := range []int{1, 3, 16, 17, 31} {
+					floatTileCase(t, r, nx, ny, d, plainValue)
+				}
+			}
+		}
+		for d := 1; d <= 40; d++ {
+			floatTileCase(t, r, 9, 17, d, plainValue)
+		}
+		for _, d := range []int{100, 256, 257, 784} {
+			floatTileCase(t, r, 13, 35, d, plainValue)
+			floatTileCase(t, r, 5, 16, d, wideValue)
+		}
+		floatTileCase(t, r, 17, 33, 200, hugeValue)
+	})
+}
+
+func TestDotTileLarge(t *testing.T) {
+	forEachFloatImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		// Several row groups, column groups and reduction chunks.
+		floatTileCase(t, r, 70, 530, 600, plainValue)
+		floatTileCase(t, r, 131, 45, 300, wideValue)
+		floatTileCase(t, r, 67, 8, 513, tinyValue)
+		if !testing.Short() {
+			floatTileCase(t, r, 200, 1100, 100, plainValue)
+			floatTileCase(t, r, 129, 1030, 784, wideValue)
+		}
+	})
+}
+
+func TestDotTileZeroRows(t *testing.T) {
+	forEachFloatImpl(t, func(t *testing.T) {
+		DotTile(nil, nil, make([]float32, 8), 4)
+		DotTile(nil, make([]float32, 8), nil, 4)
+		L2SqrTile(nil, nil, nil, make([]float32, 8), make([]float32, 2), 4)
+	})
+}
+
+func TestLengthMismatchPanics(t *testing.T) {
+	cases := []struct {
+		name string
+		f    func()
+	}{
+		{"Dot", func() { Dot(make([]float32, 3), make([]float32, 4)) }},
+		{"L2Sqr", func() { L2Sqr(make([]float32, 5), make([]float32, 4)) }},
+		{"DotMany", func() { DotMany(make([]float32, 2), make([]float32, 4), make([]float32, 7)) }},
+		{"L2SqrMany", func() { L2SqrMany(make([]float32, 2), make([]float32, 4), make([]float32, 9)) }},
+		{"DotTile d", func() { DotTile(make([]float32, 4), make([]float32, 6), make([]float32, 6), 4) }},
+		{"DotTile dst", func() { DotTile(make([]float32, 3), make([]float32, 8), make([]float32, 8), 4) }},
+		{"DotTile d=0", func() { DotTile(nil, nil, nil, 0) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s did not panic", c.name)
+				}
+			}()
+			c.f()
+		})
+	}
+}
+
+// Fuzz targets: inputs are decoded as small fixed-point values, so sums stay
+// finite; results must match the twin within the rounding bound of a
+// recursive sum of n terms, 2·n·2^-24·Σ|terms| (each side's error is at most
+// about n·2^-24·Σ|terms|).
+
+func fuzzFloats(b []byte) []float32 {
+	v := make([]float32, len(b))
+	for i, c := range b {
+		v[i] = float32(int8(c)) / 8
+	}
+	return v
+}
+
+func fuzzTol(sumAbs float64, n int) float64 {
+	return 2*float64(n+2)*0x1p-24*sumAbs + 1e-30
+}
+
+func fuzzCheck(t *testing.T, what string, got, want float32, sumAbs float64, n int) {
+	t.Helper()
+	if diff := math.Abs(float64(got) - float64(want)); !(diff <= fuzzTol(sumAbs, n)) {
+		t.Fatalf("%s: %s = %g, twin %g", FloatImplementation(), what, got, want)
+	}
+}
+
+func FuzzDot(f *testing.F) {
+	f.Add([]byte("0123456789abcdefghijklmnopqrstuvwxyz"), uint8(3))
+	f.Fuzz(func(t *testing.T, data []byte, skew uint8) {
+		n := len(data) / 2
+		x, y := fuzzFloats(data[:n]), fuzzFloats(data[n:2*n])
+		// Shift y by skew to vary the relative alignment of x and y.
+		if s := int(skew) % 8; s < n {
+			x, y = x[s:], y[:n-s]
+		}
+		forEachFloatImpl(t, func(t *testing.T) {
+			fuzzCheck(t, "Dot", Dot(x, y), dotGeneric(x, y), refDot(x, y), len(x))
+			fuzzCheck(t, "L2Sqr", L2Sqr(x, y), l2SqrGeneric(x, y), refL2(x, y), len(x))
+		})
+	})
+}
+
+func FuzzDotMany(f *testing.F) {
+	f.Add([]byte("0123456789abcdefghijklmnopqrstuvwxyz0123456789"), uint8(5))
+	f.Fuzz(func(t *testing.T, data []byte, dd uint8) {
+		d := int(dd)%40 + 1
+		if len(data) < d {
+			return
+		}
+		q := fuzzFloats(data[:d])
+		n := (len(data) - d) / d
+		ys := fuzzFloats(data[d : d+n*d])
+		forEachFloatImpl(t, func(t *testing.T) {
+			dots, l2s := make([]float32, n), make([]float32, n)
+			DotMany(dots, q, ys)
+			L2SqrMany(l2s, q, ys)
+			for i := 0; i < n; i++ {
+				y := ys[i*d : (i+1)*d]
+				fuzzCheck(t, "DotMany", dots[i], dotGeneric(q, y), refDot(q, y), d)
+				fuzzCheck(t, "L2SqrMany", l2s[i], l2SqrGeneric(q, y), refL2(q, y), d)
+			}
+		})
+	})
+}
+
+func FuzzDotTile(f *testing.F) {
+	f.Add(uint8(9), uint8(17), uint8(5), uint64(1))
+	f.Add(uint8(16), uint8(32), uint8(16), uint64(2))
+	f.Fuzz(func(t *testing.T, nx8, ny8, d8 uint8, seed uint64) {
+		nx, ny, d := int(nx8)%70, int(ny8)%70, int(d8)%300+1
+		r := rand.New(rand.NewPCG(seed, 9))
+		xs, ys := make([]float32, nx*d), make([]float32, ny*d)
+		for i := range xs {
+			xs[i] = float32(r.IntN(256)-128) / 8
+		}
+		for i := range ys {
+			ys[i] = float32(r.IntN(256)-128) / 8
+		}
+		forEachFloatImpl(t, func(t *testing.T) {
+			dst := make([]float32, nx*ny)
+			DotTile(dst, xs, ys, d)
+			for i := 0; i < nx; i++ {
+				for j := 0; j < ny; j++ {
+					x, y := xs[i*d:(i+1)*d], ys[j*d:(j+1)*d]
+					fuzzCheck(t, fmt.Sprintf("DotTile %dx%dx%d [%d,%d]", nx, ny, d, i, j), dst[i*ny+j], dotGeneric(x, y), refDot(x, y), d)
+				}
+			}
+		})
+	})
+}
