@@ -1,0 +1,121 @@
+//go:build !purego
+
+package asm
+
+import "unsafe"
+
+// arm64 float kernels: hand-written NEON in float_neon_arm64.s. Advanced
+// SIMD is part of every arm64 CPU Go supports, so the implementation is
+// always available. The Go wrappers split long inputs so that one assembly
+// call reads at most about chunkFloats floats.
+
+func init() {
+	registerFloat("neon", true, floatKernels{
+		dot:     dotNEON,
+		l2Sqr:   l2SqrNEON,
+		dotMany: dotManyNEONGo,
+		l2Many:  l2ManyNEONGo,
+		dotTile: tileNEON.dotTile,
+	})
+}
+
+//go:noescape
+func dotManyNEON(dst, q, ys []float32)
+
+//go:noescape
+func l2ManyNEON(dst, q, ys []float32)
+
+//go:noescape
+func tile4x16NEON(dst *float32, ldc int, a *float32, lda int, b *float32, kc int, accum int)
+
+var tileNEON = tiler{mr: 4, nr: 16, kernel: tile4x16NEONEdges, pack: pack16Go, packStep: 1}
+
+// tile4x16NEONEdges runs the 4 x 16 micro-kernel; a partial block (rows < 4
+// or cols < 16) goes through a buffer and only its valid entries reach dst.
+func tile4x16NEONEdges(dst *float32, ldc int, a *float32, lda int, b *float32, kc, rows, cols, accum int) {
+	if rows == 4 && cols == 16 {
+		tile4x16NEON(dst, ldc, a, lda, b, kc, accum)
+		return
+	}
+	var tmp [4 * 16]float32
+	tile4x16NEON(&tmp[0], 16, a, lda, b, kc, 0)
+	for i := 0; i < rows; i++ {
+		row := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(dst), 4*i*ldc)), cols)
+		src := tmp[16*i : 16*i+cols]
+		if accum != 0 {
+			for j, v := range src {
+				row[j] += v
+			}
+		} else {
+			copy(row, src)
+		}
+	}
+}
+
+// pack16Go fills a 16-column panel from 16 full rows of y (row c at
+// y[c*ldy:]), k < kc: p[k*16+c] = y[c*ldy+k].
+func pack16Go(p, y *float32, ldy, kc int) {
+	panel := unsafe.Slice(p, kc*16)
+	for c := 0; c < 16; c++ {
+		src := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(y), 4*c*ldy)), kc)
+		for k, v := range src {
+			panel[k*16+c] = v
+		}
+	}
+}
+
+func dotNEON(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s float32
+	for len(x) > 0 {
+		n := min(len(x), chunkFloats)
+		var r [1]float32
+		dotManyNEON(r[:], x[:n], y[:n])
+		s += r[0]
+		x, y = x[n:], y[n:]
+	}
+	return s
+}
+
+func l2SqrNEON(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s float32
+	for len(x) > 0 {
+		n := min(len(x), chunkFloats)
+		var r [1]float32
+		l2ManyNEON(r[:], x[:n], y[:n])
+		s += r[0]
+		x, y = x[n:], y[n:]
+	}
+	return s
+}
+
+func dotManyNEONGo(dst, q, ys []float32) {
+	d := len(q)
+	if d > chunkFloats {
+		for i := range dst {
+			dst[i] = dotNEON(q, ys[i*d:(i+1)*d])
+		}
+		return
+	}
+	step := manyRows(d)
+	for i := 0; i < len(dst); i += step {
+		e := min(i+step, len(dst))
+		dotManyNEON(dst[i:e], q, ys[i*d:e*d])
+	}
+}
+
+func l2ManyNEONGo(dst, q, ys []float32) {
+	d := len(q)
+	if d > chunkFloats {
+		for i := range dst {
+			dst[i] = l2SqrNEON(q, ys[i*d:(i+1)*d])
+		}
+		return
+	}
+	step := manyRows(d)
+	for i := 0; i < len(dst); i += step {
+		e := min(i+step, len(dst))
+		l2ManyNEON(dst[i:e], q, ys[i*d:e*d])
+	}
+}
