@@ -31,12 +31,17 @@ func init() {
 }
 
 var (
-	tileAVX2Wide   = tiler{mr: 6, nr: 16, kernel: tile6x16AVX2, pack: pack16AVX2, packStep: 8}
-	tileAVX2Narrow = tiler{mr: 12, nr: 8, kernel: tile12x8AVX2, pack: pack8AVX2, packStep: 8}
+	tileAVX2Wide   = tiler{mr: 6, nr: 16, kernel: tile6x16AVX2, pack: pack16AVX2, packStep: 8, many: dotManyAVX2Go}
+	tileAVX2Narrow = tiler{mr: 12, nr: 8, kernel: tile12x8AVX2, pack: pack8AVX2, packStep: 8, many: dotManyAVX2Go}
 
-	tileAVX512Wide   = tiler{mr: 8, nr: 32, kernel: tile8x32AVX512, pack: pack32AVX512, packStep: 16}
-	tileAVX512Narrow = tiler{mr: 16, nr: 16, kernel: tile16x16AVX512, pack: pack16AVX512, packStep: 16}
+	tileAVX512Wide   = tiler{mr: 8, nr: 32, kernel: tile8x32AVX512, pack: pack32AVX512, packStep: 16, many: dotManyAVX512Go}
+	tileAVX512Narrow = tiler{mr: 16, nr: 16, kernel: tile16x16AVX512, pack: pack16AVX512, packStep: 16, many: dotManyAVX512Go}
 )
+
+// Up to this many floats per row, the one-to-many AVX2 kernels beat the
+// AVX-512 ones (a 16-lane vector is mostly tail, and folding it costs more),
+// so the AVX-512 implementation uses them.
+const avx512MinManyDim = 33
 
 func dotTileAVX2(dst, xs, ys []float32, d int) {
 	if len(ys)/d <= tileAVX2Narrow.nr {
@@ -56,10 +61,14 @@ func dotTileAVX512(dst, xs, ys []float32, d int) {
 
 func dotAVX2(x, y []float32) float32 {
 	y = y[:len(x)]
+	var r [1]float32
+	if len(x) <= chunkFloats {
+		dotManyAVX2(r[:], x, y)
+		return r[0]
+	}
 	var s float32
 	for len(x) > 0 {
 		n := min(len(x), chunkFloats)
-		var r [1]float32
 		dotManyAVX2(r[:], x[:n], y[:n])
 		s += r[0]
 		x, y = x[n:], y[n:]
@@ -69,10 +78,14 @@ func dotAVX2(x, y []float32) float32 {
 
 func l2SqrAVX2(x, y []float32) float32 {
 	y = y[:len(x)]
+	var r [1]float32
+	if len(x) <= chunkFloats {
+		l2ManyAVX2(r[:], x, y)
+		return r[0]
+	}
 	var s float32
 	for len(x) > 0 {
 		n := min(len(x), chunkFloats)
-		var r [1]float32
 		l2ManyAVX2(r[:], x[:n], y[:n])
 		s += r[0]
 		x, y = x[n:], y[n:]
@@ -82,10 +95,14 @@ func l2SqrAVX2(x, y []float32) float32 {
 
 func dotAVX512(x, y []float32) float32 {
 	y = y[:len(x)]
+	var r [1]float32
+	if len(x) <= chunkFloats {
+		dotManyAVX512(r[:], x, y)
+		return r[0]
+	}
 	var s float32
 	for len(x) > 0 {
 		n := min(len(x), chunkFloats)
-		var r [1]float32
 		dotManyAVX512(r[:], x[:n], y[:n])
 		s += r[0]
 		x, y = x[n:], y[n:]
@@ -95,10 +112,14 @@ func dotAVX512(x, y []float32) float32 {
 
 func l2SqrAVX512(x, y []float32) float32 {
 	y = y[:len(x)]
+	var r [1]float32
+	if len(x) <= chunkFloats {
+		l2ManyAVX512(r[:], x, y)
+		return r[0]
+	}
 	var s float32
 	for len(x) > 0 {
 		n := min(len(x), chunkFloats)
-		var r [1]float32
 		l2ManyAVX512(r[:], x[:n], y[:n])
 		s += r[0]
 		x, y = x[n:], y[n:]
@@ -138,6 +159,10 @@ func l2ManyAVX2Go(dst, q, ys []float32) {
 
 func dotManyAVX512Go(dst, q, ys []float32) {
 	d := len(q)
+	if d < avx512MinManyDim {
+		dotManyAVX2Go(dst, q, ys)
+		return
+	}
 	if d > chunkFloats {
 		for i := range dst {
 			dst[i] = dotAVX512(q, ys[i*d:(i+1)*d])
@@ -153,6 +178,10 @@ func dotManyAVX512Go(dst, q, ys []float32) {
 
 func l2ManyAVX512Go(dst, q, ys []float32) {
 	d := len(q)
+	if d < avx512MinManyDim {
+		l2ManyAVX2Go(dst, q, ys)
+		return
+	}
 	if d > chunkFloats {
 		for i := range dst {
 			dst[i] = l2SqrAVX512(q, ys[i*d:(i+1)*d])

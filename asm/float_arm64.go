@@ -28,7 +28,7 @@ func l2ManyNEON(dst, q, ys []float32)
 //go:noescape
 func tile4x16NEON(dst *float32, ldc int, a *float32, lda int, b *float32, kc int, accum int)
 
-var tileNEON = tiler{mr: 4, nr: 16, kernel: tile4x16NEONEdges, pack: pack16Go, packStep: 1}
+var tileNEON = tiler{mr: 4, nr: 16, kernel: tile4x16NEONEdges, pack: pack16Go, packStep: 1, many: dotManyNEONGo}
 
 // tile4x16NEONEdges runs the 4 x 16 micro-kernel; a partial block (rows < 4
 // or cols < 16) goes through a buffer and only its valid entries reach dst.
@@ -66,10 +66,14 @@ func pack16Go(p, y *float32, ldy, kc int) {
 
 func dotNEON(x, y []float32) float32 {
 	y = y[:len(x)]
+	var r [1]float32
+	if len(x) <= chunkFloats {
+		dotManyNEON(r[:], x, y)
+		return r[0]
+	}
 	var s float32
 	for len(x) > 0 {
 		n := min(len(x), chunkFloats)
-		var r [1]float32
 		dotManyNEON(r[:], x[:n], y[:n])
 		s += r[0]
 		x, y = x[n:], y[n:]
@@ -79,10 +83,14 @@ func dotNEON(x, y []float32) float32 {
 
 func l2SqrNEON(x, y []float32) float32 {
 	y = y[:len(x)]
+	var r [1]float32
+	if len(x) <= chunkFloats {
+		l2ManyNEON(r[:], x, y)
+		return r[0]
+	}
 	var s float32
 	for len(x) > 0 {
 		n := min(len(x), chunkFloats)
-		var r [1]float32
 		l2ManyNEON(r[:], x[:n], y[:n])
 		s += r[0]
 		x, y = x[n:], y[n:]

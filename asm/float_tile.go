@@ -41,7 +41,13 @@ type tiler struct {
 	// writes kc rounded up to a multiple of packStep rows of the panel.
 	pack     func(p, y *float32, ldy, kc int)
 	packStep int
+	// many is the one-to-many kernel, used instead of packing when xs has
+	// fewer than tileFewRows rows.
+	many func(dst, q, ys []float32)
 }
+
+// Below this many rows of xs, packing ys does not pay for itself.
+const tileFewRows = 3
 
 type tileScratch struct {
 	panels []float32 // packed column group
@@ -68,6 +74,12 @@ func getTileScratch(panels, edge int) *tileScratch {
 // dotTile computes dst = xs·ysᵀ; nx, ny, d >= 1.
 func (t *tiler) dotTile(dst, xs, ys []float32, d int) {
 	nx, ny := len(xs)/d, len(ys)/d
+	if nx < tileFewRows {
+		for i := 0; i < nx; i++ {
+			t.many(dst[i*ny:(i+1)*ny], xs[i*d:(i+1)*d], ys)
+		}
+		return
+	}
 	mr, nr := t.mr, t.nr
 	// Split d into equal chunks of at most tileKC.
 	chunks := (d + tileKC - 1) / tileKC
