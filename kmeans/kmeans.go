@@ -282,31 +282,25 @@ func (a *assigner) assign(ctx context.Context, centroids []float32) (float64, er
 		defer a.tiles.Put(bp)
 		buf := *bp
 		xs := a.x[lo*a.d : hi*a.d]
+		init := float32(math.Inf(1))
+		if a.ip {
+			init = float32(math.Inf(-1))
+		}
 		for i := lo; i < hi; i++ {
-			a.best[i] = float32(math.Inf(1))
+			a.best[i] = init
 		}
 		for c0 := 0; c0 < a.k; c0 += cb {
 			c1 := min(c0+cb, a.k)
 			nc := c1 - c0
 			tile := buf[:(hi-lo)*nc]
-			cs := centroids[c0*a.d : c1*a.d]
-			if a.ip {
-				asm.DotTile(tile, xs, cs, a.d)
-			} else {
-				asm.L2SqrTile(tile, xs, a.xnorms[lo:hi], cs, cnorms[c0:c1], a.d)
-			}
+			asm.DotTile(tile, xs, centroids[c0*a.d:c1*a.d], a.d)
 			for i := lo; i < hi; i++ {
 				row := tile[(i-lo)*nc : (i-lo+1)*nc]
-				best, label := a.best[i], a.labels[i]
-				for j, v := range row {
-					if a.ip {
-						v = -v
-					}
-					if v < best {
-						best, label = v, int32(c0+j)
-					}
+				if a.ip {
+					a.best[i], a.labels[i] = argmaxInto(row, c0, a.best[i], a.labels[i])
+				} else {
+					a.best[i], a.labels[i] = argminL2Into(row, cnorms[c0:c1], c0, a.best[i], a.labels[i])
 				}
-				a.best[i], a.labels[i] = best, label
 			}
 		}
 		return nil
@@ -315,11 +309,36 @@ func (a *assigner) assign(ctx context.Context, centroids []float32) (float64, er
 		return 0, err
 	}
 	var obj float64
-	for _, b := range a.best {
-		obj += float64(b)
-	}
-	if a.ip {
-		obj = -obj
+	for i, b := range a.best {
+		if a.ip {
+			obj += float64(b)
+		} else {
+			// best holds ||c||² - 2<x,c>; add ||x||² for the distance.
+			obj += float64(max(b+a.xnorms[i], 0))
+		}
 	}
 	return obj, nil
+}
+
+// argminL2Into scans inner products ips of one point with centroids c0, c0+1,
+// ... and keeps the centroid minimising ||c||² - 2<x,c>, which ranks
+// centroids as ||x - c||² does.
+func argminL2Into(ips, cnorms []float32, c0 int, best float32, label int32) (float32, int32) {
+	cnorms = cnorms[:len(ips)]
+	for j, ip := range ips {
+		if v := cnorms[j] - 2*ip; v < best {
+			best, label = v, int32(c0+j)
+		}
+	}
+	return best, label
+}
+
+// argmaxInto keeps the centroid of largest inner product.
+func argmaxInto(ips []float32, c0 int, best float32, label int32) (float32, int32) {
+	for j, ip := range ips {
+		if ip > best {
+			best, label = ip, int32(c0+j)
+		}
+	}
+	return best, label
 }
