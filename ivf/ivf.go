@@ -1,0 +1,455 @@
+// Package ivf implements the inverted-file index ("IVF{n},..." in a factory
+// string): a coarse quantizer of n centroids trained with k-means splits the
+// vectors into n lists; a query visits only the nprobe lists whose centroids
+// are nearest. What a list stores, and how it is scanned, is up to a Codec:
+// raw vectors (FlatCodec, "IVF{n},Flat", the index RVC voice models ship) or
+// fast-scan PQ codes.
+//
+// Search is safe from many goroutines. Train, Add, AddWithIDs, RemoveIDs and
+// Reset take the index's write lock, so a search sees the index either before
+// or after a given Add, never half of it.
+package ivf
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/internal/check"
+	"github.com/kume-ann/kume/internal/parallel"
+	"github.com/kume-ann/kume/kmeans"
+	"github.com/kume-ann/kume/metric"
+)
+
+// DefaultNIter is the number of k-means iterations of coarse training, as in
+// FAISS.
+const DefaultNIter = 10
+
+// Index is an inverted-file index.
+type Index struct {
+	d, nlist int
+	m        metric.Metric
+	codec    Codec
+
+	// KMeans configures coarse training. NIter defaults to 10; for the inner
+	// product metric assignment is by inner product and the centroids are
+	// spherical, as in FAISS. Set it before Train.
+	KMeans kmeans.Config
+
+	mu        sync.RWMutex
+	quantizer *flat.Index // the coarse centroids
+	trained   bool
+	ntotal    int
+	nprobe    int
+	where     map[int64]loc // id -> list position, built on demand
+
+	searchers sync.Pool
+}
+
+type loc struct{ list, pos int32 }
+
+// searcher is the per-goroutine state of a search.
+type searcher struct {
+	scanner Scanner
+	coarse  kume.Results
+}
+
+// New returns an untrained IVF index for d-dimensional vectors with nlist
+// lists stored by codec.
+func New(d, nlist int, m metric.Metric, codec Codec) (*Index, error) {
+	if d <= 0 || nlist <= 0 {
+		return nil, fmt.Errorf("ivf: %w: d = %d, nlist = %d", kume.ErrInvalidArgument, d, nlist)
+	}
+	q, err := flat.New(d, m)
+	if err != nil {
+		return nil, fmt.Errorf("ivf: %w", err)
+	}
+	return &Index{d: d, nlist: nlist, m: m, codec: codec, quantizer: q, nprobe: 1}, nil
+}
+
+// NewFlat returns an untrained "IVF{nlist},Flat" index.
+func NewFlat(d, nlist int, m metric.Metric) (*Index, error) {
+	return New(d, nlist, m, NewFlatCodec(m))
+}
+
+// Dim returns the dimension.
+func (x *Index) Dim() int { return x.d }
+
+// NList returns the number of lists.
+func (x *Index) NList() int { return x.nlist }
+
+// Metric returns the distance measure.
+func (x *Index) Metric() metric.Metric { return x.m }
+
+// Codec returns the list codec.
+func (x *Index) Codec() Codec { return x.codec }
+
+// Quantizer returns the flat index of coarse centroids (empty until trained).
+func (x *Index) Quantizer() *flat.Index { return x.quantizer }
+
+// IsTrained reports whether the coarse quantizer and the codec are trained.
+func (x *Index) IsTrained() bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.trained && x.codec.IsTrained()
+}
+
+// Len returns the number of stored vectors.
+func (x *Index) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.ntotal
+}
+
+// NProbe returns the default number of lists a query visits.
+func (x *Index) NProbe() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.nprobe
+}
+
+// SetNProbe sets the default number of lists a query visits. Values above
+// nlist visit every list.
+func (x *Index) SetNProbe(n int) error {
+	if n < 1 {
+		return fmt.Errorf("ivf: %w: nprobe = %d, want >= 1", kume.ErrInvalidArgument, n)
+	}
+	x.mu.Lock()
+	x.nprobe = n
+	x.mu.Unlock()
+	return nil
+}
+
+// SetParam sets "nprobe".
+func (x *Index) SetParam(name string, v float64) error {
+	if name != "nprobe" {
+		return fmt.Errorf("ivf: %w: unknown search parameter %q", kume.ErrInvalidArgument, name)
+	}
+	var p kume.SearchParams
+	if err := p.Set(name, v); err != nil {
+		return err
+	}
+	return x.SetNProbe(p.NProbe)
+}
+
+// Train learns the coarse centroids with k-means (at most 256 points per
+// list are used, as in FAISS), then trains the codec on the vectors and
+// their lists.
+func (x *Index) Train(ctx context.Context, v []float32) error {
+	n, err := check.Vectors("training set", v, x.d)
+	if err != nil {
+		return fmt.Errorf("ivf: %w", err)
+	}
+	if n < x.nlist {
+		return fmt.Errorf("ivf: %w: %d training vectors for %d lists (need at least one per list)", kume.ErrInvalidArgument, n, x.nlist)
+	}
+	cfg := x.KMeans
+	if cfg.NIter == 0 {
+		cfg.NIter = DefaultNIter
+	}
+	if x.m == metric.InnerProduct {
+		cfg.InnerProduct, cfg.Spherical = true, true
+	}
+	res, err := kmeans.Train(ctx, v, x.d, x.nlist, cfg)
+	if err != nil {
+		return fmt.Errorf("ivf: coarse training: %w", err)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := x.setCentroids(res.Centroids); err != nil {
+		return err
+	}
+	if !x.codec.IsTrained() {
+		lists, err := x.assign(ctx, v)
+		if err != nil {
+			return err
+		}
+		if err := x.codec.Train(ctx, v, lists); err != nil {
+			return fmt.Errorf("ivf: training the list codec: %w", err)
+		}
+	}
+	x.trained = true
+	return nil
+}
+
+// SetCentroids installs trained coarse centroids (nlist rows of d floats), as
+// when an index is loaded from a file, and empties the lists.
+func (x *Index) SetCentroids(centroids []float32) error {
+	if _, err := check.Vectors("centroids", centroids, x.d); err != nil {
+		return fmt.Errorf("ivf: %w", err)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := x.setCentroids(centroids); err != nil {
+		return err
+	}
+	x.trained = true
+	return nil
+}
+
+func (x *Index) setCentroids(c []float32) error {
+	if len(c) != x.nlist*x.d {
+		return fmt.Errorf("ivf: %w: %d centroid floats for %d lists of %d", kume.ErrDimension, len(c), x.nlist, x.d)
+	}
+	x.quantizer.Reset()
+	if err := x.quantizer.Add(context.Background(), c); err != nil {
+		return fmt.Errorf("ivf: %w", err)
+	}
+	if err := x.codec.Init(x.d, x.nlist, c); err != nil {
+		return fmt.Errorf("ivf: %w", err)
+	}
+	x.ntotal, x.where = 0, nil
+	return nil
+}
+
+// assign returns the nearest list of each vector.
+func (x *Index) assign(ctx context.Context, v []float32) ([]int32, error) {
+	res, err := x.quantizer.Search(ctx, v, 1, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ivf: assigning vectors to lists: %w", err)
+	}
+	lists := make([]int32, len(res.IDs))
+	for i, id := range res.IDs {
+		lists[i] = int32(id)
+	}
+	return lists, nil
+}
+
+// Add stores vectors with ids Len(), Len()+1, ...
+func (x *Index) Add(ctx context.Context, v []float32) error {
+	return x.add(ctx, v, nil)
+}
+
+// AddWithIDs stores vectors with the given ids (non-negative). An id that is
+// already stored is stored again: searches may return both copies and
+// Reconstruct returns one of them.
+func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error {
+	n, err := check.Vectors("vectors", v, x.d)
+	if err != nil {
+		return fmt.Errorf("ivf: %w", err)
+	}
+	if err := check.IDs(ids, n); err != nil {
+		return fmt.Errorf("ivf: %w", err)
+	}
+	return x.add(ctx, v, ids)
+}
+
+// addChunk bounds the memory of one assignment pass.
+const addChunk = 65536
+
+func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
+	n, err := check.Vectors("vectors", v, x.d)
+	if err != nil {
+		return fmt.Errorf("ivf: %w", err)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.trained || !x.codec.IsTrained() {
+		return fmt.Errorf("ivf: %w: train before adding vectors", kume.ErrNotTrained)
+	}
+	x.where = nil
+	for c0 := 0; c0 < n; c0 += addChunk {
+		c1 := min(c0+addChunk, n)
+		chunk := v[c0*x.d : c1*x.d]
+		lists, err := x.assign(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		// Group by list, keeping insertion order within each list.
+		order := make([][]int32, x.nlist)
+		for i, l := range lists {
+			order[l] = append(order[l], int32(i))
+		}
+		var vecs []float32
+		var lids []int64
+		for l, rows := range order {
+			if len(rows) == 0 {
+				continue
+			}
+			vecs, lids = vecs[:0], lids[:0]
+			for _, r := range rows {
+				vecs = append(vecs, chunk[int(r)*x.d:(int(r)+1)*x.d]...)
+				if ids != nil {
+					lids = append(lids, ids[c0+int(r)])
+				} else {
+					lids = append(lids, int64(x.ntotal+c0+int(r)))
+				}
+			}
+			if err := x.codec.Add(l, vecs, lids); err != nil {
+				return fmt.Errorf("ivf: list %d: %w", l, err)
+			}
+		}
+	}
+	x.ntotal += n
+	return nil
+}
+
+// Reset removes every vector, keeping the centroids and the codec's training.
+func (x *Index) Reset() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.codec.Reset()
+	x.ntotal, x.where = 0, nil
+}
+
+// RemoveIDs removes every vector whose id is in ids.
+func (x *Index) RemoveIDs(ids []int64) (int, error) {
+	drop := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		drop[id] = true
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	n := x.codec.Remove(func(id int64) bool { return drop[id] })
+	x.ntotal -= n
+	x.where = nil
+	return n, nil
+}
+
+// ListSizes returns the number of vectors in each list.
+func (x *Index) ListSizes() []int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	sizes := make([]int, x.nlist)
+	if x.trained {
+		for l := range sizes {
+			sizes[l] = x.codec.Len(l)
+		}
+	}
+	return sizes
+}
+
+// Reconstruct appends the vector with the given id to dst (decoded, for
+// codecs that quantize). The first call after a change builds an id map.
+func (x *Index) Reconstruct(id int64, dst []float32) ([]float32, error) {
+	for {
+		x.mu.RLock()
+		if x.where != nil {
+			break
+		}
+		x.mu.RUnlock()
+		x.mu.Lock()
+		if x.where == nil {
+			x.buildWhere()
+		}
+		x.mu.Unlock()
+	}
+	defer x.mu.RUnlock()
+	l, ok := x.where[id]
+	if !ok {
+		return dst, fmt.Errorf("ivf: %w: %d", kume.ErrNotFound, id)
+	}
+	return x.codec.Reconstruct(int(l.list), int(l.pos), dst), nil
+}
+
+func (x *Index) buildWhere() {
+	x.where = make(map[int64]loc, x.ntotal)
+	if !x.trained {
+		return
+	}
+	for l := 0; l < x.nlist; l++ {
+		for p, id := range x.codec.IDs(l) {
+			x.where[id] = loc{int32(l), int32(p)}
+		}
+	}
+}
+
+// ReconstructN appends the vectors with ids i0 .. i0+n-1 to dst in id order,
+// walking every list once (FAISS's reconstruct_n, which RVC uses to read all
+// stored vectors back). Every id in the range must be stored.
+func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
+	if i0 < 0 || n < 0 {
+		return dst, fmt.Errorf("ivf: %w: ReconstructN(%d, %d)", kume.ErrInvalidArgument, i0, n)
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if n > int64(x.ntotal) {
+		return dst, fmt.Errorf("ivf: %w: %d vectors asked for, %d stored", kume.ErrNotFound, n, x.ntotal)
+	}
+	base := len(dst)
+	dst = append(dst, make([]float32, int(n)*x.d)...)
+	found := make([]bool, n)
+	var tmp []float32
+	if x.trained {
+		for l := 0; l < x.nlist; l++ {
+			for p, id := range x.codec.IDs(l) {
+				if id < i0 || id >= i0+n {
+					continue
+				}
+				tmp = x.codec.Reconstruct(l, p, tmp[:0])
+				copy(dst[base+int(id-i0)*x.d:], tmp)
+				found[id-i0] = true
+			}
+		}
+	}
+	for i, ok := range found {
+		if !ok {
+			return dst[:base], fmt.Errorf("ivf: %w: %d", kume.ErrNotFound, i0+int64(i))
+		}
+	}
+	return dst, nil
+}
+
+// Search returns the k nearest stored vectors of each query among the nprobe
+// lists nearest to it.
+func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.SearchParams) (*kume.Results, error) {
+	res := new(kume.Results)
+	if err := x.SearchInto(ctx, res, queries, k, p); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// SearchInto is Search writing into dst. nprobe comes from p when it is set
+// there, else from the index; values above nlist visit every list. Batches
+// are spread over GOMAXPROCS goroutines; a search allocates nothing once its
+// buffers have grown.
+func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
+	nq, err := check.Search(queries, x.d, k)
+	if err != nil {
+		return fmt.Errorf("ivf: %w", err)
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if !x.trained || !x.codec.IsTrained() {
+		return fmt.Errorf("ivf: %w: train before searching", kume.ErrNotTrained)
+	}
+	nprobe := x.nprobe
+	if p != nil && p.NProbe != 0 {
+		if p.NProbe < 0 {
+			return fmt.Errorf("ivf: %w: nprobe = %d", kume.ErrInvalidArgument, p.NProbe)
+		}
+		nprobe = p.NProbe
+	}
+	nprobe = min(nprobe, x.nlist)
+	dst.Resize(nq, k)
+	if nq <= 1 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return x.searchRange(ctx, dst, queries, k, nprobe, 0, nq)
+	}
+	return parallel.For(ctx, nq, parallel.Grain(nq, 16), func(lo, hi int) error {
+		return x.searchRange(ctx, dst, queries, k, nprobe, lo, hi)
+	})
+}
+
+func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, nprobe, lo, hi int) error {
+	s, _ := x.searchers.Get().(*searcher)
+	if s == nil || s.scanner == nil {
+		s = &searcher{scanner: x.codec.NewScanner()}
+	}
+	defer x.searchers.Put(s)
+	qs := queries[lo*x.d : hi*x.d]
+	if err := x.quantizer.SearchInto(ctx, &s.coarse, qs, nprobe, nil); err != nil {
+		return err
+	}
+	for i := lo; i < hi; i++ {
+		dist, ids := dst.Row(i)
+		cd, cl := s.coarse.Row(i - lo)
+		s.scanner.Search(queries[i*x.d:(i+1)*x.d], cl, cd, dist, ids)
+	}
+	return nil
+}
