@@ -5,6 +5,7 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/l2norm"
 	"github.com/kume-ann/kume/metric"
 	"github.com/kume-ann/kume/refine"
@@ -48,7 +49,12 @@ func Build(d int, s Spec, m metric.Metric) (kume.Index, error) {
 // buildCore builds the index without its wrappers.
 func buildCore(d int, s Spec, m metric.Metric, notYet func(string) error) (kume.Index, error) {
 	if s.NList > 0 {
-		return nil, notYet(fmt.Sprintf("IVF%d", s.NList))
+		switch s.Code {
+		case CodeFlat:
+			return ivf.NewFlat(d, s.NList, m)
+		case CodePQ4FastScan:
+			return nil, notYet(fmt.Sprintf("IVF%d,PQ%dx4fs", s.NList, s.M))
+		}
 	}
 	switch s.Code {
 	case CodeFlat:

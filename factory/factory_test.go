@@ -67,3 +67,21 @@ func TestSetParams(t *testing.T) {
 		t.Errorf("empty string: %v", err)
 	}
 }
+
+func TestNewIVFFlat(t *testing.T) {
+	for _, s := range []string{"IVF4,Flat", "IVF4,Flat,RFlat", "L2norm,IVF4,Flat"} {
+		idx, err := New(2, s, metric.L2)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		if idx.IsTrained() {
+			t.Errorf("%s: an IVF index starts untrained", s)
+		}
+		if err := idx.Add(context.Background(), []float32{1, 2}); !errors.Is(err, kume.ErrNotTrained) {
+			t.Errorf("%s: add before train: %v", s, err)
+		}
+		if err := SetParams(idx, "nprobe=2"); err != nil {
+			t.Errorf("%s: nprobe must reach the IVF part: %v", s, err)
+		}
+	}
+}
