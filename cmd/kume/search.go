@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/bench"
+)
+
+// kumeParams parses a ParameterSpace string, as a usage error when bad.
+func kumeParams(s string) (kume.SearchParams, error) {
+	p, err := kume.ParseSearchParams(s)
+	if err != nil {
+		return p, usageError("-params %q: %v", s, err)
+	}
+	return p, nil
+}
+
+// searchChunk is the number of queries searched per call, for progress.
+const searchChunk = 4096
+
+func runSearch(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "search", "-index FILE [-k 8] [-params STR] [-ids ids.npy] [-dist dist.npy] queries.npy")
+	indexPath := fs.String("index", "", "index file (FAISS's format)")
+	k := fs.Int("k", 8, "results per query")
+	params := fs.String("params", "", `search parameters, as "nprobe=1" (default: those stored in the index)`)
+	idsPath := fs.String("ids", "", "write the result ids here: int64 .npy, nq x k (-1 for no result)")
+	distPath := fs.String("dist", "", "write the result distances here: float32 .npy, nq x k (squared L2, or inner products)")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if *indexPath == "" {
+		return usageError("-index FILE is required")
+	}
+	if fs.NArg() != 1 {
+		return usageError("want one queries file (.npy, .fvecs, .bvecs, or a folder of .npy); got %d arguments", fs.NArg())
+	}
+	if *k < 1 || *k > 1<<20 {
+		return usageError("-k %d: want 1 or more", *k)
+	}
+	p, err := kumeParams(*params)
+	if err != nil {
+		return err
+	}
+	// Check both inputs exist before the slow part.
+	for _, path := range []string{*indexPath, fs.Arg(0)} {
+		if _, err := os.Stat(path); err != nil {
+			return err
+		}
+	}
+	idx, err := loadIndex(*indexPath)
+	if err != nil {
+		return err
+	}
+	q, err := bench.ReadVectors(fs.Arg(0), e.progress.report)
+	if err != nil {
+		return err
+	}
+	if q.D != idx.Dim() {
+		return fmt.Errorf("%s: %w: queries are %d-dimensional, index %s is %d-dimensional", fs.Arg(0), kume.ErrDimension, q.D, *indexPath, idx.Dim())
+	}
+	res := &kume.Results{}
+	res.Resize(q.N, *k)
+	var part kume.Results
+	for q0 := 0; q0 < q.N; q0 += searchChunk {
+		q1 := min(q0+searchChunk, q.N)
+		if err := idx.SearchInto(ctx, &part, q.Data[q0*q.D:q1*q.D], *k, &p); err != nil {
+			return err
+		}
+		copy(res.IDs[q0**k:], part.IDs)
+		copy(res.Distances[q0**k:], part.Distances)
+		e.progress.report("searching", int64(q1), int64(q.N))
+	}
+	e.progress.done()
+	if *idsPath == "" && *distPath == "" {
+		return printResults(e.stdout, res)
+	}
+	if *idsPath != "" {
+		if err := bench.WriteFile(*idsPath, func(w io.Writer) error { return bench.WriteNPYInt64(w, res.IDs, res.NQ, res.K) }); err != nil {
+			return err
+		}
+	}
+	if *distPath != "" {
+		if err := bench.WriteFile(*distPath, func(w io.Writer) error { return bench.WriteNPYFloat32(w, res.Distances, res.NQ, res.K) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printResults writes one line per query: its number, then id:distance
+// pairs, best first.
+func printResults(w io.Writer, res *kume.Results) error {
+	bw := bufio.NewWriter(w)
+	for i := 0; i < res.NQ; i++ {
+		dist, ids := res.Row(i)
+		fmt.Fprintf(bw, "%d", i)
+		for j := range ids {
+			fmt.Fprintf(bw, "\t%d:%g", ids[j], dist[j])
+		}
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}
