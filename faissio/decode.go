@@ -74,7 +74,11 @@ func newDecoder(r io.Reader, o *options) *decoder {
 	if size < 0 {
 		size = inputSize(r)
 	}
-	return &decoder{r: bufio.NewReaderSize(r, 1<<16), size: size, limit: o.maxBytes}
+	bufSize := 1 << 16
+	if size >= 0 && size < int64(bufSize) {
+		bufSize = max(16, int(size)) // a small input gets a small buffer
+	}
+	return &decoder{r: bufio.NewReaderSize(r, bufSize), size: size, limit: o.maxBytes}
 }
 
 // corrupt returns an error wrapping kume.ErrCorrupt, with the offset.

@@ -99,3 +99,15 @@ func describe(h fourcc) string {
 	}
 	return "'" + h.String() + "'"
 }
+
+// plausible reports whether h looks like a FAISS record tag (four letters or
+// digits), as opposed to bytes that are no record at all.
+func (h fourcc) plausible() bool {
+	for i := 0; i < 4; i++ {
+		c := byte(h >> (8 * i))
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -38,7 +38,7 @@ func (d *decoder) ivfHeader(what string) (*ivfHeader, error) {
 		return nil, err
 	}
 	if qt != tagFlatL2 && qt != tagFlatIP && qt != tagFlat {
-		return nil, fmt.Errorf("faissio: %w: %s with a %s coarse quantizer; kume reads flat quantizers", kume.ErrUnsupported, what, describe(qt))
+		return nil, d.unsupportedTag(qt, "%s (kume reads flat coarse quantizers) with quantizer", what)
 	}
 	d.depth++
 	q, err := d.flatRecord(qt)
@@ -57,6 +57,9 @@ func (d *decoder) ivfHeader(what string) (*ivfHeader, error) {
 	case q.h.ntotal == int64(nlist):
 		x.centroids = q.data
 	case q.h.ntotal == 0 && !h.trained:
+		if h.ntotal != 0 {
+			return nil, d.corrupt("%s is not trained but holds %d vectors", what, h.ntotal)
+		}
 	default:
 		return nil, d.corrupt("%s: %d lists, the quantizer holds %d centroids (trained: %v)", what, nlist, q.h.ntotal, h.trained)
 	}
@@ -105,8 +108,9 @@ func (h *ivfHeader) newIVF(codec ivf.Codec) (*ivf.Index, error) {
 }
 
 // listSizes reads the sizes of an ArrayInvertedLists record ('full' or
-// 'sprs') and checks that they sum to ntotal.
-func (d *decoder) listSizes(nlist int, ntotal int64) ([]int, error) {
+// 'sprs') and checks that they sum to ntotal. With keep false (an untrained
+// index, whose nlist no data backs) the sizes are checked but not kept.
+func (d *decoder) listSizes(nlist int, ntotal int64, keep bool) ([]int, error) {
 	lt, err := d.fourcc()
 	if err != nil {
 		return nil, err
@@ -125,7 +129,7 @@ func (d *decoder) listSizes(nlist int, ntotal int64) ([]int, error) {
 		if err != nil {
 			return nil, err
 		}
-		sizes = make([]int, nlist)
+		sizes = make([]int, nlist) // n == nlist values were read
 		for i, s := range v {
 			if s < 0 || s > ntotal {
 				return nil, d.corrupt("list %d holds %d vectors, the index %d", i, uint64(s), ntotal)
@@ -144,23 +148,41 @@ func (d *decoder) listSizes(nlist int, ntotal int64) ([]int, error) {
 		if err != nil {
 			return nil, err
 		}
-		sizes = make([]int, nlist)
+		if keep {
+			sizes = make([]int, nlist) // nlist centroids were read
+		}
+		var sum int64
+		prev := int64(-1)
 		for j := 0; j < n; j += 2 {
 			l, s := v[j], v[j+1]
-			if l < 0 || l >= int64(nlist) {
-				return nil, d.corrupt("sparse list sizes name list %d of %d", uint64(l), nlist)
+			if l <= prev || l >= int64(nlist) {
+				return nil, d.corrupt("sparse list sizes name list %d of %d after list %d (FAISS writes them in increasing order)", uint64(l), nlist, prev)
 			}
+			prev = l
 			if s < 0 || s > ntotal {
 				return nil, d.corrupt("list %d holds %d vectors, the index %d", l, uint64(s), ntotal)
 			}
-			sizes[l] = int(s)
+			if s > ntotal-sum {
+				return nil, d.corrupt("the lists hold more than the %d vectors of the index", ntotal)
+			}
+			sum += s
+			if keep {
+				sizes[l] = int(s)
+			}
 		}
+		if sum != ntotal {
+			return nil, d.corrupt("the lists hold %d vectors, the index header says %d", sum, ntotal)
+		}
+		return sizes, nil
 	default:
 		return nil, d.corrupt("inverted list type '%s', want 'full' or 'sprs'", lt)
 	}
 	var sum int64
 	for _, s := range sizes {
-		sum += int64(s) // each s <= ntotal, nlist < 2^31: no overflow
+		if int64(s) > ntotal-sum {
+			return nil, d.corrupt("the lists hold more than the %d vectors of the index", ntotal)
+		}
+		sum += int64(s)
 	}
 	if sum != ntotal {
 		return nil, d.corrupt("the lists hold %d vectors, the index header says %d", sum, ntotal)
@@ -190,7 +212,7 @@ func (d *decoder) ivfFlat() (kume.Index, error) {
 		return x, nil
 	}
 	if it != tagInvArray {
-		return nil, fmt.Errorf("faissio: %w: IndexIVFFlat with inverted lists %s; kume reads 'ilar'", kume.ErrUnsupported, describe(it))
+		return nil, d.unsupportedTag(it, "IndexIVFFlat (kume reads 'ilar') with inverted lists")
 	}
 	nlist, err := d.u64()
 	if err != nil {
@@ -203,14 +225,11 @@ func (d *decoder) ivfFlat() (kume.Index, error) {
 	if nlist != uint64(h.nlist) || codeSize != uint64(4*h.d) {
 		return nil, d.corrupt("IndexIVFFlat lists: nlist %d, code size %d; want %d and %d", nlist, codeSize, h.nlist, 4*h.d)
 	}
-	sizes, err := d.listSizes(h.nlist, h.ntotal)
+	sizes, err := d.listSizes(h.nlist, h.ntotal, h.centroids != nil)
 	if err != nil {
 		return nil, err
 	}
 	if h.centroids == nil {
-		if h.ntotal != 0 {
-			return nil, d.corrupt("untrained IndexIVFFlat holds %d vectors", h.ntotal)
-		}
 		return x, nil
 	}
 	err = x.LoadLists(func(ivf.Codec) error {
@@ -294,7 +313,7 @@ func (d *decoder) ivfPQ(tag fourcc) (kume.Index, error) {
 		if nlist != uint64(h.nlist) || cs != codeSize {
 			return nil, d.corrupt("IndexIVFPQ lists: nlist %d, code size %d; want %d and %d", nlist, cs, h.nlist, codeSize)
 		}
-		sizes, err := d.listSizes(h.nlist, h.ntotal)
+		sizes, err := d.listSizes(h.nlist, h.ntotal, h.centroids != nil)
 		if err != nil {
 			return nil, err
 		}
@@ -308,7 +327,7 @@ func (d *decoder) ivfPQ(tag fourcc) (kume.Index, error) {
 			}
 		}
 	default:
-		return nil, fmt.Errorf("faissio: %w: IndexIVFPQ with inverted lists %s", kume.ErrUnsupported, describe(it))
+		return nil, d.unsupportedTag(it, "IndexIVFPQ with inverted lists")
 	}
 	return nil, fmt.Errorf("faissio: %w: IndexIVFPQ ('IwPQ': %d-d %v, %d vectors, nlist %d, nprobe %d, PQ M %d x %d bits, by_residual %v) was read, but kume cannot search %d-bit product-quantized codes yet; only 4-bit fast-scan PQ ('PQ{M}x4fs')",
 		kume.ErrUnsupported, h.d, h.metric, h.ntotal, h.nlist, h.nprobe, pq.m, pq.nbits, byResidual, pq.nbits)

@@ -197,7 +197,18 @@ func (d *decoder) index() (kume.Index, error) {
 	if fs := fastScanReaders[h]; fs != nil {
 		return fs(d)
 	}
-	return nil, fmt.Errorf("faissio: %w: index record %s at byte %d", kume.ErrUnsupported, describe(h), d.pos-4)
+	return nil, d.unsupportedTag(h, "index record")
+}
+
+// unsupportedTag reports a tag just read that kume cannot handle where it
+// stands: ErrUnsupported for a plausible FAISS tag, ErrCorrupt for bytes
+// that are no tag at all.
+func (d *decoder) unsupportedTag(h fourcc, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
+	if !h.plausible() {
+		return fmt.Errorf("faissio: %w: at byte %d: %s: %s is not a FAISS record tag", kume.ErrCorrupt, d.pos-4, what, describe(h))
+	}
+	return fmt.Errorf("faissio: %w: at byte %d: %s %s", kume.ErrUnsupported, d.pos-4, what, describe(h))
 }
 
 // fastScanReaders holds the readers of the fast-scan records, keyed by tag.
@@ -255,7 +266,8 @@ func (f *flatData) build(ids []int64) (*flat.Index, error) {
 		err = x.Add(ctx, f.data)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("faissio: IndexFlat vectors: %w", err)
+		// NaN or infinite components: FAISS stores them, kume refuses them.
+		return nil, fmt.Errorf("faissio: %w: IndexFlat vectors: %w", kume.ErrUnsupported, err)
 	}
 	return x, nil
 }
@@ -272,7 +284,7 @@ func (d *decoder) idMap(tag fourcc) (kume.Index, error) {
 		return nil, err
 	}
 	if sub != tagFlatL2 && sub != tagFlatIP && sub != tagFlat {
-		return nil, fmt.Errorf("faissio: %w: IndexIDMap over %s; kume reads it over IndexFlat only", kume.ErrUnsupported, describe(sub))
+		return nil, d.unsupportedTag(sub, "IndexIDMap (kume reads it over IndexFlat only) over")
 	}
 	d.depth++
 	f, err := d.flatRecord(sub)
@@ -319,7 +331,7 @@ func (d *decoder) refine() (kume.Index, error) {
 		return nil, err
 	}
 	if storeTag != tagFlatL2 && storeTag != tagFlatIP && storeTag != tagFlat {
-		return nil, fmt.Errorf("faissio: %w: IndexRefine with a %s refine index; kume reads IndexRefineFlat (a flat refine index)", kume.ErrUnsupported, describe(storeTag))
+		return nil, d.unsupportedTag(storeTag, "IndexRefine (kume reads IndexRefineFlat, with a flat refine index) with refine index")
 	}
 	if base == nil {
 		return nil, d.corrupt("IndexRefine base index is null")
@@ -378,7 +390,7 @@ func (d *decoder) preTransform() (kume.Index, error) {
 			return nil, err
 		}
 		if vt != tagNormalize {
-			return nil, fmt.Errorf("faissio: %w: vector transform %s; kume reads the L2 normalisation ('VNrm') only", kume.ErrUnsupported, describe(vt))
+			return nil, d.unsupportedTag(vt, "vector transform (kume reads the L2 normalisation 'VNrm' only)")
 		}
 		norm, err := d.f32()
 		if err != nil {
