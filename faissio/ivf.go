@@ -97,7 +97,8 @@ func (h *ivfHeader) newIVF(codec ivf.Codec) (*ivf.Index, error) {
 	}
 	if h.centroids != nil {
 		if err := x.SetCentroids(h.centroids); err != nil {
-			return nil, fmt.Errorf("faissio: coarse centroids: %w", err)
+			// NaN or infinite components: FAISS stores them, kume refuses them.
+			return nil, fmt.Errorf("faissio: %w: coarse centroids: %w", kume.ErrUnsupported, err)
 		}
 	}
 	// Probing more lists than there are is probing all of them.
