@@ -225,8 +225,12 @@ func firstDiff(a, b []byte) int {
 // reported with ErrUnsupported and a message naming them.
 func TestFAISSFilesUnsupported(t *testing.T) {
 	for name, want := range map[string]string{
-		"ivf_pq8": "IndexIVFPQ",
-		"hnsw":    "IndexHNSWFlat",
+		"ivf_pq8":         "IndexIVFPQ",
+		"hnsw":            "IndexHNSWFlat",
+		"pq4fs":           "IndexPQFastScan",
+		"ivf_pq4fs":       "IndexIVFPQFastScan",
+		"ivf_pq4fsr":      "by_residual true",
+		"ivf_pq4fs_rflat": "IndexIVFPQFastScan",
 	} {
 		_, err := ReadFile(filepath.Join("testdata", name+".index"))
 		if !errors.Is(err, kume.ErrUnsupported) || !bytes.Contains([]byte(err.Error()), []byte(want)) {

@@ -418,6 +418,15 @@ func (e *encoder) ivfHeader(x *ivf.Index) {
 func (e *encoder) ivfFlat(x *ivf.Index, c *ivf.FlatCodec) error {
 	e.fourcc(tagIVFFlat)
 	e.ivfHeader(x)
+	if !x.IsTrained() {
+		// No lists exist yet: FAISS writes an empty sparse record.
+		e.fourcc(tagInvArray)
+		e.u64(uint64(x.NList()))
+		e.u64(uint64(4 * x.Dim()))
+		e.fourcc(tagListSparse)
+		e.u64(0)
+		return e.err
+	}
 	sizes := x.ListSizes()
 	e.arrayListsHeader(sizes, 4*x.Dim())
 	for l, n := range sizes {

@@ -43,6 +43,10 @@ func searchableFiles(t testing.TB) map[string][]byte {
 	return out
 }
 
+// checkedFiles are files whose records kume reads to the end and checks
+// before reporting that it cannot search them.
+var checkedFiles = []string{"ivf_pq8", "pq4fs", "ivf_pq4fs", "ivf_pq4fsr"}
+
 // TestTruncated reads every prefix of every file (every byte near the start,
 // then a stride): each must fail with ErrCorrupt, whether or not the reader
 // knows the input's size.
@@ -51,7 +55,15 @@ func TestTruncated(t *testing.T) {
 	if testing.Short() {
 		stride = 61
 	}
-	for name, b := range searchableFiles(t) {
+	files := searchableFiles(t)
+	for _, name := range checkedFiles {
+		b, err := os.ReadFile(filepath.Join("testdata", name+".index"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = b
+	}
+	for name, b := range files {
 		for n := 0; n < len(b); n++ {
 			if n > 600 && n%stride != 0 && n != len(b)-1 {
 				continue
@@ -304,4 +316,28 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestUntrainedHugeNList reads a valid untrained IVF record that declares
+// 2^31-1 lists in a few bytes: nothing may be allocated per list, on reading
+// or on writing it back.
+func TestUntrainedHugeNList(t *testing.T) {
+	b := ivfClaim(1<<31-1, "sprs", 0)
+	b = b[:len(b)-256]
+	var buf bytes.Buffer
+	a := allocated(func() {
+		idx, err := Read(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Write(&buf, idx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if !bytes.Equal(buf.Bytes(), b) {
+		t.Errorf("written back differently at byte %d", firstDiff(buf.Bytes(), b))
+	}
+	if a > 1<<20 {
+		t.Errorf("allocated %d bytes", a)
+	}
 }

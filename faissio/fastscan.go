@@ -1,0 +1,250 @@
+package faissio
+
+import (
+	"fmt"
+
+	"github.com/kume-ann/kume"
+)
+
+// The 4-bit PQ fast-scan records: IndexPQFastScan ('IPfs') and
+// IndexIVFPQFastScan ('IwPf', with BlockInvertedLists 'ilbl'). Their codes
+// are stored already packed in FAISS's block layout (32 vectors per block),
+// which kume's fastscan package uses as it is.
+
+// pqFastScanData is a decoded IndexPQFastScan record.
+type pqFastScanData struct {
+	h       header
+	pq      *pqData
+	implem  int32
+	bbs     int
+	qbs     int32
+	ntotal2 int
+	m2      int
+	codes   []byte // packed, ntotal2*m2/2 bytes
+}
+
+// ivfFastScanData is a decoded IndexIVFPQFastScan record.
+type ivfFastScanData struct {
+	ivf        *ivfHeader
+	byResidual bool
+	implem     int32
+	bbs        int
+	qbs2       uint64
+	m2         int
+	pq         *pqData
+	ids        [][]int64 // per list
+	codes      [][]byte  // per list, packed, ceil(n/bbs)*bbs*m2/2 bytes
+}
+
+func init() {
+	fastScanReaders[tagPQFastScan] = func(d *decoder) (kume.Index, error) {
+		r, err := d.pqFastScan()
+		if err != nil {
+			return nil, err
+		}
+		return buildPQFastScan(r)
+	}
+	fastScanReaders[tagIVFPQFS] = func(d *decoder) (kume.Index, error) {
+		r, err := d.ivfFastScan()
+		if err != nil {
+			return nil, err
+		}
+		return buildIVFFastScan(r)
+	}
+}
+
+// buildPQFastScan and buildIVFFastScan turn decoded records into kume
+// indexes; they report ErrUnsupported until the fastscan package provides a
+// way to restore an index from its parts.
+var (
+	buildPQFastScan = func(r *pqFastScanData) (kume.Index, error) {
+		return nil, fmt.Errorf("faissio: %w: IndexPQFastScan ('IPfs': %d-d %v, %d vectors, PQ%dx4fs) was read and checked, but kume cannot restore fast-scan indexes yet",
+			kume.ErrUnsupported, r.h.d, r.h.metric, r.h.ntotal, r.pq.m)
+	}
+	buildIVFFastScan = func(r *ivfFastScanData) (kume.Index, error) {
+		return nil, fmt.Errorf("faissio: %w: IndexIVFPQFastScan ('IwPf': %d-d %v, %d vectors, IVF%d, PQ%dx4fs, by_residual %v) was read and checked, but kume cannot restore fast-scan indexes yet",
+			kume.ErrUnsupported, r.ivf.d, r.ivf.metric, r.ivf.ntotal, r.ivf.nlist, r.pq.m, r.byResidual)
+	}
+)
+
+// checkFastScan checks the fields FAISS's reader checks: 4-bit codes, a
+// block size that is a positive multiple of 32, M2 = M rounded up to even.
+func (d *decoder) checkFastScan(what string, pq *pqData, bbs int32, m2 uint64) error {
+	if pq.nbits != 4 {
+		return d.corrupt("%s: PQ with %d-bit codes, fast scan needs 4", what, pq.nbits)
+	}
+	if bbs <= 0 || bbs%32 != 0 {
+		return d.corrupt("%s: block size %d is not a positive multiple of 32", what, bbs)
+	}
+	if m2 != uint64((pq.m+1)&^1) {
+		return d.corrupt("%s: M2 %d for M %d", what, m2, pq.m)
+	}
+	return nil
+}
+
+func (d *decoder) pqFastScan() (*pqFastScanData, error) {
+	const what = "IndexPQFastScan"
+	h, err := d.header(what)
+	if err != nil {
+		return nil, err
+	}
+	pq, err := d.pqRecord()
+	if err != nil {
+		return nil, err
+	}
+	if pq.d != h.d {
+		return nil, d.corrupt("%s is %d-d, its PQ %d-d", what, h.d, pq.d)
+	}
+	r := &pqFastScanData{h: h, pq: pq}
+	if r.implem, err = d.i32(); err != nil {
+		return nil, err
+	}
+	bbs, err := d.i32()
+	if err != nil {
+		return nil, err
+	}
+	if r.qbs, err = d.i32(); err != nil {
+		return nil, err
+	}
+	if r.qbs < 0 {
+		return nil, d.corrupt("%s: qbs %d", what, r.qbs)
+	}
+	ntotal2, err := d.u64()
+	if err != nil {
+		return nil, err
+	}
+	m2, err := d.u64()
+	if err != nil {
+		return nil, err
+	}
+	if err := d.checkFastScan(what, pq, bbs, m2); err != nil {
+		return nil, err
+	}
+	r.bbs, r.m2 = int(bbs), int(m2)
+	blocks := (uint64(h.ntotal) + uint64(bbs) - 1) / uint64(bbs)
+	if ntotal2 != blocks*uint64(bbs) {
+		return nil, d.corrupt("%s: ntotal2 %d for %d vectors in blocks of %d", what, ntotal2, h.ntotal, bbs)
+	}
+	r.ntotal2 = int(ntotal2)
+	want, err := d.product("packed codes", int64(ntotal2), int64(m2/2))
+	if err != nil {
+		return nil, err
+	}
+	n, err := d.count("packed codes", 1)
+	if err != nil {
+		return nil, err
+	}
+	if n != want {
+		return nil, d.corrupt("%s: %d bytes of packed codes, want %d", what, n, want)
+	}
+	if r.codes, err = d.bytes(nil, n); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (d *decoder) ivfFastScan() (*ivfFastScanData, error) {
+	const what = "IndexIVFPQFastScan"
+	h, err := d.ivfHeader(what)
+	if err != nil {
+		return nil, err
+	}
+	r := &ivfFastScanData{ivf: h}
+	if r.byResidual, err = d.boolean(what + " by_residual"); err != nil {
+		return nil, err
+	}
+	codeSize, err := d.u64()
+	if err != nil {
+		return nil, err
+	}
+	bbs, err := d.i32()
+	if err != nil {
+		return nil, err
+	}
+	m2, err := d.u64()
+	if err != nil {
+		return nil, err
+	}
+	if r.implem, err = d.i32(); err != nil {
+		return nil, err
+	}
+	if r.qbs2, err = d.u64(); err != nil {
+		return nil, err
+	}
+	if r.pq, err = d.pqRecord(); err != nil {
+		return nil, err
+	}
+	if r.pq.d != h.d || codeSize != uint64(r.pq.codeSize()) {
+		return nil, d.corrupt("%s: d %d, code size %d; its PQ has d %d, M %d", what, h.d, codeSize, r.pq.d, r.pq.m)
+	}
+	if err := d.checkFastScan(what, r.pq, bbs, m2); err != nil {
+		return nil, err
+	}
+	r.bbs, r.m2 = int(bbs), int(m2)
+	it, err := d.fourcc()
+	if err != nil {
+		return nil, err
+	}
+	if it == tagInvNone {
+		if h.ntotal != 0 {
+			return nil, d.corrupt("%s holds %d vectors but no inverted lists", what, h.ntotal)
+		}
+		return r, nil
+	}
+	if it != tagInvBlock {
+		return nil, d.unsupportedTag(it, "%s (kume reads 'ilbl') with inverted lists", what)
+	}
+	var f [4]uint64 // nlist, code_size, n_per_block, block_size
+	for i := range f {
+		if f[i], err = d.u64(); err != nil {
+			return nil, err
+		}
+	}
+	blockSize := uint64(r.bbs * r.m2 / 2)
+	if f[0] != uint64(h.nlist) || f[1] != ^uint64(0) || f[2] != uint64(r.bbs) || f[3] != blockSize {
+		return nil, d.corrupt("%s block lists: nlist %d, code size %#x, %d per block, block size %d; want %d, all ones, %d, %d",
+			what, f[0], f[1], f[2], f[3], h.nlist, r.bbs, blockSize)
+	}
+	keep := h.centroids != nil
+	if keep {
+		r.ids = make([][]int64, h.nlist) // nlist centroids were read
+		r.codes = make([][]byte, h.nlist)
+	}
+	var sum int64
+	for l := 0; l < h.nlist; l++ {
+		ids, err := d.i64Vector("list ids")
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(ids)) > h.ntotal-sum {
+			return nil, d.corrupt("%s: the lists hold more than the %d vectors of the index", what, h.ntotal)
+		}
+		sum += int64(len(ids))
+		if err := checkIDs(ids); err != nil {
+			return nil, d.corrupt("%s list %d: %v", what, l, err)
+		}
+		blocks := (len(ids) + r.bbs - 1) / r.bbs
+		want, err := d.product("list codes", int64(blocks), int64(blockSize))
+		if err != nil {
+			return nil, err
+		}
+		n, err := d.count("list codes", 1)
+		if err != nil {
+			return nil, err
+		}
+		if n != want {
+			return nil, d.corrupt("%s list %d: %d bytes of codes for %d vectors, want %d", what, l, n, len(ids), want)
+		}
+		codes, err := d.bytes(nil, n)
+		if err != nil {
+			return nil, err
+		}
+		if keep {
+			r.ids[l], r.codes[l] = ids, codes
+		}
+	}
+	if sum != h.ntotal {
+		return nil, d.corrupt("%s: the lists hold %d vectors, the index header says %d", what, sum, h.ntotal)
+	}
+	return r, nil
+}
