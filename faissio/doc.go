@@ -12,8 +12,12 @@
 //	IxPT + VNrm     IndexPreTransform, L2 normalisation     -> *l2norm.Index
 //
 // IndexIVFPQ ('IwPQ', 8-bit PQ) is read and checked to the end, then
-// reported with kume.ErrUnsupported: kume cannot search it yet. Every other
-// record is reported with kume.ErrUnsupported and its FAISS class name.
+// reported with kume.ErrUnsupported: kume cannot search it yet. The 4-bit
+// fast-scan records, IndexPQFastScan ('IPfs') and IndexIVFPQFastScan ('IwPf'
+// with block lists 'ilbl'), are read and checked the same way, and reported
+// with kume.ErrUnsupported until kume's fast-scan indexes can be restored from
+// their parts. Every other record is reported with kume.ErrUnsupported and
+// its FAISS class name.
 //
 // Stored search parameters become the loaded index's defaults: nprobe (RVC
 // files from 2023 store values above 1) and k_factor.
