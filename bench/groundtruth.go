@@ -43,6 +43,9 @@ func GroundTruth(ctx context.Context, base, queries []float32, d, k int, m metri
 	nq := len(queries) / d
 	out := make([]int32, nq*k)
 	const chunk = 256
+	if progress != nil {
+		progress(0, int64(nq))
+	}
 	for q0 := 0; q0 < nq; q0 += chunk {
 		q1 := min(q0+chunk, nq)
 		res, err := idx.Search(ctx, queries[q0*d:q1*d], k, nil)

@@ -85,7 +85,9 @@ func (r *Runner) Build(ctx context.Context, factoryString string) (*Built, error
 	start := time.Now()
 	if r.Progress != nil {
 		p := r.Progress
-		SetTrainingProgress(idx, func(it, n int) { p("training "+factoryString, int64(it), int64(n)) })
+		if SetTrainingProgress(idx, func(it, n int) { p("training "+factoryString, int64(it), int64(n)) }) {
+			p("training "+factoryString, 0, 1)
+		}
 	}
 	if err := idx.Train(ctx, ds.Base); err != nil {
 		return nil, fmt.Errorf("training %s: %w", factoryString, err)

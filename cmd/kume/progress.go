@@ -11,12 +11,12 @@ import (
 	"golang.org/x/term"
 )
 
-// progressBar draws one line per long step on a terminal:
+// progressBar draws a line for the long step under way on a terminal,
 //
 //	training IVF1024,Flat  [##########..........]  50%  3.1s
 //
-// It is quiet when its writer is not a terminal. Reports may come from
-// several goroutines.
+// and erases it when the step is done. It is quiet when its writer is not a
+// terminal. Reports may come from several goroutines.
 type progressBar struct {
 	mu    sync.Mutex
 	w     io.Writer
@@ -61,7 +61,8 @@ func (p *progressBar) report(stage string, done, total int64) {
 	bar := strings.Repeat("#", fill) + strings.Repeat(".", p.width-fill)
 	fmt.Fprintf(p.w, "\r\033[K%-32s [%s] %3.0f%%  %.1fs", stage, bar, 100*frac, now.Sub(p.start).Seconds())
 	if done >= total {
-		fmt.Fprintln(p.w)
+		// A finished step leaves no line behind: results are what stays.
+		fmt.Fprint(p.w, "\r\033[K")
 		p.stage = ""
 	}
 }
@@ -74,7 +75,7 @@ func (p *progressBar) done() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stage != "" {
-		fmt.Fprintln(p.w)
+		fmt.Fprint(p.w, "\r\033[K")
 		p.stage = ""
 	}
 }
