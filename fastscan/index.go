@@ -1,0 +1,336 @@
+package fastscan
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/check"
+	"github.com/kume-ann/kume/internal/parallel"
+	"github.com/kume-ann/kume/kmeans"
+	"github.com/kume-ann/kume/metric"
+	"github.com/kume-ann/kume/pq"
+)
+
+// Index is the flat fast-scan index "PQ{M}x4fs": every vector is stored as a
+// 4-bit PQ code in FAISS's packed blocks and every query scans all of them.
+// Results are FAISS's quantized distance estimates; wrap the index with
+// RFlat to re-rank them exactly.
+type Index struct {
+	d, m int
+	mt   metric.Metric
+	pq   *pq.Quantizer
+
+	// KMeans configures the training of the sub-quantizers (logger,
+	// progress); zero fields take FAISS's defaults.
+	KMeans kmeans.Config
+
+	mu     sync.RWMutex
+	ntotal int
+	packed []byte
+	ids    []int64 // nil while every id is its position
+
+	states sync.Pool
+}
+
+// NewPQ returns an untrained "PQ{m}x4fs" index for d-dimensional vectors.
+func NewPQ(d, m int, mt metric.Metric) (*Index, error) {
+	if !mt.Valid() {
+		return nil, fmt.Errorf("fastscan: %w: metric %v", kume.ErrUnsupported, mt)
+	}
+	q, err := pq.New(d, m)
+	if err != nil {
+		return nil, fmt.Errorf("fastscan: %w", err)
+	}
+	return &Index{d: d, m: m, mt: mt, pq: q}, nil
+}
+
+// FromParts rebuilds a trained index from a quantizer and n packed codes
+// (Blocks(n) blocks of BlockBytes(M) bytes, FAISS's layout), as a file holds
+// them. ids may be nil (ids 0..n-1).
+func FromParts(q *pq.Quantizer, mt metric.Metric, n int, packed []byte, ids []int64) (*Index, error) {
+	x, err := NewPQ(q.D(), q.M(), mt)
+	if err != nil {
+		return nil, err
+	}
+	if !q.IsTrained() {
+		return nil, fmt.Errorf("fastscan: %w: untrained quantizer", kume.ErrNotTrained)
+	}
+	if n < 0 || len(packed) != Blocks(n)*BlockBytes(q.M()) || (ids != nil && len(ids) != n) {
+		return nil, fmt.Errorf("fastscan: %w: %d packed bytes and %d ids for %d codes of M = %d", kume.ErrCorrupt, len(packed), len(ids), n, q.M())
+	}
+	x.pq, x.ntotal, x.packed, x.ids = q, n, packed, ids
+	return x, nil
+}
+
+// Dim returns the dimension.
+func (x *Index) Dim() int { return x.d }
+
+// M returns the number of sub-quantizers.
+func (x *Index) M() int { return x.m }
+
+// Metric returns the distance measure.
+func (x *Index) Metric() metric.Metric { return x.mt }
+
+// Quantizer returns the product quantizer.
+func (x *Index) Quantizer() *pq.Quantizer { return x.pq }
+
+// IsTrained reports whether the quantizer is trained.
+func (x *Index) IsTrained() bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.pq.IsTrained()
+}
+
+// Len returns the number of stored vectors.
+func (x *Index) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.ntotal
+}
+
+// Packed returns the number of codes, the packed blocks and the ids (nil when
+// every id is its position). The slices must not be modified.
+func (x *Index) Packed() (int, []byte, []int64) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.ntotal, x.packed, x.ids
+}
+
+// Train trains the product quantizer (16 centroids per sub-space, at most
+// 4096 training vectors, 25 k-means iterations, as FAISS).
+func (x *Index) Train(ctx context.Context, v []float32) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := x.pq.Train(ctx, v, x.KMeans); err != nil {
+		return fmt.Errorf("fastscan: %w", err)
+	}
+	return nil
+}
+
+// Add encodes vectors and appends them with ids Len(), Len()+1, ...
+func (x *Index) Add(ctx context.Context, v []float32) error { return x.add(v, nil) }
+
+// AddWithIDs encodes vectors and appends them with the given ids.
+func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error {
+	n, err := check.Vectors("vectors", v, x.d)
+	if err != nil {
+		return fmt.Errorf("fastscan: %w", err)
+	}
+	if err := check.IDs(ids, n); err != nil {
+		return fmt.Errorf("fastscan: %w", err)
+	}
+	return x.add(v, ids)
+}
+
+func (x *Index) add(v []float32, ids []int64) error {
+	n, err := check.Vectors("vectors", v, x.d)
+	if err != nil {
+		return fmt.Errorf("fastscan: %w", err)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.pq.IsTrained() {
+		return fmt.Errorf("fastscan: %w: train before adding vectors", kume.ErrNotTrained)
+	}
+	codes := make([]byte, n*x.pq.CodeSize())
+	x.pq.Encode(codes, v)
+	if ids != nil && x.ids == nil {
+		x.ids = make([]int64, x.ntotal, x.ntotal+n)
+		for i := range x.ids {
+			x.ids[i] = int64(i)
+		}
+	}
+	if x.ids != nil {
+		if ids == nil {
+			for i := 0; i < n; i++ {
+				x.ids = append(x.ids, int64(x.ntotal+i))
+			}
+		} else {
+			x.ids = append(x.ids, ids...)
+		}
+	}
+	x.packed = appendPacked(x.packed, codes, x.ntotal, n, x.m)
+	x.ntotal += n
+	return nil
+}
+
+// appendPacked grows packed (holding n0 codes) to hold n more and packs
+// codes into them.
+func appendPacked(packed, codes []byte, n0, n, m int) []byte {
+	need := Blocks(n0+n) * BlockBytes(m)
+	if need > len(packed) {
+		packed = append(packed, make([]byte, need-len(packed))...)
+	}
+	Pack(packed, codes, n, m, n0)
+	return packed
+}
+
+// Reset removes every vector, keeping the quantizer.
+func (x *Index) Reset() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.ntotal, x.packed, x.ids = 0, nil, nil
+}
+
+// Reconstruct appends the decoded vector with the given id to dst.
+func (x *Index) Reconstruct(id int64, dst []float32) ([]float32, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	pos := -1
+	if x.ids == nil {
+		if id >= 0 && id < int64(x.ntotal) {
+			pos = int(id)
+		}
+	} else {
+		for i, v := range x.ids {
+			if v == id {
+				pos = i
+				break
+			}
+		}
+	}
+	if pos < 0 {
+		return dst, fmt.Errorf("fastscan: %w: %d", kume.ErrNotFound, id)
+	}
+	return x.decode(pos, dst), nil
+}
+
+func (x *Index) decode(pos int, dst []float32) []float32 {
+	code := make([]byte, x.pq.CodeSize())
+	Unpack(code, x.packed, 1, x.m, pos)
+	base := len(dst)
+	dst = append(dst, make([]float32, x.d)...)
+	x.pq.Decode(dst[base:], code)
+	return dst
+}
+
+// ReconstructN appends the decoded vectors with ids i0 .. i0+n-1.
+func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
+	var err error
+	for id := i0; id < i0+n && err == nil; id++ {
+		dst, err = x.Reconstruct(id, dst)
+	}
+	return dst, err
+}
+
+// RemoveIDs removes the vectors whose ids are in ids; the others keep their
+// order.
+func (x *Index) RemoveIDs(ids []int64) (int, error) {
+	drop := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		drop[id] = true
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	keep, codes, kept := filterPacked(x.packed, x.ntotal, x.m, func(i int) bool {
+		id := int64(i)
+		if x.ids != nil {
+			id = x.ids[i]
+		}
+		return !drop[id]
+	})
+	removed := x.ntotal - len(keep)
+	if x.ids == nil {
+		x.ids = make([]int64, x.ntotal)
+		for i := range x.ids {
+			x.ids[i] = int64(i)
+		}
+	}
+	newIDs := make([]int64, len(keep))
+	for j, i := range keep {
+		newIDs[j] = x.ids[i]
+	}
+	x.ids, x.ntotal = newIDs, kept
+	x.packed = appendPacked(nil, codes, 0, kept, x.m)
+	return removed, nil
+}
+
+// filterPacked unpacks the n codes of packed and returns the positions kept,
+// their unpacked codes, and how many there are.
+func filterPacked(packed []byte, n, m int, keep func(i int) bool) ([]int, []byte, int) {
+	cs := (m + 1) / 2
+	all := make([]byte, n*cs)
+	Unpack(all, packed, n, m, 0)
+	var pos []int
+	var codes []byte
+	for i := 0; i < n; i++ {
+		if keep(i) {
+			pos = append(pos, i)
+			codes = append(codes, all[i*cs:(i+1)*cs]...)
+		}
+	}
+	return pos, codes, len(pos)
+}
+
+// Search returns the k best stored vectors of each query by FAISS's
+// quantized estimate of the distance.
+func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.SearchParams) (*kume.Results, error) {
+	res := new(kume.Results)
+	if err := x.SearchInto(ctx, res, queries, k, p); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// SearchInto is Search writing into dst.
+func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
+	nq, err := check.Search(queries, x.d, k)
+	if err != nil {
+		return fmt.Errorf("fastscan: %w", err)
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if !x.pq.IsTrained() {
+		return fmt.Errorf("fastscan: %w: train before searching", kume.ErrNotTrained)
+	}
+	dst.Resize(nq, k)
+	if nq <= 1 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		x.searchRange(dst, queries, k, 0, nq)
+		return nil
+	}
+	return parallel.For(ctx, nq, parallel.Grain(nq, 4), func(lo, hi int) error {
+		x.searchRange(dst, queries, k, lo, hi)
+		return nil
+	})
+}
+
+// flatState is the per-goroutine scratch of the flat index's search.
+type flatState struct {
+	*scanState
+	table []float32
+	lut   []byte
+}
+
+func (x *Index) searchRange(dst *kume.Results, queries []float32, k, lo, hi int) {
+	st, _ := x.states.Get().(*flatState)
+	if st == nil {
+		st = &flatState{scanState: newScanState(), table: make([]float32, x.m*16), lut: make([]byte, M2(x.m)*16)}
+	}
+	defer x.states.Put(st)
+	ip := x.mt == metric.InnerProduct
+	for i := lo; i < hi; i++ {
+		q := queries[i*x.d : (i+1)*x.d]
+		if ip {
+			x.pq.IPTables(st.table, q)
+			negate(st.table)
+		} else {
+			x.pq.L2Tables(st.table, q)
+		}
+		a, b := quantizeTables(st.lut, nil, st.table, nil, 1, x.m, true)
+		dist, ids := dst.Row(i)
+		st.heap.Reset(dist, ids)
+		st.scanList(x.packed, x.ntotal, M2(x.m), st.lut, 0, x.ids)
+		st.finish(dist, a, b, ip)
+	}
+}
+
+func negate(v []float32) {
+	for i := range v {
+		v[i] = -v[i]
+	}
+}

@@ -1,0 +1,88 @@
+package fastscan
+
+import "math"
+
+// quantizeTables turns nt float tables (m rows of 16 entries each, smaller is
+// better) plus a float bias per table into uint8 tables (m2 rows each; rows m
+// .. m2-1 zero) and uint16 biases, such that for any codes
+//
+//	bias[j] + Σ_s table_j[s][code_s]  ≈  b + (biasq[j] + Σ_s q_j[s][code_s]) / a
+//
+// with one scale a and offset b shared by all tables, so sums from different
+// tables (the probes of one query) compare. Each entry is rounded to the
+// nearest step of 1/a.
+//
+// With flat set this is FAISS's rule for the flat fast-scan index: one table,
+// no bias, a = 255 / (largest row span). Otherwise it is FAISS's rule for IVF
+// fast scan, which also keeps every possible sum (bias included) within 16
+// bits: rows are shifted by their minimum, and a is the smaller of 255 /
+// (largest row span) and 65535 / (largest total span of a table plus its
+// bias above the smallest).
+func quantizeTables(q []byte, biasq []uint16, tables, bias []float32, nt, m int, flat bool) (a, b float32) {
+	m2 := M2(m)
+	var maxSpan float32
+	// First pass: row minima (kept in bias2 sums) and spans.
+	b = float32(math.Inf(1))
+	var maxTotal float32
+	for j := 0; j < nt; j++ {
+		t := tables[j*m*16 : (j+1)*m*16]
+		var sumMin, sumSpan float32
+		for s := 0; s < m; s++ {
+			lo, hi := rowRange(t[s*16 : s*16+16])
+			sumMin += lo
+			sumSpan += hi - lo
+			maxSpan = max(maxSpan, hi-lo)
+		}
+		bias2 := sumMin
+		if bias != nil {
+			bias2 += bias[j]
+		}
+		b = min(b, bias2)
+		maxTotal = max(maxTotal, bias2+sumSpan) // minus b below
+	}
+	a = 255 / maxSpan
+	if !flat {
+		a = min(a, 65535/(maxTotal-b))
+	}
+	if maxSpan == 0 || math.IsInf(float64(a), 0) || math.IsNaN(float64(a)) {
+		a = 0
+	}
+	for j := 0; j < nt; j++ {
+		t := tables[j*m*16 : (j+1)*m*16]
+		out := q[j*m2*16 : (j+1)*m2*16]
+		var sumMin float32
+		for s := 0; s < m; s++ {
+			row := t[s*16 : s*16+16]
+			lo, _ := rowRange(row)
+			sumMin += lo
+			for c, v := range row {
+				out[s*16+c] = byte(math.Floor(float64((v-lo)*a + 0.5)))
+			}
+		}
+		clear(out[m*16:])
+		if biasq != nil {
+			bias2 := sumMin
+			if bias != nil {
+				bias2 += bias[j]
+			}
+			biasq[j] = uint16(math.Floor(float64((bias2-b)*a + 0.5)))
+		}
+	}
+	return a, b
+}
+
+func rowRange(row []float32) (lo, hi float32) {
+	lo, hi = row[0], row[0]
+	for _, v := range row[1:] {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi
+}
+
+// distance turns an accumulated sum back into the float estimate.
+func distance(acc float32, a, b float32) float32 {
+	if a == 0 {
+		return b
+	}
+	return b + acc/a
+}

@@ -1,0 +1,79 @@
+// Package fastscan implements FAISS's 4-bit PQ fast scan: codes packed in
+// blocks of 32 vectors, per-query look-up tables quantized to bytes, and a
+// scan that sums table entries for 32 vectors at a time with SIMD byte
+// shuffles (package asm), keeping the best k with a threshold that skips
+// every vector that cannot enter the top k.
+//
+// The packed layout is FAISS's, byte for byte: indexes move between kume and
+// FAISS as files. It provides the flat index "PQ{M}x4fs" and the inverted-list
+// codec of "IVF{n},PQ{M}x4fs[r]".
+package fastscan
+
+import "github.com/kume-ann/kume/asm"
+
+// BlockSize is the number of vectors in a packed block.
+const BlockSize = asm.BlockSize
+
+// M2 is the number of sub-quantizers the packed layout holds for m: m rounded
+// up to even. The padding sub-quantizer has code 0 and a zero table.
+func M2(m int) int { return (m + 1) &^ 1 }
+
+// BlockBytes is the size of one packed block: 32 vectors of M2 nibbles.
+func BlockBytes(m int) int { return 16 * M2(m) }
+
+// Blocks is the number of blocks that hold n vectors.
+func Blocks(n int) int { return (n + BlockSize - 1) / BlockSize }
+
+// nibbleAddr returns the byte offset and shift of sub-quantizer s of vector v
+// in a packed buffer with m2 sub-quantizers. Inside a block, the pair of
+// sub-quantizers s/2 owns 32 bytes: 16 for the even one, then 16 for the odd
+// one. In each 16 bytes, byte 2i holds vectors i (low nibble) and i+16
+// (high), and byte 2i+1 holds vectors i+8 and i+24.
+func nibbleAddr(m2, v, s int) (int, uint) {
+	l := v % BlockSize
+	r := l % 16
+	pos := 2 * r
+	if r >= 8 {
+		pos = 2*(r-8) + 1
+	}
+	off := (v/BlockSize)*16*m2 + 32*(s/2) + 16*(s%2) + pos
+	if l >= 16 {
+		return off, 4
+	}
+	return off, 0
+}
+
+// Pack writes n codes in FAISS's unpacked form (ceil(m/2) bytes each,
+// sub-quantizer j in byte j/2, low nibble first) as vectors start ..
+// start+n-1 of packed, which must hold Blocks(start+n) blocks. The nibbles of
+// other vectors are kept, so codes can be appended to a partly filled block.
+func Pack(packed, codes []byte, n, m, start int) {
+	m2 := M2(m)
+	cs := (m + 1) / 2
+	for i := 0; i < n; i++ {
+		code := codes[i*cs : (i+1)*cs]
+		for s := 0; s < m2; s++ {
+			var c byte
+			if s < m {
+				c = code[s/2] >> (4 * (s % 2)) & 15
+			}
+			off, shift := nibbleAddr(m2, start+i, s)
+			packed[off] = packed[off]&^(15<<shift) | c<<shift
+		}
+	}
+}
+
+// Unpack reads vectors start .. start+n-1 of packed back into FAISS's
+// unpacked form, ceil(m/2) bytes each.
+func Unpack(codes, packed []byte, n, m, start int) {
+	m2 := M2(m)
+	cs := (m + 1) / 2
+	for i := 0; i < n; i++ {
+		code := codes[i*cs : (i+1)*cs]
+		clear(code)
+		for s := 0; s < m; s++ {
+			off, shift := nibbleAddr(m2, start+i, s)
+			code[s/2] |= (packed[off] >> shift & 15) << (4 * (s % 2))
+		}
+	}
+}

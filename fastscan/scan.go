@@ -1,0 +1,94 @@
+package fastscan
+
+import (
+	"math"
+	"math/bits"
+
+	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/internal/topk"
+)
+
+// batchBlocks is how many blocks one kernel call scans: the threshold is
+// lowered between calls, and each call does bounded work.
+const batchBlocks = 64
+
+// scanState is the per-goroutine scratch of a scan.
+type scanState struct {
+	sums  []uint16
+	masks []uint32
+	heap  topk.Heap
+}
+
+func newScanState() *scanState {
+	return &scanState{sums: make([]uint16, batchBlocks*BlockSize), masks: make([]uint32, batchBlocks)}
+}
+
+// scanList scans n packed vectors with one query's quantized table lut
+// (m2*16 bytes) and pushes each vector whose sum plus biasq beats the heap's
+// threshold, with key = sum + biasq and id ids[i] (or i when ids is nil).
+func (st *scanState) scanList(packed []byte, n, m2 int, lut []byte, biasq uint16, ids []int64) {
+	h := &st.heap
+	bb := 16 * m2
+	nb := Blocks(n)
+	for b0 := 0; b0 < nb; b0 += batchBlocks {
+		b1 := min(b0+batchBlocks, nb)
+		thr := kernelThreshold(h, biasq)
+		if thr == 0 {
+			return // nothing in this list can enter the top k
+		}
+		masks := st.masks[:b1-b0]
+		sums := st.sums[:(b1-b0)*BlockSize]
+		asm.LUT4Scan(sums, masks, packed[b0*bb:b1*bb], m2, lut, thr)
+		if last := n - (b1-1)*BlockSize; last < BlockSize {
+			masks[len(masks)-1] &= 1<<last - 1 // padding vectors of the last block
+		}
+		for bi, mask := range masks {
+			for mask != 0 {
+				v := bits.TrailingZeros32(mask)
+				mask &= mask - 1
+				i := (b0+bi)*BlockSize + v
+				key := float32(uint32(sums[bi*BlockSize+v]) + uint32(biasq))
+				if key < h.Threshold() {
+					if ids != nil {
+						h.Push(key, ids[i])
+					} else {
+						h.Push(key, int64(i))
+					}
+				}
+			}
+		}
+	}
+}
+
+// kernelThreshold is the bound the kernel tests sums against (sum <
+// threshold): the heap's threshold less the list's bias, or 0 when nothing
+// can enter.
+func kernelThreshold(h *topk.Heap, biasq uint16) uint16 {
+	t := h.Threshold()
+	if math.IsInf(float64(t), 1) {
+		return math.MaxUint16
+	}
+	if t <= float32(biasq) {
+		return 0
+	}
+	return uint16(min(t-float32(biasq), math.MaxUint16))
+}
+
+// finish sorts the heap and converts its integer keys into distances with
+// the query's scale a and offset b. For inner product, whose tables were
+// negated, scores are negated back and empty slots get -Inf.
+func (st *scanState) finish(dist []float32, a, b float32, ip bool) {
+	n := st.heap.Finish(false)
+	for i := range dist {
+		switch {
+		case i >= n && ip:
+			dist[i] = float32(math.Inf(-1))
+		case i >= n:
+			// already +Inf
+		case ip:
+			dist[i] = -distance(dist[i], a, b)
+		default:
+			dist[i] = distance(dist[i], a, b)
+		}
+	}
+}
