@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/l2norm"
@@ -28,10 +29,7 @@ func Build(d int, s Spec, m metric.Metric) (kume.Index, error) {
 	if !m.Valid() {
 		return nil, fmt.Errorf("factory: %w: metric %v (kume has L2 and inner product)", kume.ErrUnsupported, m)
 	}
-	notYet := func(piece string) error {
-		return fmt.Errorf("factory: %w in %q: %s is not built yet", kume.ErrUnsupported, s.String(), piece)
-	}
-	idx, err := buildCore(d, s, m, notYet)
+	idx, err := buildCore(d, s, m)
 	if err != nil {
 		return nil, err
 	}
@@ -47,20 +45,24 @@ func Build(d int, s Spec, m metric.Metric) (kume.Index, error) {
 }
 
 // buildCore builds the index without its wrappers.
-func buildCore(d int, s Spec, m metric.Metric, notYet func(string) error) (kume.Index, error) {
+func buildCore(d int, s Spec, m metric.Metric) (kume.Index, error) {
 	if s.NList > 0 {
 		switch s.Code {
 		case CodeFlat:
 			return ivf.NewFlat(d, s.NList, m)
 		case CodePQ4FastScan:
-			return nil, notYet(fmt.Sprintf("IVF%d,PQ%dx4fs", s.NList, s.M))
+			codec, err := fastscan.NewIVFCodec(d, s.M, m, s.ByResidual)
+			if err != nil {
+				return nil, err
+			}
+			return ivf.New(d, s.NList, m, codec)
 		}
 	}
 	switch s.Code {
 	case CodeFlat:
 		return flat.New(d, m)
 	case CodePQ4FastScan:
-		return nil, notYet(fmt.Sprintf("PQ%dx4fs", s.M))
+		return fastscan.NewPQ(d, s.M, m)
 	}
 	return nil, fmt.Errorf("factory: %w: code kind %d", kume.ErrUnsupported, s.Code)
 }

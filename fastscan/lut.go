@@ -40,26 +40,9 @@ func quantizeTables(q []byte, biasq []uint16, tables, bias []float32, nt, m int,
 		b = min(b, bias2)
 		maxTotal = max(maxTotal, bias2+sumSpan) // minus b below
 	}
-	a = 255 / maxSpan
-	if !flat {
-		a = min(a, 65535/(maxTotal-b))
-	}
-	if maxSpan == 0 || math.IsInf(float64(a), 0) || math.IsNaN(float64(a)) {
-		a = 0
-	}
+	a = scale(maxSpan, maxTotal-b, flat)
 	for j := 0; j < nt; j++ {
-		t := tables[j*m*16 : (j+1)*m*16]
-		out := q[j*m2*16 : (j+1)*m2*16]
-		var sumMin float32
-		for s := 0; s < m; s++ {
-			row := t[s*16 : s*16+16]
-			lo, _ := rowRange(row)
-			sumMin += lo
-			for c, v := range row {
-				out[s*16+c] = byte(math.Floor(float64((v-lo)*a + 0.5)))
-			}
-		}
-		clear(out[m*16:])
+		sumMin := fillLUT(q[j*m2*16:(j+1)*m2*16], tables[j*m*16:(j+1)*m*16], m, a)
 		if biasq != nil {
 			bias2 := sumMin
 			if bias != nil {
@@ -69,6 +52,37 @@ func quantizeTables(q []byte, biasq []uint16, tables, bias []float32, nt, m int,
 		}
 	}
 	return a, b
+}
+
+// scale is the quantization scale: 255 steps over the widest row, and, under
+// the IVF rule, no more than 65535 steps over the largest possible sum.
+// Degenerate tables (all rows constant) get 0.
+func scale(maxSpan, maxTotal float32, flat bool) float32 {
+	a := 255 / maxSpan
+	if !flat {
+		a = min(a, 65535/maxTotal)
+	}
+	if maxSpan == 0 || math.IsInf(float64(a), 0) || math.IsNaN(float64(a)) {
+		return 0
+	}
+	return a
+}
+
+// fillLUT writes the uint8 table of one float table (m rows of 16) with scale
+// a: each row shifted by its minimum, rounded to the nearest step; rows m ..
+// M2-1 are zero. It returns the sum of the row minima.
+func fillLUT(out []byte, t []float32, m int, a float32) float32 {
+	var sumMin float32
+	for s := 0; s < m; s++ {
+		row := t[s*16 : s*16+16]
+		lo, _ := rowRange(row)
+		sumMin += lo
+		for c, v := range row {
+			out[s*16+c] = byte(math.Floor(float64((v-lo)*a + 0.5)))
+		}
+	}
+	clear(out[m*16:])
+	return sumMin
 }
 
 func rowRange(row []float32) (lo, hi float32) {

@@ -1,0 +1,270 @@
+package fastscan_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/factory"
+	"github.com/kume-ann/kume/fastscan"
+	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/internal/race"
+	"github.com/kume-ann/kume/metric"
+)
+
+var ctx = context.Background()
+
+func init() { slog.SetDefault(slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))) }
+
+// lowRank draws clustered vectors of low intrinsic dimension.
+func lowRank(seed uint64, n, d int) []float32 {
+	const latent, centers = 8, 20
+	mrng := rand.New(rand.NewPCG(77, 3))
+	w := make([]float64, d*latent)
+	for i := range w {
+		w[i] = mrng.NormFloat64()
+	}
+	c := make([]float64, centers*latent)
+	for i := range c {
+		c[i] = 3 * mrng.NormFloat64()
+	}
+	rng := rand.New(rand.NewPCG(seed, 9))
+	x := make([]float32, n*d)
+	z := make([]float64, latent)
+	for i := 0; i < n; i++ {
+		ci := rng.IntN(centers)
+		for j := range z {
+			z[j] = c[ci*latent+j] + rng.NormFloat64()
+		}
+		for r := 0; r < d; r++ {
+			v := 0.2 * rng.NormFloat64()
+			for j, zj := range z {
+				v += w[r*latent+j] * zj
+			}
+			x[i*d+r] = float32(v)
+		}
+	}
+	return x
+}
+
+func recall(got, want *kume.Results, k int) float64 {
+	hits := 0
+	for q := 0; q < want.NQ; q++ {
+		_, gi := got.Row(q)
+		_, wi := want.Row(q)
+		set := map[int64]bool{}
+		for _, id := range wi[:k] {
+			set[id] = true
+		}
+		for _, id := range gi[:k] {
+			if set[id] {
+				hits++
+			}
+		}
+	}
+	return float64(hits) / float64(want.NQ*k)
+}
+
+func buildIndex(t testing.TB, s string, d int, m metric.Metric, base []float32) kume.Index {
+	t.Helper()
+	idx, err := factory.New(d, s, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.Train(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.Add(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+func TestRecallAgainstExact(t *testing.T) {
+	const n, d, nq, k = 4000, 32, 100, 10
+	base, queries := lowRank(1, n, d), lowRank(2, nq, d)
+	for _, m := range []metric.Metric{metric.L2, metric.InnerProduct} {
+		exact, _ := flat.New(d, m)
+		_ = exact.Add(ctx, base)
+		truth, _ := exact.Search(ctx, queries, k, nil)
+		for _, c := range []struct {
+			s      string
+			params string
+			min    float64
+		}{
+			// Sanity floors; the comparison with FAISS is in faiss_test.go.
+			{"PQ16x4fs", "", 0.3},
+			{"PQ16x4fs,RFlat", "k_factor_rf=8", 0.9},
+			{"IVF16,PQ16x4fs", "nprobe=16", 0.3},
+			{"IVF16,PQ16x4fsr", "nprobe=16", 0.3},
+			{"IVF16,PQ16x4fsr,RFlat", "nprobe=16,k_factor_rf=8", 0.9},
+		} {
+			idx := buildIndex(t, c.s, d, m, base)
+			p, err := kume.ParseSearchParams(c.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := idx.Search(ctx, queries, k, &p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := recall(res, truth, k)
+			t.Logf("%v %s %s: recall@10 %.3f", m, c.s, c.params, r)
+			if r < c.min {
+				t.Errorf("%v %s %s: recall@10 %.3f, want at least %.2f", m, c.s, c.params, r, c.min)
+			}
+			// Results come best first, with finite scores.
+			for q := 0; q < nq; q++ {
+				dist, ids := res.Row(q)
+				for j := 1; j < k; j++ {
+					if ids[j] < 0 || math.IsInf(float64(dist[j]), 0) || m.Better(dist[j], dist[j-1]) {
+						t.Fatalf("%s query %d: bad order %v %v", c.s, q, dist, ids)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestEstimatesTrackExactDistances(t *testing.T) {
+	const n, d = 2000, 32
+	base := lowRank(3, n, d)
+	idx := buildIndex(t, "PQ32x4fs", d, metric.L2, base)
+	res, _ := idx.Search(ctx, base[:d], 20, nil)
+	exact, _ := flat.New(d, metric.L2)
+	_ = exact.Add(ctx, base)
+	dst := make([]float32, 20)
+	exact.DistancesByID(base[:d], res.IDs, dst)
+	// The quantized estimate of ||q - decode(code)||² differs from the true
+	// squared distance by the quantization error; it must be in the same
+	// range.
+	for i := range dst {
+		if math.Abs(float64(res.Distances[i]-dst[i])) > 0.5*float64(dst[len(dst)-1])+5 {
+			t.Errorf("rank %d: estimate %v, exact %v", i, res.Distances[i], dst[i])
+		}
+	}
+}
+
+func TestRefineWithLargeKFactorIsExact(t *testing.T) {
+	const n, d, nq, k = 600, 16, 20, 5
+	base, queries := lowRank(4, n, d), lowRank(5, nq, d)
+	for _, m := range []metric.Metric{metric.L2, metric.InnerProduct} {
+		exact, _ := flat.New(d, m)
+		_ = exact.Add(ctx, base)
+		want, _ := exact.Search(ctx, queries, k, nil)
+		for _, s := range []string{"PQ8x4fs,RFlat", "IVF8,PQ8x4fsr,RFlat"} {
+			idx := buildIndex(t, s, d, m, base)
+			got, err := idx.Search(ctx, queries, k, &kume.SearchParams{NProbe: 8, KFactor: n / k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range want.IDs {
+				if got.IDs[i] != want.IDs[i] {
+					t.Fatalf("%v %s: result %d is %d, exact %d", m, s, i, got.IDs[i], want.IDs[i])
+				}
+			}
+		}
+	}
+}
+
+func TestOddMAndIDs(t *testing.T) {
+	const n, d = 700, 15
+	base := lowRank(6, n, d)
+	for _, s := range []string{"PQ5x4fs", "IVF4,PQ5x4fsr", "IVF4,PQ3x4fs"} {
+		idx, err := factory.New(d, s, metric.L2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := idx.Train(ctx, base); err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]int64, n)
+		for i := range ids {
+			ids[i] = int64(5000 + 3*i)
+		}
+		if err := idx.AddWithIDs(ctx, base, ids); err != nil {
+			t.Fatal(err)
+		}
+		res, err := idx.Search(ctx, base[7*d:8*d], 3, &kume.SearchParams{NProbe: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range res.IDs {
+			if id < 5000 || (id-5000)%3 != 0 {
+				t.Fatalf("%s: id %d was never added", s, id)
+			}
+		}
+		rec, err := idx.(kume.Reconstructor).Reconstruct(5000+3*7, nil)
+		if err != nil || len(rec) != d {
+			t.Fatalf("%s: Reconstruct: %v", s, err)
+		}
+		removed, err := idx.(kume.Remover).RemoveIDs([]int64{5000 + 3*7, 5000 + 3*8})
+		if err != nil || removed != 2 || idx.Len() != n-2 {
+			t.Fatalf("%s: RemoveIDs %d %v, Len %d", s, removed, err, idx.Len())
+		}
+		res, _ = idx.Search(ctx, base[7*d:8*d], 3, &kume.SearchParams{NProbe: 4})
+		for _, id := range res.IDs {
+			if id == 5000+3*7 || id == 5000+3*8 {
+				t.Fatalf("%s: removed id %d found", s, id)
+			}
+		}
+	}
+}
+
+func TestBadInputAndEdges(t *testing.T) {
+	if _, err := factory.New(256, "PQ7x4fs", metric.L2); !errors.Is(err, kume.ErrFactory) {
+		t.Errorf("M not dividing d: %v", err)
+	}
+	if _, err := fastscan.NewPQ(256, 7, metric.L2); !errors.Is(err, kume.ErrInvalidArgument) {
+		t.Errorf("NewPQ with M not dividing d: %v", err)
+	}
+	idx, _ := factory.New(8, "PQ4x4fs", metric.L2)
+	if _, err := idx.Search(ctx, make([]float32, 8), 1, nil); !errors.Is(err, kume.ErrNotTrained) {
+		t.Errorf("search before train: %v", err)
+	}
+	if err := idx.Add(ctx, make([]float32, 8)); !errors.Is(err, kume.ErrNotTrained) {
+		t.Errorf("add before train: %v", err)
+	}
+	base := lowRank(7, 100, 8)
+	if err := idx.Train(ctx, base); err != nil { // fewer than 624: a warning only
+		t.Fatal(err)
+	}
+	// No codes yet: every slot empty.
+	res, err := idx.Search(ctx, base[:8], 4, nil)
+	if err != nil || res.IDs[0] != -1 || !math.IsInf(float64(res.Distances[0]), 1) {
+		t.Errorf("empty index: %v %v", res, err)
+	}
+	_ = idx.Add(ctx, base[:5*8])
+	res, _ = idx.Search(ctx, base[:8], 10, nil) // k larger than the number of codes
+	if res.IDs[4] < 0 || res.IDs[5] != -1 {
+		t.Errorf("k > n: %v", res.IDs)
+	}
+	ip, _ := factory.New(8, "IVF2,PQ4x4fs", metric.InnerProduct)
+	_ = ip.Train(ctx, base)
+	res, _ = ip.Search(ctx, base[:8], 3, nil)
+	if res.IDs[0] != -1 || !math.IsInf(float64(res.Distances[0]), -1) {
+		t.Errorf("empty IP index: %v", res)
+	}
+}
+
+func TestSearchAllocatesNothing(t *testing.T) {
+	if race.Enabled {
+		t.Skip("the race detector makes sync.Pool drop buffers")
+	}
+	const d = 16
+	base := lowRank(8, 1000, d)
+	for _, s := range []string{"PQ8x4fs", "IVF8,PQ8x4fsr", "IVF8,PQ8x4fs"} {
+		idx := buildIndex(t, s, d, metric.L2, base)
+		var res kume.Results
+		p := &kume.SearchParams{NProbe: 3}
+		_ = idx.SearchInto(ctx, &res, base[:d], 8, p)
+		if a := testing.AllocsPerRun(50, func() { _ = idx.SearchInto(ctx, &res, base[:d], 8, p) }); a > 0 {
+			t.Errorf("%s: %v allocations per search", s, a)
+		}
+	}
+}

@@ -1,0 +1,337 @@
+package fastscan
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/ivf"
+	"github.com/kume-ann/kume/kmeans"
+	"github.com/kume-ann/kume/metric"
+	"github.com/kume-ann/kume/pq"
+)
+
+// IVFCodec stores an IVF index's lists as fast-scan PQ codes ("IVF{n},
+// PQ{M}x4fs" and, encoding residuals, "IVF{n},PQ{M}x4fsr"). Each list is
+// FAISS's packed blocks plus ids.
+//
+// For a query, the tables of every probed list are quantized together with
+// one scale, so that integer sums from different lists compare and one top k
+// serves them all. Without residuals one table serves every list; with
+// residuals under L2 each list has its own table (of the query minus the
+// list's centroid); with residuals under inner product the table is shared
+// and each list adds the query's inner product with its centroid.
+type IVFCodec struct {
+	d, m       int
+	mt         metric.Metric
+	byResidual bool
+	pq         *pq.Quantizer
+
+	// KMeans configures the training of the sub-quantizers.
+	KMeans kmeans.Config
+
+	nlist     int
+	centroids []float32
+	lists     []pqList
+}
+
+type pqList struct {
+	packed []byte
+	ids    []int64
+}
+
+// NewIVFCodec returns an untrained codec with m sub-quantizers for
+// d-dimensional vectors.
+func NewIVFCodec(d, m int, mt metric.Metric, byResidual bool) (*IVFCodec, error) {
+	if !mt.Valid() {
+		return nil, fmt.Errorf("fastscan: %w: metric %v", kume.ErrUnsupported, mt)
+	}
+	q, err := pq.New(d, m)
+	if err != nil {
+		return nil, fmt.Errorf("fastscan: %w", err)
+	}
+	return &IVFCodec{d: d, m: m, mt: mt, byResidual: byResidual, pq: q}, nil
+}
+
+// Quantizer returns the product quantizer.
+func (c *IVFCodec) Quantizer() *pq.Quantizer { return c.pq }
+
+// SetQuantizer installs a trained quantizer (when loading a saved index).
+func (c *IVFCodec) SetQuantizer(q *pq.Quantizer) error {
+	if q.D() != c.d || q.M() != c.m || !q.IsTrained() {
+		return fmt.Errorf("fastscan: %w: quantizer of d = %d, M = %d (trained %v) for a codec of d = %d, M = %d",
+			kume.ErrCorrupt, q.D(), q.M(), q.IsTrained(), c.d, c.m)
+	}
+	c.pq = q
+	return nil
+}
+
+// ByResidual reports whether codes encode the vector minus its centroid.
+func (c *IVFCodec) ByResidual() bool { return c.byResidual }
+
+// M returns the number of sub-quantizers.
+func (c *IVFCodec) M() int { return c.m }
+
+// Init prepares nlist empty lists and keeps the centroids for residuals.
+func (c *IVFCodec) Init(d, nlist int, centroids []float32) error {
+	if d != c.d {
+		return fmt.Errorf("fastscan: %w: codec of d = %d in an index of d = %d", kume.ErrDimension, c.d, d)
+	}
+	c.nlist, c.centroids = nlist, centroids
+	c.lists = make([]pqList, nlist)
+	return nil
+}
+
+// IsTrained reports whether the product quantizer is trained.
+func (c *IVFCodec) IsTrained() bool { return c.pq.IsTrained() }
+
+// trainPoints is the size of the training sample (FAISS: 256 per centroid,
+// 16 centroids), drawn with a fixed seed.
+const trainPoints = pq.TrainPoints
+
+// Train trains the product quantizer on (at most 4096 of) the vectors, or on
+// their residuals.
+func (c *IVFCodec) Train(ctx context.Context, x []float32, lists []int32) error {
+	n := len(lists)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	if n > trainPoints {
+		rng := rand.New(rand.NewPCG(1234, 0))
+		rng.Shuffle(n, func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		idx = idx[:trainPoints]
+	}
+	sample := make([]float32, len(idx)*c.d)
+	for j, i := range idx {
+		row := sample[j*c.d : (j+1)*c.d]
+		copy(row, x[i*c.d:(i+1)*c.d])
+		if c.byResidual {
+			c.subtractCentroid(row, int(lists[i]))
+		}
+	}
+	return c.pq.Train(ctx, sample, c.KMeans)
+}
+
+func (c *IVFCodec) subtractCentroid(row []float32, list int) {
+	cen := c.centroids[list*c.d : (list+1)*c.d]
+	for j := range row {
+		row[j] -= cen[j]
+	}
+}
+
+// Add encodes vectors (their residuals, with by_residual) and appends them
+// to a list.
+func (c *IVFCodec) Add(list int, x []float32, ids []int64) error {
+	if len(x) != len(ids)*c.d {
+		return fmt.Errorf("fastscan: %w: %d floats for %d ids", kume.ErrDimension, len(x), len(ids))
+	}
+	n := len(ids)
+	if c.byResidual {
+		x = append([]float32(nil), x...)
+		for i := 0; i < n; i++ {
+			c.subtractCentroid(x[i*c.d:(i+1)*c.d], list)
+		}
+	}
+	codes := make([]byte, n*c.pq.CodeSize())
+	c.pq.Encode(codes, x)
+	c.AddPacked(list, codes, ids)
+	return nil
+}
+
+// AddPacked appends already encoded (unpacked, FAISS-order) codes to a list.
+func (c *IVFCodec) AddPacked(list int, codes []byte, ids []int64) {
+	l := &c.lists[list]
+	l.packed = appendPacked(l.packed, codes, len(l.ids), len(ids), c.m)
+	l.ids = append(l.ids, ids...)
+}
+
+// SetList replaces a list's contents with n packed codes (Blocks(n) blocks
+// in FAISS's layout) and their ids, as a file stores them.
+func (c *IVFCodec) SetList(list int, packed []byte, ids []int64) error {
+	if len(packed) != Blocks(len(ids))*BlockBytes(c.m) {
+		return fmt.Errorf("fastscan: %w: list %d has %d packed bytes for %d codes", kume.ErrCorrupt, list, len(packed), len(ids))
+	}
+	c.lists[list] = pqList{packed: packed, ids: ids}
+	return nil
+}
+
+// Packed returns a list's packed blocks. The slice must not be modified.
+func (c *IVFCodec) Packed(list int) []byte { return c.lists[list].packed }
+
+// Len is the number of vectors in a list.
+func (c *IVFCodec) Len(list int) int { return len(c.lists[list].ids) }
+
+// IDs returns a list's ids.
+func (c *IVFCodec) IDs(list int) []int64 { return c.lists[list].ids }
+
+// Reconstruct appends the decoded vector at position i of a list.
+func (c *IVFCodec) Reconstruct(list, i int, dst []float32) []float32 {
+	code := make([]byte, c.pq.CodeSize())
+	Unpack(code, c.lists[list].packed, 1, c.m, i)
+	base := len(dst)
+	dst = append(dst, make([]float32, c.d)...)
+	row := dst[base:]
+	c.pq.Decode(row, code)
+	if c.byResidual {
+		cen := c.centroids[list*c.d : (list+1)*c.d]
+		for j := range row {
+			row[j] += cen[j]
+		}
+	}
+	return dst
+}
+
+// Remove deletes the vectors whose ids satisfy drop.
+func (c *IVFCodec) Remove(drop func(int64) bool) int {
+	removed := 0
+	for li := range c.lists {
+		l := &c.lists[li]
+		pos, codes, kept := filterPacked(l.packed, len(l.ids), c.m, func(i int) bool { return !drop(l.ids[i]) })
+		if kept == len(l.ids) {
+			continue
+		}
+		ids := make([]int64, kept)
+		for j, i := range pos {
+			ids[j] = l.ids[i]
+		}
+		removed += len(l.ids) - kept
+		*l = pqList{packed: appendPacked(nil, codes, 0, kept, c.m), ids: ids}
+	}
+	return removed
+}
+
+// Reset empties every list.
+func (c *IVFCodec) Reset() {
+	for i := range c.lists {
+		c.lists[i] = pqList{}
+	}
+}
+
+// BytesPerVector is M2/2: the packed code of one vector.
+func (c *IVFCodec) BytesPerVector() float64 { return float64(M2(c.m)) / 2 }
+
+// NewScanner returns a scanner with its own tables and buffers.
+func (c *IVFCodec) NewScanner() ivf.Scanner { return &ivfScanner{c: c, st: newScanState()} }
+
+type ivfScanner struct {
+	c        *IVFCodec
+	st       *scanState
+	residual []float32
+	tables   []float32
+	bias     []float32
+	luts     []byte
+	biasq    []uint16
+}
+
+func (s *ivfScanner) Search(q []float32, lists []int64, coarse []float32, dist []float32, ids []int64) {
+	c := s.c
+	ip := c.mt == metric.InnerProduct
+	np := len(lists)
+	perList := c.byResidual && !ip // one table per probed list
+	nt := 1
+	if perList {
+		nt = np
+	}
+	tsize := c.m * 16
+	s.tables = grow(s.tables, nt*tsize)
+	s.luts = growBytes(s.luts, nt*M2(c.m)*16)
+	s.bias = grow(s.bias, np)
+	if cap(s.biasq) < np {
+		s.biasq = make([]uint16, np)
+	}
+	s.biasq = s.biasq[:np]
+	switch {
+	case perList:
+		s.residual = grow(s.residual, c.d)
+		for j, l := range lists {
+			t := s.tables[j*tsize : (j+1)*tsize]
+			if l < 0 {
+				clear(t)
+				continue
+			}
+			copy(s.residual, q)
+			c.subtractCentroid(s.residual, int(l))
+			c.pq.L2Tables(t, s.residual)
+		}
+		clear(s.bias)
+	case ip:
+		c.pq.IPTables(s.tables, q)
+		negate(s.tables)
+		for j := range s.bias {
+			s.bias[j] = 0
+			if c.byResidual && lists[j] >= 0 {
+				s.bias[j] = -coarse[j] // the codes hold residuals: add <q, centroid>
+			}
+		}
+	default:
+		c.pq.L2Tables(s.tables, q)
+		clear(s.bias)
+	}
+	var a, b float32
+	if perList {
+		a, b = quantizeTables(s.luts, s.biasq, s.tables, s.bias, nt, c.m, false)
+	} else {
+		// One table; the biases (inner product with residuals) go through
+		// the same rule as FAISS's 2-D table with a bias per probe.
+		a, b = quantizeShared(s.luts, s.biasq, s.tables, s.bias, c.m)
+	}
+	st := s.st
+	st.heap.Reset(dist, ids)
+	m2 := M2(c.m)
+	for j, l := range lists {
+		if l < 0 {
+			continue
+		}
+		lut := s.luts[:m2*16]
+		if perList {
+			lut = s.luts[j*m2*16 : (j+1)*m2*16]
+		}
+		pl := &c.lists[l]
+		st.scanList(pl.packed, len(pl.ids), m2, lut, s.biasq[j], pl.ids)
+	}
+	st.finish(dist, a, b, ip)
+}
+
+// quantizeShared quantizes one table shared by every probe, with a bias per
+// probe, under FAISS's IVF rule: the offset is the table's summed row minima
+// plus the smallest bias, and the 16-bit budget must hold the spread of the
+// biases plus the summed row spans.
+func quantizeShared(lut []byte, biasq []uint16, table, bias []float32, m int) (a, b float32) {
+	var sumMin, sumSpan, maxSpan float32
+	for s := 0; s < m; s++ {
+		lo, hi := rowRange(table[s*16 : s*16+16])
+		sumMin += lo
+		sumSpan += hi - lo
+		maxSpan = max(maxSpan, hi-lo)
+	}
+	minBias, maxBias := float32(0), float32(0)
+	if len(bias) > 0 {
+		minBias, maxBias = bias[0], bias[0]
+		for _, v := range bias[1:] {
+			minBias, maxBias = min(minBias, v), max(maxBias, v)
+		}
+	}
+	a = scale(maxSpan, maxBias-minBias+sumSpan, false)
+	fillLUT(lut, table, m, a)
+	for j, v := range bias {
+		biasq[j] = uint16(math.Floor(float64((v-minBias)*a + 0.5)))
+	}
+	return a, sumMin + minBias
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+func growBytes(s []byte, n int) []byte {
+	if cap(s) < n {
+		return make([]byte, n)
+	}
+	return s[:n]
+}
