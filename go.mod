@@ -3,8 +3,11 @@ module github.com/kume-ann/kume
 go 1.24.0
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/klauspost/cpuid/v2 v2.4.2
 	golang.org/x/sys v0.41.0
+	golang.org/x/term v0.40.0
+	gonum.org/v1/plot v0.16.0
 )
 
 require (
@@ -17,7 +20,5 @@ require (
 	github.com/golang/freetype v0.0.0-20170609003504-e2365dfdc4a0 // indirect
 	github.com/pmezard/go-difflib v1.0.0 // indirect
 	golang.org/x/image v0.25.0 // indirect
-	golang.org/x/term v0.40.0 // indirect
 	golang.org/x/text v0.23.0 // indirect
-	gonum.org/v1/plot v0.16.0 // indirect
 )

@@ -2,6 +2,7 @@ package factory
 
 import (
 	"errors"
+	"github.com/google/go-cmp/cmp"
 	"testing"
 
 	"github.com/kume-ann/kume"
@@ -34,8 +35,8 @@ func TestParseGood(t *testing.T) {
 			t.Errorf("Parse(%d, %q): %v", c.d, c.s, err)
 			continue
 		}
-		if got != c.want {
-			t.Errorf("Parse(%d, %q) = %+v, want %+v", c.d, c.s, got, c.want)
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("Parse(%d, %q) mismatch (-want +got):\n%s", c.d, c.s, diff)
 		}
 		// The canonical string parses back to the same spec.
 		again, err := Parse(c.d, got.String())

@@ -44,7 +44,7 @@ func TestPackHandExample(t *testing.T) {
 func TestPackRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for m := 1; m <= 65; m++ {
-		for _, n := range []int{0, 1, 31, 32, 33, 100} {
+		for n := 0; n <= 100; n++ {
 			cs := (m + 1) / 2
 			codes := make([]byte, n*cs)
 			for i := range codes {
