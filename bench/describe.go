@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/kmeans"
@@ -100,8 +101,14 @@ func Describe(idx kume.Index) Info {
 			info.ListSizes = x.ListSizes()
 			info.NProbe = x.NProbe()
 			code := fmt.Sprintf("%T", x.Codec())
-			if _, ok := x.Codec().(*ivf.FlatCodec); ok {
+			switch c := x.Codec().(type) {
+			case *ivf.FlatCodec:
 				code = "Flat"
+			case *fastscan.IVFCodec:
+				code = fmt.Sprintf("PQ%dx4fs", c.M())
+				if c.ByResidual() {
+					code += "r"
+				}
 			}
 			typ = append(typ, fmt.Sprintf("IVF%d", x.NList()), code)
 			n := x.Len()
@@ -110,6 +117,9 @@ func Describe(idx kume.Index) Info {
 		case *flat.Index:
 			typ = append(typ, "Flat")
 			bytes += float64(4 * info.D * x.Len())
+		case *fastscan.Index:
+			typ = append(typ, fmt.Sprintf("PQ%dx4fs", x.M()))
+			bytes += float64(fastscan.Blocks(x.Len()) * fastscan.BlockBytes(x.M()))
 		default:
 			switch y := p.(type) {
 			case interface{ BytesPerVector() float64 }:

@@ -6,7 +6,7 @@
 // description, metric). The grammar kume implements:
 //
 //	[L2norm,] core [,RFlat | ,Refine(Flat)]
-//	core = Flat | PQ{M}x4fs[_32] | IVF{n}[k|M],Flat | IVF{n}[k|M],PQ{M}x4fs[r][_32]
+//	core = Flat | PQ{M}x4fs[_bbs] | IVF{n}[k|M],Flat | IVF{n}[k|M],PQ{M}x4fs[r][_bbs]
 //
 // {M} must divide the dimension; a k or M suffix on the number of lists
 // multiplies it by 1024 or 1048576, as in FAISS. Strings naming pieces FAISS has
@@ -240,8 +240,12 @@ func parseCode(d int, description, p string, s *Spec) error {
 		if m[2] != "4" {
 			return unsupported(description, fmt.Sprintf("%s: fast scan with %s-bit codes (fast scan codes have 4 bits)", p, m[2]))
 		}
-		if m[4] != "" && m[4] != "32" {
-			return unsupported(description, fmt.Sprintf("%s: fast-scan blocks of %s vectors (only 32)", p, m[4]))
+		if m[4] != "" {
+			// FAISS's block size only groups its scan; the answers do not
+			// depend on it. kume scans blocks of 32 whatever is asked.
+			if bbs, err := strconv.Atoi(m[4]); err != nil || bbs <= 0 || bbs%32 != 0 {
+				return bad("%s: the fast-scan block size %s must be a positive multiple of 32", p, m[4])
+			}
 		}
 		if M > d || d%M != 0 {
 			return bad("%s: M = %d sub-quantizers must divide the dimension d = %d", p, M, d)

@@ -8,16 +8,17 @@
 //	IxF2, IxFI      IndexFlatL2, IndexFlatIP                -> *flat.Index
 //	IxMp, IxM2      IndexIDMap(2) over a flat index         -> *flat.Index with ids
 //	IwFl + ilar     IndexIVFFlat with array inverted lists  -> *ivf.Index (Flat codec)
+//	IPfs            IndexPQFastScan                         -> *fastscan.Index
+//	IxMp + IPfs     IndexIDMap over IndexPQFastScan         -> *fastscan.Index with ids
+//	IwPf + ilbl     IndexIVFPQFastScan, block lists         -> *ivf.Index (fastscan.IVFCodec)
 //	IxRF            IndexRefineFlat                         -> *refine.Index
 //	IxPT + VNrm     IndexPreTransform, L2 normalisation     -> *l2norm.Index
 //
-// IndexIVFPQ ('IwPQ', 8-bit PQ) is read and checked to the end, then
-// reported with kume.ErrUnsupported: kume cannot search it yet. The 4-bit
-// fast-scan records, IndexPQFastScan ('IPfs') and IndexIVFPQFastScan ('IwPf'
-// with block lists 'ilbl'), are read and checked the same way, and reported
-// with kume.ErrUnsupported until kume's fast-scan indexes can be restored from
-// their parts. Every other record is reported with kume.ErrUnsupported and
-// its FAISS class name.
+// Fast-scan codes are read in any block size FAISS allows (bbs, a multiple
+// of 32) and written in blocks of 32. IndexIVFPQ ('IwPQ', 8-bit PQ) is read
+// and checked to the end, then reported with kume.ErrUnsupported: kume
+// cannot search 8-bit codes yet. Every other record is reported with
+// kume.ErrUnsupported and its FAISS class name.
 //
 // Stored search parameters become the loaded index's defaults: nprobe (RVC
 // files from 2023 store values above 1) and k_factor.

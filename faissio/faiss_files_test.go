@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/l2norm"
@@ -138,6 +139,23 @@ func fileCases() []fileCase {
 			}
 		}
 	}
+	isFastScan := func(m metric.Metric, pqm, n int) func(*testing.T, kume.Index) {
+		return func(t *testing.T, idx kume.Index) {
+			x, ok := idx.(*fastscan.Index)
+			if !ok || x.Metric() != m || x.M() != pqm || x.Len() != n || x.Dim() != fileDim || !x.IsTrained() {
+				t.Fatalf("got %T %v %d-d with %d vectors", idx, idx.Metric(), idx.Dim(), idx.Len())
+			}
+		}
+	}
+	isIVFFastScan := func(m metric.Metric, nlist, nprobe, n int, byResidual bool) func(*testing.T, kume.Index) {
+		return func(t *testing.T, idx kume.Index) {
+			isIVF(m, nlist, nprobe, n)(t, idx)
+			c, ok := idx.(*ivf.Index).Codec().(*fastscan.IVFCodec)
+			if !ok || c.M() != 4 || c.ByResidual() != byResidual {
+				t.Fatalf("codec %T", idx.(*ivf.Index).Codec())
+			}
+		}
+	}
 	return []fileCase{
 		{"flat_l2", isFlat(metric.L2, 300), true},
 		{"flat_ip", isFlat(metric.InnerProduct, 300), true},
@@ -165,6 +183,16 @@ func fileCases() []fileCase {
 				t.Fatalf("got %T", idx)
 			}
 			isIVF(metric.InnerProduct, 8, 4, 300)(t, x.Sub())
+		}, true},
+		{"pq4fs", isFastScan(metric.L2, 4, 300), true},
+		{"ivf_pq4fs", isIVFFastScan(metric.L2, 8, 3, 300, false), true},
+		{"ivf_pq4fsr", isIVFFastScan(metric.L2, 8, 3, 300, true), true},
+		{"ivf_pq4fs_rflat", func(t *testing.T, idx kume.Index) {
+			x, ok := idx.(*refine.Index)
+			if !ok || x.KFactor() != 4 {
+				t.Fatalf("got %T", idx)
+			}
+			isIVFFastScan(metric.L2, 8, 3, 300, false)(t, x.Base())
 		}, true},
 		{"idmap_flat", func(t *testing.T, idx kume.Index) {
 			isFlat(metric.L2, 50)(t, idx)
@@ -225,12 +253,8 @@ func firstDiff(a, b []byte) int {
 // reported with ErrUnsupported and a message naming them.
 func TestFAISSFilesUnsupported(t *testing.T) {
 	for name, want := range map[string]string{
-		"ivf_pq8":         "IndexIVFPQ",
-		"hnsw":            "IndexHNSWFlat",
-		"pq4fs":           "IndexPQFastScan",
-		"ivf_pq4fs":       "IndexIVFPQFastScan",
-		"ivf_pq4fsr":      "by_residual true",
-		"ivf_pq4fs_rflat": "IndexIVFPQFastScan",
+		"ivf_pq8": "IndexIVFPQ",
+		"hnsw":    "IndexHNSWFlat",
 	} {
 		_, err := ReadFile(filepath.Join("testdata", name+".index"))
 		if !errors.Is(err, kume.ErrUnsupported) || !bytes.Contains([]byte(err.Error()), []byte(want)) {

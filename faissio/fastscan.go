@@ -4,6 +4,9 @@ import (
 	"fmt"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/fastscan"
+	"github.com/kume-ann/kume/ivf"
+	"github.com/kume-ann/kume/pq"
 )
 
 // The 4-bit PQ fast-scan records: IndexPQFastScan ('IPfs') and
@@ -42,30 +45,184 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return buildPQFastScan(r)
+		return r.build(nil)
 	}
 	fastScanReaders[tagIVFPQFS] = func(d *decoder) (kume.Index, error) {
 		r, err := d.ivfFastScan()
 		if err != nil {
 			return nil, err
 		}
-		return buildIVFFastScan(r)
+		return r.build()
 	}
 }
 
-// buildPQFastScan and buildIVFFastScan turn decoded records into kume
-// indexes; they report ErrUnsupported until the fastscan package provides a
-// way to restore an index from its parts.
-var (
-	buildPQFastScan = func(r *pqFastScanData) (kume.Index, error) {
-		return nil, fmt.Errorf("faissio: %w: IndexPQFastScan ('IPfs': %d-d %v, %d vectors, PQ%dx4fs) was read and checked, but kume cannot restore fast-scan indexes yet",
-			kume.ErrUnsupported, r.h.d, r.h.metric, r.h.ntotal, r.pq.m)
+// quantizer restores the product quantizer of a trained index.
+func (p *pqData) quantizer() (*pq.Quantizer, error) {
+	q, err := pq.FromCentroids(p.d, p.m, p.centroids)
+	if err != nil {
+		// NaN or infinite centroids: FAISS stores them, kume refuses them.
+		return nil, fmt.Errorf("faissio: %w: PQ centroids: %w", kume.ErrUnsupported, err)
 	}
-	buildIVFFastScan = func(r *ivfFastScanData) (kume.Index, error) {
-		return nil, fmt.Errorf("faissio: %w: IndexIVFPQFastScan ('IwPf': %d-d %v, %d vectors, IVF%d, PQ%dx4fs, by_residual %v) was read and checked, but kume cannot restore fast-scan indexes yet",
-			kume.ErrUnsupported, r.ivf.d, r.ivf.metric, r.ivf.ntotal, r.ivf.nlist, r.pq.m, r.byResidual)
+	return q, nil
+}
+
+// build turns an IndexPQFastScan record into a *fastscan.Index, with the
+// given ids (nil: ids 0..n-1).
+func (r *pqFastScanData) build(ids []int64) (*fastscan.Index, error) {
+	if !r.h.trained {
+		if r.h.ntotal != 0 {
+			return nil, fmt.Errorf("faissio: %w: IndexPQFastScan is not trained but holds %d vectors", kume.ErrCorrupt, r.h.ntotal)
+		}
+		x, err := fastscan.NewPQ(r.h.d, r.pq.m, r.h.metric)
+		if err != nil {
+			return nil, fmt.Errorf("faissio: %w", err)
+		}
+		return x, nil
 	}
-)
+	q, err := r.pq.quantizer()
+	if err != nil {
+		return nil, err
+	}
+	n := int(r.h.ntotal)
+	x, err := fastscan.FromParts(q, r.h.metric, n, blocksOf32(r.codes, n, r.m2, r.bbs), ids)
+	if err != nil {
+		return nil, fmt.Errorf("faissio: %w", err)
+	}
+	return x, nil
+}
+
+// build turns an IndexIVFPQFastScan record into an *ivf.Index with the
+// fast-scan codec.
+func (r *ivfFastScanData) build() (*ivf.Index, error) {
+	codec, err := fastscan.NewIVFCodec(r.ivf.d, r.pq.m, r.ivf.metric, r.byResidual)
+	if err != nil {
+		return nil, fmt.Errorf("faissio: %w", err)
+	}
+	trained := r.ivf.centroids != nil && r.ivf.trained
+	if trained {
+		q, err := r.pq.quantizer()
+		if err != nil {
+			return nil, err
+		}
+		if err := codec.SetQuantizer(q); err != nil {
+			return nil, fmt.Errorf("faissio: %w", err)
+		}
+	} else if r.ivf.ntotal != 0 {
+		return nil, fmt.Errorf("faissio: %w: IndexIVFPQFastScan is not trained but holds %d vectors", kume.ErrCorrupt, r.ivf.ntotal)
+	}
+	x, err := r.ivf.newIVF(codec)
+	if err != nil {
+		return nil, err
+	}
+	if !trained || r.ids == nil {
+		return x, nil
+	}
+	err = x.LoadLists(func(ivf.Codec) error {
+		for l, ids := range r.ids {
+			if len(ids) == 0 {
+				continue
+			}
+			if err := codec.SetList(l, blocksOf32(r.codes[l], len(ids), r.m2, r.bbs), ids); err != nil {
+				return fmt.Errorf("faissio: list %d: %w", l, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// blocksOf32 converts n codes packed in blocks of bbs vectors into kume's
+// blocks of 32. A block of bbs vectors stores, for each pair of
+// sub-quantizers, the 32-byte groups of its bbs/32 sub-blocks one after the
+// other; a block of 32 is the special case of one sub-block. Padding
+// sub-blocks past the last code are dropped.
+func blocksOf32(codes []byte, n, m2, bbs int) []byte {
+	if bbs == fastscan.BlockSize {
+		return codes
+	}
+	sub := bbs / fastscan.BlockSize
+	pairs := m2 / 2
+	bb := 16 * m2 // bytes of a block of 32
+	out := make([]byte, fastscan.Blocks(n)*bb)
+	for t := 0; t < fastscan.Blocks(n); t++ {
+		big, j := t/sub, t%sub
+		src := codes[big*sub*bb:]
+		for p := 0; p < pairs; p++ {
+			copy(out[t*bb+32*p:t*bb+32*p+32], src[(p*sub+j)*32:])
+		}
+	}
+	return out
+}
+
+// writeFastScan writes a flat fast-scan index as IndexPQFastScan, wrapped in
+// an IndexIDMap when its ids are not 0..n-1.
+func (e *encoder) fastScan(x *fastscan.Index) error {
+	n, packed, ids := x.Packed()
+	if ids != nil {
+		e.fourcc(tagIDMap)
+		e.header(x.Dim(), int64(n), true, x.Metric())
+	}
+	trained := x.IsTrained()
+	e.fourcc(tagPQFastScan)
+	e.header(x.Dim(), int64(n), trained, x.Metric())
+	e.pq(x.Quantizer())
+	e.i32(0)                                               // implem: FAISS chooses
+	e.i32(fastscan.BlockSize)                              // bbs
+	e.i32(0)                                               // qbs: FAISS chooses
+	e.u64(uint64(fastscan.Blocks(n) * fastscan.BlockSize)) // ntotal2
+	e.u64(uint64(fastscan.M2(x.M())))
+	e.byteVector(packed)
+	if ids != nil {
+		e.i64Vector(ids)
+	}
+	return e.err
+}
+
+// pq writes a ProductQuantizer record; an untrained quantizer is written
+// with zero centroids, as FAISS holds them before training.
+func (e *encoder) pq(q *pq.Quantizer) {
+	e.u64(uint64(q.D()))
+	e.u64(uint64(q.M()))
+	e.u64(4)
+	c := q.Centroids()
+	if c == nil {
+		c = make([]float32, q.D()*16)
+	}
+	e.f32Vector(c)
+}
+
+// ivfFastScan writes IndexIVFPQFastScan with block inverted lists.
+func (e *encoder) ivfFastScan(x *ivf.Index, c *fastscan.IVFCodec) error {
+	m2 := fastscan.M2(c.M())
+	e.fourcc(tagIVFPQFS)
+	e.ivfHeader(x)
+	e.boolean(c.ByResidual())
+	e.u64(uint64(c.Quantizer().CodeSize()))
+	e.i32(fastscan.BlockSize) // bbs
+	e.u64(uint64(m2))
+	e.i32(0) // implem: FAISS chooses
+	e.u64(0) // qbs2: FAISS chooses
+	e.pq(c.Quantizer())
+	e.fourcc(tagInvBlock)
+	e.u64(uint64(x.NList()))
+	e.u64(^uint64(0)) // code size: not used by block lists
+	e.u64(fastscan.BlockSize)
+	e.u64(uint64(fastscan.BlockBytes(c.M())))
+	trained := x.IsTrained()
+	for l := 0; l < x.NList(); l++ {
+		if !trained {
+			e.u64(0)
+			e.u64(0)
+			continue
+		}
+		e.i64Vector(c.IDs(l))
+		e.byteVector(c.Packed(l))
+	}
+	return e.err
+}
 
 // checkFastScan checks the fields FAISS's reader checks: 4-bit codes, a
 // block size that is a positive multiple of 32, M2 = M rounded up to even.

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/metric"
 )
@@ -385,17 +386,11 @@ func (e *encoder) ivf(x *ivf.Index) error {
 	switch c := x.Codec().(type) {
 	case *ivf.FlatCodec:
 		return e.ivfFlat(x, c)
-	}
-	if w := fastScanIVFWriter; w != nil {
-		if ok, err := w(e, x); ok {
-			return err
-		}
+	case *fastscan.IVFCodec:
+		return e.ivfFastScan(x, c)
 	}
 	return fmt.Errorf("faissio: %w: writing an IVF index with a %T list codec", kume.ErrUnsupported, x.Codec())
 }
-
-// fastScanIVFWriter writes IVF indexes with the fast-scan codec, when set.
-var fastScanIVFWriter func(e *encoder, x *ivf.Index) (bool, error)
 
 func (e *encoder) ivfHeader(x *ivf.Index) {
 	trained := x.IsTrained()

@@ -283,11 +283,24 @@ func (d *decoder) idMap(tag fourcc) (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sub != tagFlatL2 && sub != tagFlatIP && sub != tagFlat {
-		return nil, d.unsupportedTag(sub, "IndexIDMap (kume reads it over IndexFlat only) over")
+	if sub != tagFlatL2 && sub != tagFlatIP && sub != tagFlat && sub != tagPQFastScan {
+		return nil, d.unsupportedTag(sub, "IndexIDMap (kume reads it over IndexFlat and IndexPQFastScan) over")
 	}
 	d.depth++
-	f, err := d.flatRecord(sub)
+	var sh header
+	var f *flatData
+	var fs *pqFastScanData
+	if sub == tagPQFastScan {
+		fs, err = d.pqFastScan()
+		if fs != nil {
+			sh = fs.h
+		}
+	} else {
+		f, err = d.flatRecord(sub)
+		if f != nil {
+			sh = f.h
+		}
+	}
 	d.depth--
 	if err != nil {
 		return nil, err
@@ -296,14 +309,17 @@ func (d *decoder) idMap(tag fourcc) (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(ids)) != h.ntotal || f.h.ntotal != h.ntotal {
-		return nil, d.corrupt("IndexIDMap: ntotal %d, %d ids, sub-index holds %d", h.ntotal, len(ids), f.h.ntotal)
+	if int64(len(ids)) != h.ntotal || sh.ntotal != h.ntotal {
+		return nil, d.corrupt("IndexIDMap: ntotal %d, %d ids, sub-index holds %d", h.ntotal, len(ids), sh.ntotal)
 	}
-	if f.h.d != h.d || f.h.metric != h.metric {
-		return nil, d.corrupt("IndexIDMap is %d-d %v, its sub-index %d-d %v", h.d, h.metric, f.h.d, f.h.metric)
+	if sh.d != h.d || sh.metric != h.metric {
+		return nil, d.corrupt("IndexIDMap is %d-d %v, its sub-index %d-d %v", h.d, h.metric, sh.d, sh.metric)
 	}
 	if err := checkIDs(ids); err != nil {
 		return nil, d.corrupt("IndexIDMap: %v", err)
+	}
+	if fs != nil {
+		return fs.build(ids)
 	}
 	return f.build(ids)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/factory"
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/kmeans"
@@ -90,6 +91,41 @@ func builtIndexes(t testing.TB) map[string]kume.Index {
 	}
 	empty, _ := flat.New(d, metric.L2)
 	out["flat-empty"] = empty
+	// Fast scan: odd and even M, by residual or not, with ids, untrained,
+	// inside the wrappers.
+	fast := func(desc string, m metric.Metric, train, add bool, withIDs bool) kume.Index {
+		x, err := factory.New(d, desc, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if train {
+			if err := x.Train(ctx, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		switch {
+		case add && withIDs:
+			err = x.AddWithIDs(ctx, data, ids)
+		case add:
+			err = x.Add(ctx, data)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	for _, m := range []metric.Metric{metric.L2, metric.InnerProduct} {
+		out["pq4fs-odd/"+m.String()] = fast("PQ3x4fs", m, true, true, false)
+		out["pq4fs-ids/"+m.String()] = fast("PQ6x4fs", m, true, true, true)
+		out["ivf-pq4fs/"+m.String()] = fast("IVF16,PQ6x4fs", m, true, true, true)
+		out["ivf-pq4fsr/"+m.String()] = fast("IVF16,PQ3x4fsr", m, true, true, false)
+		out["ivf-pq4fs-rflat/"+m.String()] = fast("IVF16,PQ4x4fs,RFlat", m, true, true, false)
+		out["l2norm-ivf-pq4fs/"+m.String()] = fast("L2norm,IVF16,PQ4x4fs", m, true, true, false)
+	}
+	out["pq4fs-untrained"] = fast("PQ4x4fs", metric.L2, false, false, false)
+	out["pq4fs-empty"] = fast("PQ4x4fs", metric.L2, true, false, false)
+	out["ivf-pq4fs-untrained"] = fast("IVF16,PQ4x4fs", metric.L2, false, false, false)
+	out["ivf-pq4fs-empty"] = fast("IVF16,PQ4x4fs", metric.InnerProduct, true, false, false)
 	return out
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/l2norm"
@@ -102,7 +103,7 @@ func writable(idx kume.Index) error {
 		if _, ok := x.Codec().(*ivf.FlatCodec); ok {
 			return nil
 		}
-		if fastScanIVFWritable != nil && fastScanIVFWritable(x) {
+		if _, ok := x.Codec().(*fastscan.IVFCodec); ok {
 			return nil
 		}
 		return fmt.Errorf("faissio: %w: writing an IVF index with a %T list codec", kume.ErrUnsupported, x.Codec())
@@ -113,21 +114,13 @@ func writable(idx kume.Index) error {
 		return writable(x.Base())
 	case *l2norm.Index:
 		return writable(x.Sub())
+	case *fastscan.Index:
+		return nil
 	case nil:
 		return fmt.Errorf("faissio: %w: nil index", kume.ErrInvalidArgument)
 	}
-	if fastScanWritable != nil && fastScanWritable(idx) {
-		return nil
-	}
 	return fmt.Errorf("faissio: %w: writing a %T", kume.ErrUnsupported, idx)
 }
-
-// Hooks for the fast-scan records.
-var (
-	fastScanWritable    func(kume.Index) bool
-	fastScanIVFWritable func(*ivf.Index) bool
-	fastScanWriter      func(*encoder, kume.Index) (bool, error)
-)
 
 func (e *encoder) header(d int, ntotal int64, trained bool, m metric.Metric) {
 	e.i32(int32(d))
@@ -148,11 +141,8 @@ func (e *encoder) index(idx kume.Index) error {
 		return e.refine(x)
 	case *l2norm.Index:
 		return e.l2norm(x)
-	}
-	if fastScanWriter != nil {
-		if ok, err := fastScanWriter(e, idx); ok {
-			return err
-		}
+	case *fastscan.Index:
+		return e.fastScan(x)
 	}
 	return fmt.Errorf("faissio: %w: writing a %T", kume.ErrUnsupported, idx)
 }

@@ -317,20 +317,17 @@ func (x *Index) searchRange(dst *kume.Results, queries []float32, k, lo, hi int)
 		q := queries[i*x.d : (i+1)*x.d]
 		if ip {
 			x.pq.IPTables(st.table, q)
-			negate(st.table)
 		} else {
 			x.pq.L2Tables(st.table, q)
 		}
 		a, b := quantizeTables(st.lut, nil, st.table, nil, 1, x.m, true)
+		var top uint32
+		if ip {
+			top = complement(st.lut, x.m)
+		}
 		dist, ids := dst.Row(i)
 		st.heap.Reset(dist, ids)
 		st.scanList(x.packed, x.ntotal, M2(x.m), st.lut, 0, x.ids)
-		st.finish(dist, a, b, ip)
-	}
-}
-
-func negate(v []float32) {
-	for i := range v {
-		v[i] = -v[i]
+		st.finish(dist, a, b, ip, top)
 	}
 }

@@ -259,11 +259,10 @@ func (s *ivfScanner) Search(q []float32, lists []int64, coarse []float32, dist [
 		clear(s.bias)
 	case ip:
 		c.pq.IPTables(s.tables, q)
-		negate(s.tables)
 		for j := range s.bias {
 			s.bias[j] = 0
 			if c.byResidual && lists[j] >= 0 {
-				s.bias[j] = -coarse[j] // the codes hold residuals: add <q, centroid>
+				s.bias[j] = coarse[j] // the codes hold residuals: add <q, centroid>
 			}
 		}
 	default:
@@ -277,6 +276,21 @@ func (s *ivfScanner) Search(q []float32, lists []int64, coarse []float32, dist [
 		// One table; the biases (inner product with residuals) go through
 		// the same rule as FAISS's 2-D table with a bias per probe.
 		a, b = quantizeShared(s.luts, s.biasq, s.tables, s.bias, c.m)
+	}
+	var top uint32
+	if ip {
+		// Larger is better: scan 255 - entry and top - bias instead, so
+		// that smaller keys are better as under L2, with the very same
+		// quantized values as FAISS.
+		top = complement(s.luts[:M2(c.m)*16], c.m)
+		var maxBias uint16
+		for _, v := range s.biasq {
+			maxBias = max(maxBias, v)
+		}
+		for j := range s.biasq {
+			s.biasq[j] = maxBias - s.biasq[j]
+		}
+		top += uint32(maxBias)
 	}
 	st := s.st
 	st.heap.Reset(dist, ids)
@@ -292,7 +306,7 @@ func (s *ivfScanner) Search(q []float32, lists []int64, coarse []float32, dist [
 		pl := &c.lists[l]
 		st.scanList(pl.packed, len(pl.ids), m2, lut, s.biasq[j], pl.ids)
 	}
-	st.finish(dist, a, b, ip)
+	st.finish(dist, a, b, ip, top)
 }
 
 // quantizeShared quantizes one table shared by every probe, with a bias per

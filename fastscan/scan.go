@@ -75,9 +75,10 @@ func kernelThreshold(h *topk.Heap, biasq uint16) uint16 {
 }
 
 // finish sorts the heap and converts its integer keys into distances with
-// the query's scale a and offset b. For inner product, whose tables were
-// negated, scores are negated back and empty slots get -Inf.
-func (st *scanState) finish(dist []float32, a, b float32, ip bool) {
+// the query's scale a and offset b. For inner product the keys are top minus
+// the quantized score (see complement): scores are recovered from top - key,
+// and empty slots get -Inf.
+func (st *scanState) finish(dist []float32, a, b float32, ip bool, top uint32) {
 	n := st.heap.Finish(false)
 	for i := range dist {
 		switch {
@@ -86,9 +87,22 @@ func (st *scanState) finish(dist []float32, a, b float32, ip bool) {
 		case i >= n:
 			// already +Inf
 		case ip:
-			dist[i] = -distance(dist[i], a, b)
+			dist[i] = distance(float32(top)-dist[i], a, b)
 		default:
 			dist[i] = distance(dist[i], a, b)
 		}
 	}
+}
+
+// complement replaces each entry e of the first m rows of a quantized table
+// by 255 - e and returns 255*m: for any codes the complemented sum is 255*m
+// minus the original one, so the scan, which keeps the smallest sums, keeps
+// the largest inner products. FAISS quantizes inner-product tables as they
+// are and keeps the largest sums; complementing after quantization gives
+// exactly its values.
+func complement(lut []byte, m int) uint32 {
+	for i := range lut[:m*16] {
+		lut[i] = 255 - lut[i]
+	}
+	return 255 * uint32(m)
 }
