@@ -95,14 +95,24 @@ func (st *scanState) finish(dist []float32, a, b float32, ip bool, top uint32) {
 }
 
 // complement replaces each entry e of the first m rows of a quantized table
-// by 255 - e and returns 255*m: for any codes the complemented sum is 255*m
+// by rowmax - e, where rowmax is the largest entry of its row, and returns
+// the sum of the row maxima, top: for any codes the complemented sum is top
 // minus the original one, so the scan, which keeps the smallest sums, keeps
 // the largest inner products. FAISS quantizes inner-product tables as they
 // are and keeps the largest sums; complementing after quantization gives
-// exactly its values.
+// exactly its values, within the same 16-bit range as its sums.
 func complement(lut []byte, m int) uint32 {
-	for i := range lut[:m*16] {
-		lut[i] = 255 - lut[i]
+	var top uint32
+	for s := 0; s < m; s++ {
+		row := lut[s*16 : s*16+16]
+		hi := row[0]
+		for _, e := range row[1:] {
+			hi = max(hi, e)
+		}
+		for i, e := range row {
+			row[i] = hi - e
+		}
+		top += uint32(hi)
 	}
-	return 255 * uint32(m)
+	return top
 }

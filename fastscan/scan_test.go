@@ -149,3 +149,40 @@ func TestKernelThreshold(t *testing.T) {
 		t.Error("a bias at the threshold skips the list")
 	}
 }
+
+// TestComplement checks that complemented tables give top minus the original
+// sum for every code, and that top is the largest original sum, so the
+// complemented sums stay in the same range, for M up to 400.
+func TestComplement(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, m := range []int{1, 2, 15, 64, 257, 400} {
+		lut := make([]byte, M2(m)*16)
+		for i := range lut[:m*16] {
+			lut[i] = byte(rng.IntN(256))
+		}
+		orig := append([]byte(nil), lut...)
+		top := complement(lut, m)
+		var maxSum uint32
+		for s := 0; s < m; s++ {
+			var hi byte
+			for _, e := range orig[s*16 : s*16+16] {
+				hi = max(hi, e)
+			}
+			maxSum += uint32(hi)
+		}
+		if top != maxSum {
+			t.Fatalf("m=%d: top %d, largest sum %d", m, top, maxSum)
+		}
+		for trial := 0; trial < 50; trial++ {
+			var sum, csum uint32
+			for s := 0; s < M2(m); s++ {
+				c := rng.IntN(16)
+				sum += uint32(orig[s*16+c])
+				csum += uint32(lut[s*16+c])
+			}
+			if csum != top-sum {
+				t.Fatalf("m=%d: complemented sum %d, want %d - %d", m, csum, top, sum)
+			}
+		}
+	}
+}
