@@ -60,15 +60,22 @@ var (
 // from init.
 func registerFloat(name string, available bool, k floatKernels) {
 	floatImpls = append(floatImpls, floatImpl{name, available, k})
+	chooseDefault()
 }
 
 // registerLUT4 adds a LUT scan implementation. Architecture files call it from
 // init.
 func registerLUT4(name string, available bool, k lut4Kernels) {
 	lut4Impls = append(lut4Impls, lut4Impl{name, available, k})
+	chooseDefault()
 }
 
-func init() {
+// chooseDefault selects the fastest level this CPU runs, or the level named
+// by $KUME_SIMD when that is lower. It runs again after every registration:
+// the init functions of the files that register kernels run in file-name
+// order, some before this file's and some after, and each must leave the
+// best selection in place.
+func chooseDefault() {
 	best := "generic"
 	for _, name := range Implementations() {
 		if levelRank[name] > levelRank[best] {
@@ -167,3 +174,5 @@ func LUT4Implementation() string {
 	defer registryMu.Unlock()
 	return lkName
 }
+
+func init() { chooseDefault() }
