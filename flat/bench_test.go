@@ -14,7 +14,7 @@ import (
 // (the re-ranking and coarse-quantizer shape) and batches (ground truth).
 func BenchmarkSearch(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, c := range []struct{ n, d, nq int }{{1024, 256, 1}, {60000, 784, 1}, {60000, 784, 200}} {
+	for _, c := range []struct{ n, d, nq int }{{1024, 256, 1}, {1024, 256, 500}, {60000, 784, 1}, {60000, 784, 200}} {
 		base := randVecs(rng, c.n, c.d)
 		queries := randVecs(rng, c.nq, c.d)
 		for _, m := range []metric.Metric{metric.L2, metric.InnerProduct} {

@@ -24,7 +24,7 @@ const (
 	rowBlock = 1024
 	// tileQueries and tileRows shape the many-to-many blocks of the batch
 	// path: tileQueries queries against tileRows stored vectors per call.
-	tileQueries = 32
+	tileQueries = 256
 	tileRows    = 512
 	// minTileQueries is the smallest group of queries that takes the tiled
 	// path for L2. The tiled path computes ||q||² + ||x||² - 2<q,x>, as FAISS

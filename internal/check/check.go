@@ -19,12 +19,35 @@ func Vectors(what string, x []float32, d int) (int, error) {
 	if len(x)%d != 0 {
 		return 0, fmt.Errorf("%w: %s has %d floats, not a multiple of d = %d", kume.ErrDimension, what, len(x), d)
 	}
-	for i, v := range x {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return 0, fmt.Errorf("%w: %s row %d, component %d is %v", kume.ErrNonFinite, what, i/d, i%d, v)
-		}
+	if i := firstNonFinite(x); i >= 0 {
+		return 0, fmt.Errorf("%w: %s row %d, component %d is %v", kume.ErrNonFinite, what, i/d, i%d, x[i])
 	}
 	return len(x) / d, nil
+}
+
+// firstNonFinite returns the index of the first NaN or infinity in x, or -1.
+// A float32 is not finite when its exponent bits are all ones; adding one
+// to the exponent field then carries into the top bit, so or-ing that sum
+// over a chunk of values tells, without a branch per value, whether the
+// chunk holds one.
+func firstNonFinite(x []float32) int {
+	const chunk = 64
+	for c := 0; c < len(x); c += chunk {
+		part := x[c:min(c+chunk, len(x))]
+		var acc uint32
+		for _, v := range part {
+			acc |= math.Float32bits(v)&0x7f800000 + 0x00800000
+		}
+		if acc&0x80000000 == 0 {
+			continue
+		}
+		for i, v := range part {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return c + i
+			}
+		}
+	}
+	return -1
 }
 
 // Search checks the arguments of a search: finite queries of dimension d and

@@ -42,3 +42,32 @@ func TestSearchAndIDs(t *testing.T) {
 		t.Errorf("duplicate ids are allowed here: %v", err)
 	}
 }
+
+func TestFirstNonFinite(t *testing.T) {
+	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	finite := []float32{0, -0, 1, -1, math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, 1e-40}
+	for _, n := range []int{0, 1, 63, 64, 65, 130} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = finite[i%len(finite)]
+		}
+		if got := firstNonFinite(x); got != -1 {
+			t.Fatalf("n=%d finite: %d", n, got)
+		}
+		for _, pos := range []int{0, n / 2, n - 1} {
+			if n == 0 {
+				continue
+			}
+			for _, bad := range specials {
+				y := append([]float32(nil), x...)
+				y[pos] = bad
+				if pos < n-1 {
+					y[n-1] = bad // a later one must not be reported first
+				}
+				if got := firstNonFinite(y); got != pos {
+					t.Fatalf("n=%d, %v at %d: reported %d", n, bad, pos, got)
+				}
+			}
+		}
+	}
+}
