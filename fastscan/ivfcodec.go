@@ -331,7 +331,7 @@ func quantizeShared(lut []byte, biasq []uint16, table, bias []float32, m int) (a
 	a = scale(maxSpan, maxBias-minBias+sumSpan, false)
 	fillLUT(lut, table, m, a)
 	for j, v := range bias {
-		biasq[j] = uint16(math.Floor(float64((v-minBias)*a + 0.5)))
+		biasq[j] = uint16(math.Floor(float64(float32((v-minBias)*a) + 0.5)))
 	}
 	return a, sumMin + minBias
 }

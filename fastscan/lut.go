@@ -48,7 +48,7 @@ func quantizeTables(q []byte, biasq []uint16, tables, bias []float32, nt, m int,
 			if bias != nil {
 				bias2 += bias[j]
 			}
-			biasq[j] = uint16(math.Floor(float64((bias2-b)*a + 0.5)))
+			biasq[j] = uint16(math.Floor(float64(float32((bias2-b)*a) + 0.5)))
 		}
 	}
 	return a, b
@@ -74,21 +74,32 @@ func scale(maxSpan, maxTotal float32, flat bool) float32 {
 func fillLUT(out []byte, t []float32, m int, a float32) float32 {
 	var sumMin float32
 	for s := 0; s < m; s++ {
-		row := t[s*16 : s*16+16]
-		lo, _ := rowRange(row)
+		row := (*[16]float32)(t[s*16 : s*16+16])
+		dst := (*[16]byte)(out[s*16 : s*16+16])
+		lo, _ := rowRange(row[:])
 		sumMin += lo
 		for c, v := range row {
-			out[s*16+c] = byte(math.Floor(float64((v-lo)*a + 0.5)))
+			// v >= lo, so truncation is the floor. The conversion
+			// rounds the product to float32 before the addition, as
+			// FAISS computes it, and keeps the two from being fused.
+			dst[c] = byte(int32(float32((v-lo)*a) + 0.5))
 		}
 	}
 	clear(out[m*16:])
 	return sumMin
 }
 
+// rowRange returns the smallest and largest of 16 finite values.
 func rowRange(row []float32) (lo, hi float32) {
-	lo, hi = row[0], row[0]
-	for _, v := range row[1:] {
-		lo, hi = min(lo, v), max(hi, v)
+	r := (*[16]float32)(row)
+	lo, hi = r[0], r[0]
+	for _, v := range r[1:] {
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
 	}
 	return lo, hi
 }
