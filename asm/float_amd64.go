@@ -20,6 +20,9 @@ func init() {
 		dotMany: dotManyAVX2Go,
 		l2Many:  l2ManyAVX2Go,
 		dotTile: dotTileAVX2,
+
+		rowRanges:    rowRangesAVX2Go,
+		quantizeRows: quantizeRowsAVX2Go,
 	})
 	registerFloat("avx512", hasAVX512, floatKernels{
 		dot:     dotAVX512,
@@ -27,6 +30,10 @@ func init() {
 		dotMany: dotManyAVX512Go,
 		l2Many:  l2ManyAVX512Go,
 		dotTile: dotTileAVX512,
+
+		// 16-float rows fit AVX2 registers exactly.
+		rowRanges:    rowRangesAVX2Go,
+		quantizeRows: quantizeRowsAVX2Go,
 	})
 }
 

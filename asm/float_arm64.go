@@ -16,6 +16,10 @@ func init() {
 		dotMany: dotManyNEONGo,
 		l2Many:  l2ManyNEONGo,
 		dotTile: tileNEON.dotTile,
+
+		// Table quantization runs the Go twins on arm64.
+		rowRanges:    rowRangesGeneric,
+		quantizeRows: quantizeRowsGeneric,
 	})
 }
 

@@ -81,3 +81,24 @@ func TestPageEdge(t *testing.T) {
 		}
 	})
 }
+
+// TestQuantPageEdge runs the table-quantization kernels on rows that end
+// exactly at an unmapped page.
+func TestQuantPageEdge(t *testing.T) {
+	forEachFloatImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(8, 8))
+		for _, rows := range []int{1, 3, 64} {
+			tab, _, a := quantInput(r, rows)
+			g := guardedCopy(t, tab)
+			lo, hi := guardedFloats(t, rows), guardedFloats(t, rows)
+			RowRanges(lo, hi, g)
+			dst := make([]byte, 16*rows)
+			QuantizeRows(dst, g, lo, a)
+			want := make([]byte, 16*rows)
+			quantizeRowsGeneric(want, tab, lo, a)
+			if fmt.Sprint(dst) != fmt.Sprint(want) {
+				t.Fatalf("rows=%d: bytes differ from the twin", rows)
+			}
+		}
+	})
+}

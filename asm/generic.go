@@ -10,6 +10,9 @@ var genericFloat = floatKernels{
 	dotMany: dotManyGeneric,
 	l2Many:  l2ManyGeneric,
 	dotTile: dotTileGeneric,
+
+	rowRanges:    rowRangesGeneric,
+	quantizeRows: quantizeRowsGeneric,
 }
 
 var genericLUT4 = lut4Kernels{scan: lut4ScanGeneric}

@@ -25,6 +25,9 @@ type floatKernels struct {
 	// dotTile writes dst[i*ny+j] = <xs_i, ys_j> for nx = len(xs)/d rows of xs
 	// and ny = len(ys)/d rows of ys.
 	dotTile func(dst, xs, ys []float32, d int)
+	// rowRanges and quantizeRows quantize look-up tables (quant.go).
+	rowRanges    func(lo, hi, t []float32)
+	quantizeRows func(dst []byte, t, lo []float32, a float32)
 }
 
 // lut4Kernels is one implementation of the 4-bit LUT scan.

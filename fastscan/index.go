@@ -320,7 +320,7 @@ func (x *Index) searchRange(dst *kume.Results, queries []float32, k, lo, hi int)
 		} else {
 			x.pq.L2Tables(st.table, q)
 		}
-		a, b := quantizeTables(st.lut, nil, st.table, nil, 1, x.m, true)
+		a, b := quantizeTables(st.lut, nil, st.table, nil, 1, x.m, true, &st.rs)
 		var top uint32
 		if ip {
 			top = complement(st.lut, x.m)

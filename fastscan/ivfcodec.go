@@ -271,11 +271,11 @@ func (s *ivfScanner) Search(q []float32, lists []int64, coarse []float32, dist [
 	}
 	var a, b float32
 	if perList {
-		a, b = quantizeTables(s.luts, s.biasq, s.tables, s.bias, nt, c.m, false)
+		a, b = quantizeTables(s.luts, s.biasq, s.tables, s.bias, nt, c.m, false, &s.st.rs)
 	} else {
 		// One table; the biases (inner product with residuals) go through
 		// the same rule as FAISS's 2-D table with a bias per probe.
-		a, b = quantizeShared(s.luts, s.biasq, s.tables, s.bias, c.m)
+		a, b = quantizeShared(s.luts, s.biasq, s.tables, s.bias, c.m, &s.st.rs)
 	}
 	var top uint32
 	if ip {
@@ -313,13 +313,13 @@ func (s *ivfScanner) Search(q []float32, lists []int64, coarse []float32, dist [
 // probe, under FAISS's IVF rule: the offset is the table's summed row minima
 // plus the smallest bias, and the 16-bit budget must hold the spread of the
 // biases plus the summed row spans.
-func quantizeShared(lut []byte, biasq []uint16, table, bias []float32, m int) (a, b float32) {
+func quantizeShared(lut []byte, biasq []uint16, table, bias []float32, m int, rs *rangeScratch) (a, b float32) {
+	lo, hi := rs.ranges(table[:m*16])
 	var sumMin, sumSpan, maxSpan float32
-	for s := 0; s < m; s++ {
-		lo, hi := rowRange(table[s*16 : s*16+16])
-		sumMin += lo
-		sumSpan += hi - lo
-		maxSpan = max(maxSpan, hi-lo)
+	for s := range lo {
+		sumMin += lo[s]
+		sumSpan += hi[s] - lo[s]
+		maxSpan = max(maxSpan, hi[s]-lo[s])
 	}
 	minBias, maxBias := float32(0), float32(0)
 	if len(bias) > 0 {
@@ -329,7 +329,7 @@ func quantizeShared(lut []byte, biasq []uint16, table, bias []float32, m int) (a
 		}
 	}
 	a = scale(maxSpan, maxBias-minBias+sumSpan, false)
-	fillLUT(lut, table, m, a)
+	fillLUT(lut, table, lo, a)
 	for j, v := range bias {
 		biasq[j] = uint16(math.Floor(float64(float32((v-minBias)*a) + 0.5)))
 	}

@@ -1,6 +1,10 @@
 package fastscan
 
-import "math"
+import (
+	"math"
+
+	"github.com/kume-ann/kume/asm"
+)
 
 // quantizeTables turns nt float tables (m rows of 16 entries each, smaller is
 // better) plus a float bias per table into uint8 tables (m2 rows each; rows m
@@ -18,20 +22,17 @@ import "math"
 // bits: rows are shifted by their minimum, and a is the smaller of 255 /
 // (largest row span) and 65535 / (largest total span of a table plus its
 // bias above the smallest).
-func quantizeTables(q []byte, biasq []uint16, tables, bias []float32, nt, m int, flat bool) (a, b float32) {
+func quantizeTables(q []byte, biasq []uint16, tables, bias []float32, nt, m int, flat bool, rs *rangeScratch) (a, b float32) {
 	m2 := M2(m)
-	var maxSpan float32
-	// First pass: row minima (kept in bias2 sums) and spans.
+	lo, hi := rs.ranges(tables[:nt*m*16])
+	var maxSpan, maxTotal float32
 	b = float32(math.Inf(1))
-	var maxTotal float32
 	for j := 0; j < nt; j++ {
-		t := tables[j*m*16 : (j+1)*m*16]
 		var sumMin, sumSpan float32
-		for s := 0; s < m; s++ {
-			lo, hi := rowRange(t[s*16 : s*16+16])
-			sumMin += lo
-			sumSpan += hi - lo
-			maxSpan = max(maxSpan, hi-lo)
+		for s := j * m; s < (j+1)*m; s++ {
+			sumMin += lo[s]
+			sumSpan += hi[s] - lo[s]
+			maxSpan = max(maxSpan, hi[s]-lo[s])
 		}
 		bias2 := sumMin
 		if bias != nil {
@@ -42,7 +43,7 @@ func quantizeTables(q []byte, biasq []uint16, tables, bias []float32, nt, m int,
 	}
 	a = scale(maxSpan, maxTotal-b, flat)
 	for j := 0; j < nt; j++ {
-		sumMin := fillLUT(q[j*m2*16:(j+1)*m2*16], tables[j*m*16:(j+1)*m*16], m, a)
+		sumMin := fillLUT(q[j*m2*16:(j+1)*m2*16], tables[j*m*16:(j+1)*m*16], lo[j*m:(j+1)*m], a)
 		if biasq != nil {
 			bias2 := sumMin
 			if bias != nil {
@@ -52,6 +53,20 @@ func quantizeTables(q []byte, biasq []uint16, tables, bias []float32, nt, m int,
 		}
 	}
 	return a, b
+}
+
+// rangeScratch holds the row minima and maxima of the tables of one query.
+type rangeScratch struct{ lo, hi []float32 }
+
+// ranges returns the minimum and maximum of each row of 16 values of t.
+func (rs *rangeScratch) ranges(t []float32) (lo, hi []float32) {
+	n := len(t) / 16
+	if cap(rs.lo) < n {
+		rs.lo, rs.hi = make([]float32, n), make([]float32, n)
+	}
+	lo, hi = rs.lo[:n], rs.hi[:n]
+	asm.RowRanges(lo, hi, t)
+	return lo, hi
 }
 
 // scale is the quantization scale: 255 steps over the widest row, and, under
@@ -68,40 +83,19 @@ func scale(maxSpan, maxTotal float32, flat bool) float32 {
 	return a
 }
 
-// fillLUT writes the uint8 table of one float table (m rows of 16) with scale
-// a: each row shifted by its minimum, rounded to the nearest step; rows m ..
-// M2-1 are zero. It returns the sum of the row minima.
-func fillLUT(out []byte, t []float32, m int, a float32) float32 {
-	var sumMin float32
-	for s := 0; s < m; s++ {
-		row := (*[16]float32)(t[s*16 : s*16+16])
-		dst := (*[16]byte)(out[s*16 : s*16+16])
-		lo, _ := rowRange(row[:])
-		sumMin += lo
-		for c, v := range row {
-			// v >= lo, so truncation is the floor. The conversion
-			// rounds the product to float32 before the addition, as
-			// FAISS computes it, and keeps the two from being fused.
-			dst[c] = byte(int32(float32((v-lo)*a) + 0.5))
-		}
-	}
+// fillLUT writes the uint8 table of one float table (m rows of 16, row
+// minima lo) with scale a: each row shifted by its minimum, rounded to the
+// nearest step; rows m .. M2-1 are zero. It returns the sum of the row
+// minima.
+func fillLUT(out []byte, t, lo []float32, a float32) float32 {
+	m := len(lo)
+	asm.QuantizeRows(out[:m*16], t[:m*16], lo, a)
 	clear(out[m*16:])
-	return sumMin
-}
-
-// rowRange returns the smallest and largest of 16 finite values.
-func rowRange(row []float32) (lo, hi float32) {
-	r := (*[16]float32)(row)
-	lo, hi = r[0], r[0]
-	for _, v := range r[1:] {
-		if v < lo {
-			lo = v
-		}
-		if v > hi {
-			hi = v
-		}
+	var sumMin float32
+	for _, v := range lo {
+		sumMin += v
 	}
-	return lo, hi
+	return sumMin
 }
 
 // distance turns an accumulated sum back into the float estimate.

@@ -17,6 +17,7 @@ type scanState struct {
 	sums  []uint16
 	masks []uint32
 	heap  topk.Heap
+	rs    rangeScratch
 }
 
 func newScanState() *scanState {

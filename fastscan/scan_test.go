@@ -30,7 +30,7 @@ func TestQuantizeRecoversEstimate(t *testing.T) {
 			}
 			q := make([]byte, nt*M2(m)*16)
 			biasq := make([]uint16, nt)
-			a, b := quantizeTables(q, biasq, tables, bias, nt, m, flat)
+			a, b := quantizeTables(q, biasq, tables, bias, nt, m, flat, new(rangeScratch))
 			// Any code's estimate is within half a step per entry (and per
 			// bias) of the float sum.
 			for trial := 0; trial < 50; trial++ {
