@@ -23,6 +23,8 @@ func init() {
 
 		rowRanges:    rowRangesAVX2Go,
 		quantizeRows: quantizeRowsAVX2Go,
+		l2SubTables:  l2SubTablesAVX2Go,
+		dotSubTables: dotSubTablesAVX2Go,
 	})
 	registerFloat("avx512", hasAVX512, floatKernels{
 		dot:     dotAVX512,
@@ -34,6 +36,8 @@ func init() {
 		// 16-float rows fit AVX2 registers exactly.
 		rowRanges:    rowRangesAVX2Go,
 		quantizeRows: quantizeRowsAVX2Go,
+		l2SubTables:  l2SubTablesAVX2Go,
+		dotSubTables: dotSubTablesAVX2Go,
 	})
 }
 

@@ -17,9 +17,11 @@ func init() {
 		l2Many:  l2ManyNEONGo,
 		dotTile: tileNEON.dotTile,
 
-		// Table quantization runs the Go twins on arm64.
+		// Table building and quantization run the Go twins on arm64.
 		rowRanges:    rowRangesGeneric,
 		quantizeRows: quantizeRowsGeneric,
+		l2SubTables:  l2SubTablesGeneric,
+		dotSubTables: dotSubTablesGeneric,
 	})
 }
 

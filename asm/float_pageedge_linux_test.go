@@ -102,3 +102,24 @@ func TestQuantPageEdge(t *testing.T) {
 		}
 	})
 }
+
+// TestSubTablesPageEdge runs the table kernels on a query and centroids that
+// end exactly at an unmapped page.
+func TestSubTablesPageEdge(t *testing.T) {
+	forEachFloatImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(8, 9))
+		for _, dsub := range []int{1, 4} {
+			for _, nsub := range []int{1, 5} {
+				x := guardedCopy(t, randVec(r, nsub*dsub, plainValue))
+				ct := guardedCopy(t, randVec(r, 16*nsub*dsub, plainValue))
+				dst := guardedFloats(t, 16*nsub)
+				SubTables(dst, x, ct, dsub, true)
+				want := make([]float32, 16*nsub)
+				l2SubTablesGeneric(want, x, ct, dsub)
+				if fmt.Sprint(dst) != fmt.Sprint(want) {
+					t.Fatalf("dsub=%d nsub=%d: differs from the twin", dsub, nsub)
+				}
+			}
+		}
+	})
+}

@@ -13,6 +13,8 @@ var genericFloat = floatKernels{
 
 	rowRanges:    rowRangesGeneric,
 	quantizeRows: quantizeRowsGeneric,
+	l2SubTables:  l2SubTablesGeneric,
+	dotSubTables: dotSubTablesGeneric,
 }
 
 var genericLUT4 = lut4Kernels{scan: lut4ScanGeneric}

@@ -28,6 +28,9 @@ type floatKernels struct {
 	// rowRanges and quantizeRows quantize look-up tables (quant.go).
 	rowRanges    func(lo, hi, t []float32)
 	quantizeRows func(dst []byte, t, lo []float32, a float32)
+	// l2SubTables and dotSubTables build PQ tables (subtables.go).
+	l2SubTables  func(dst, x, ct []float32, dsub int)
+	dotSubTables func(dst, x, ct []float32, dsub int)
 }
 
 // lut4Kernels is one implementation of the 4-bit LUT scan.

@@ -33,6 +33,10 @@ type Quantizer struct {
 	centroids []float32
 	// cnorms holds the squared norm of each centroid.
 	cnorms []float32
+	// ct holds the centroids by sub-space and coordinate, the layout
+	// asm.SubTables reads: ct[(m*dsub+k)*16+c] = coordinate k of centroid
+	// c of sub-space m.
+	ct []float32
 }
 
 // New returns an untrained quantizer of d-dimensional vectors into m
@@ -68,6 +72,14 @@ func (q *Quantizer) setCentroids(c []float32) {
 	q.centroids = c
 	q.cnorms = make([]float32, q.m*KSub)
 	asm.SqNorms(q.cnorms, c, q.dsub)
+	q.ct = make([]float32, len(c))
+	for m := 0; m < q.m; m++ {
+		for c := 0; c < KSub; c++ {
+			for k := 0; k < q.dsub; k++ {
+				q.ct[(m*q.dsub+k)*KSub+c] = q.centroids[(m*KSub+c)*q.dsub+k]
+			}
+		}
+	}
 }
 
 // D is the dimension of the vectors.
@@ -160,17 +172,13 @@ func (q *Quantizer) Decode(dst []float32, codes []byte) {
 // L2Tables writes the table of squared distances between the sub-vectors of
 // x and every centroid: dst[m*16+c] = ||x_m - C_mc||². dst holds M*16 floats.
 func (q *Quantizer) L2Tables(dst []float32, x []float32) {
-	for m := 0; m < q.m; m++ {
-		asm.L2SqrMany(dst[m*KSub:(m+1)*KSub], x[m*q.dsub:(m+1)*q.dsub], q.centroids[m*KSub*q.dsub:(m+1)*KSub*q.dsub])
-	}
+	asm.SubTables(dst[:q.m*KSub], x[:q.d], q.ct, q.dsub, true)
 }
 
 // IPTables writes the table of inner products between the sub-vectors of x
 // and every centroid: dst[m*16+c] = <x_m, C_mc>.
 func (q *Quantizer) IPTables(dst []float32, x []float32) {
-	for m := 0; m < q.m; m++ {
-		asm.DotMany(dst[m*KSub:(m+1)*KSub], x[m*q.dsub:(m+1)*q.dsub], q.centroids[m*KSub*q.dsub:(m+1)*KSub*q.dsub])
-	}
+	asm.SubTables(dst[:q.m*KSub], x[:q.d], q.ct, q.dsub, false)
 }
 
 // TableDistance returns the asymmetric distance of a code from a table made
