@@ -106,3 +106,36 @@ func TestQuantPanics(t *testing.T) {
 		}()
 	}
 }
+
+// FuzzQuantizeRows checks RowRanges and QuantizeRows against the twins on
+// fuzzed tables, with the scale a caller would choose and a smaller one.
+func FuzzQuantizeRows(f *testing.F) {
+	f.Add([]byte("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz"), uint8(200))
+	f.Fuzz(func(t *testing.T, data []byte, shrink uint8) {
+		rows := len(data) / 16
+		tab := fuzzFloats(data[:16*rows])
+		wlo, whi := make([]float32, rows), make([]float32, rows)
+		rowRangesGeneric(wlo, whi, tab)
+		var span float32
+		for i := range wlo {
+			span = max(span, whi[i]-wlo[i])
+		}
+		a := float32(0)
+		if span > 0 {
+			a = 255 / span * (float32(shrink) + 1) / 256
+		}
+		forEachFloatImpl(t, func(t *testing.T) {
+			lo, hi := make([]float32, rows), make([]float32, rows)
+			RowRanges(lo, hi, tab)
+			if !slices.Equal(lo, wlo) || !slices.Equal(hi, whi) {
+				t.Fatalf("ranges %v %v, twin %v %v", lo, hi, wlo, whi)
+			}
+			got, want := make([]byte, 16*rows), make([]byte, 16*rows)
+			QuantizeRows(got, tab, wlo, a)
+			quantizeRowsGeneric(want, tab, wlo, a)
+			if !slices.Equal(got, want) {
+				t.Fatalf("a=%v: %v, twin %v", a, got, want)
+			}
+		})
+	})
+}

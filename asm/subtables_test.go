@@ -82,3 +82,31 @@ func TestSubTablesPanics(t *testing.T) {
 		}()
 	}
 }
+
+// FuzzSubTables checks every implementation against the twin, bit for bit,
+// on fuzzed queries and centroids.
+func FuzzSubTables(f *testing.F) {
+	f.Add([]byte("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz"), uint8(2))
+	f.Fuzz(func(t *testing.T, data []byte, ds uint8) {
+		dsub := int(ds)%9 + 1
+		nsub := len(data) / (17 * dsub)
+		x := fuzzFloats(data[:nsub*dsub])
+		ct := fuzzFloats(data[nsub*dsub : 17*nsub*dsub])
+		forEachFloatImpl(t, func(t *testing.T) {
+			for _, l2 := range []bool{true, false} {
+				got, want := make([]float32, 16*nsub), make([]float32, 16*nsub)
+				SubTables(got, x, ct, dsub, l2)
+				if l2 {
+					l2SubTablesGeneric(want, x, ct, dsub)
+				} else {
+					dotSubTablesGeneric(want, x, ct, dsub)
+				}
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("dsub=%d l2=%v: entry %d = %v, twin %v", dsub, l2, i, got[i], want[i])
+					}
+				}
+			}
+		})
+	})
+}
