@@ -17,7 +17,7 @@ var genericFloat = floatKernels{
 	dotSubTables: dotSubTablesGeneric,
 }
 
-var genericLUT4 = lut4Kernels{scan: lut4ScanGeneric}
+var genericLUT4 = lut4Kernels{scan: lut4ScanGeneric, scanMulti: lut4ScanMultiGeneric}
 
 func dotGeneric(x, y []float32) float32 {
 	y = y[:len(x)]
@@ -107,5 +107,17 @@ func lut4ScanGeneric(sums []uint16, masks []uint32, codes []byte, m2 int, lut []
 			}
 		}
 		masks[b] = mask
+	}
+}
+
+// lut4ScanMultiGeneric scans the blocks once per query: query q's results are
+// those of lut4ScanGeneric with its table and threshold.
+func lut4ScanMultiGeneric(sums []uint16, masks []uint32, codes []byte, m2 int, luts []byte, thresholds []uint16) {
+	nq := len(thresholds)
+	nb := len(masks) / nq
+	tableBytes := 16 * m2
+	for q, thr := range thresholds {
+		lut4ScanGeneric(sums[q*nb*BlockSize:(q+1)*nb*BlockSize], masks[q*nb:(q+1)*nb],
+			codes, m2, luts[q*tableBytes:(q+1)*tableBytes], thr)
 	}
 }

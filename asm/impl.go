@@ -36,6 +36,10 @@ type floatKernels struct {
 // lut4Kernels is one implementation of the 4-bit LUT scan.
 type lut4Kernels struct {
 	scan func(sums []uint16, masks []uint32, codes []byte, m2 int, lut []byte, threshold uint16)
+	// scanMulti is LUT4ScanMulti for len(thresholds) >= 1 queries and
+	// len(masks)/len(thresholds) >= 1 blocks, lengths checked. It may be
+	// nil: the multi-query scan then uses a lower implementation's.
+	scanMulti func(sums []uint16, masks []uint32, codes []byte, m2 int, luts []byte, thresholds []uint16)
 }
 
 type floatImpl struct {
@@ -60,6 +64,9 @@ var (
 	// not run concurrently with searches.
 	fk, fkName = genericFloat, "generic"
 	lk, lkName = genericLUT4, "generic"
+	// The multi-query LUT scan, chosen apart from lk: an implementation may
+	// lack it.
+	lmk, lmkName = genericLUT4.scanMulti, "generic"
 )
 
 // registerFloat adds a float kernel implementation. Architecture files call it
@@ -149,7 +156,7 @@ func Use(name string) error {
 	}
 	registryMu.Lock()
 	defer registryMu.Unlock()
-	bestF, bestL := floatImpls[0], lut4Impls[0]
+	bestF, bestL, bestM := floatImpls[0], lut4Impls[0], lut4Impls[0]
 	for _, f := range floatImpls {
 		if f.available && levelRank[f.name] <= rank && levelRank[f.name] >= levelRank[bestF.name] {
 			bestF = f
@@ -159,9 +166,13 @@ func Use(name string) error {
 		if l.available && levelRank[l.name] <= rank && levelRank[l.name] >= levelRank[bestL.name] {
 			bestL = l
 		}
+		if l.available && l.k.scanMulti != nil && levelRank[l.name] <= rank && levelRank[l.name] >= levelRank[bestM.name] {
+			bestM = l
+		}
 	}
 	fk, fkName = bestF.k, bestF.name
 	lk, lkName = bestL.k, bestL.name
+	lmk, lmkName = bestM.k.scanMulti, bestM.name
 	selected = name
 	return nil
 }
@@ -179,6 +190,15 @@ func LUT4Implementation() string {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	return lkName
+}
+
+// LUT4MultiImplementation names the implementation of the multi-query LUT
+// scan (LUT4ScanMulti) in use. It may be lower than LUT4Implementation when
+// the single-query scan's implementation has no multi-query kernel.
+func LUT4MultiImplementation() string {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	return lmkName
 }
 
 func init() { chooseDefault() }

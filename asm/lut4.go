@@ -32,3 +32,36 @@ func LUT4Scan(sums []uint16, masks []uint32, codes []byte, m2 int, lut []byte, t
 	}
 	lk.scan(sums, masks, codes, m2, lut, threshold)
 }
+
+// LUT4ScanMulti is LUT4Scan for a batch of queries over the same blocks. It
+// gives each query exactly LUT4Scan's results, but the kernels read each
+// block's codes once for several queries.
+//
+// The number of queries nq is len(thresholds), at least 1; the number of
+// blocks nb is len(masks)/nq, and codes must hold exactly nb blocks of 16*m2
+// bytes (m2 positive and even). luts holds the nq tables of 16*m2 bytes back
+// to back, query q's at luts[q*16*m2:], each in LUT4Scan's pair order. The
+// results are query-major: for query q, block b and vector v of the block,
+//
+//	sums[q*nb*32 + b*32 + v] = Σ_s luts[q*16*m2 + s*16 + code(v, s)]   (mod 2^16)
+//
+// and bit v of masks[q*nb+b] is set when that sum < thresholds[q]. sums must
+// hold nq*nb*32 entries and masks nq*nb.
+func LUT4ScanMulti(sums []uint16, masks []uint32, codes []byte, m2 int, luts []byte, thresholds []uint16) {
+	nq := len(thresholds)
+	if nq == 0 {
+		panic("asm.LUT4ScanMulti: no queries (empty thresholds)")
+	}
+	if m2 <= 0 || m2%2 != 0 {
+		panic(fmt.Sprintf("asm.LUT4ScanMulti: m2 = %d must be positive and even", m2))
+	}
+	nb := len(masks) / nq
+	if len(masks) != nq*nb || len(codes) != nb*16*m2 || len(sums) != nq*nb*BlockSize || len(luts) != nq*16*m2 {
+		panic(fmt.Sprintf("asm.LUT4ScanMulti: %d masks, %d code bytes, %d sums, %d table bytes for %d queries of m2 = %d",
+			len(masks), len(codes), len(sums), len(luts), nq, m2))
+	}
+	if nb == 0 {
+		return
+	}
+	lmk(sums, masks, codes, m2, luts, thresholds)
+}
