@@ -6,8 +6,10 @@ import (
 	"sync"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/parallel"
+	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/kmeans"
 	"github.com/kume-ann/kume/metric"
 	"github.com/kume-ann/kume/pq"
@@ -304,7 +306,21 @@ type flatState struct {
 	*scanState
 	table []float32
 	lut   []byte
+
+	// Batches: the tables, heaps, scales and kernel outputs of a group of
+	// queries scanned together.
+	luts   []byte
+	heaps  []topk.Heap
+	thr    []uint16
+	ab     []float32 // a, b per query
+	tops   []uint32
+	msums  []uint16
+	mmasks []uint32
 }
+
+// queryGroup is how many queries of a batch scan the blocks together: each
+// block's codes are loaded once per group (asm.LUT4ScanMulti).
+const queryGroup = 12
 
 func (x *Index) searchRange(dst *kume.Results, queries []float32, k, lo, hi int) {
 	st, _ := x.states.Get().(*flatState)
@@ -312,22 +328,82 @@ func (x *Index) searchRange(dst *kume.Results, queries []float32, k, lo, hi int)
 		st = &flatState{scanState: newScanState(), table: make([]float32, x.m*16), lut: make([]byte, M2(x.m)*16)}
 	}
 	defer x.states.Put(st)
+	for g0 := lo; g0 < hi; g0 += queryGroup {
+		g1 := min(g0+queryGroup, hi)
+		if g1-g0 == 1 {
+			x.searchOne(st, dst, queries, g0)
+			continue
+		}
+		x.searchGroup(st, dst, queries, g0, g1)
+	}
+}
+
+// tables builds and quantizes query q's table into lut; it returns the
+// scale, offset and (for inner product) top of the quantized sums.
+func (x *Index) tables(st *flatState, q []float32, lut []byte) (a, b float32, top uint32) {
 	ip := x.mt == metric.InnerProduct
-	for i := lo; i < hi; i++ {
-		q := queries[i*x.d : (i+1)*x.d]
-		if ip {
-			x.pq.IPTables(st.table, q)
-		} else {
-			x.pq.L2Tables(st.table, q)
-		}
-		a, b := quantizeTables(st.lut, nil, st.table, nil, 1, x.m, true, &st.rs)
-		var top uint32
-		if ip {
-			top = complement(st.lut, x.m)
-		}
+	if ip {
+		x.pq.IPTables(st.table, q)
+	} else {
+		x.pq.L2Tables(st.table, q)
+	}
+	a, b = quantizeTables(lut, nil, st.table, nil, 1, x.m, true, &st.rs)
+	if ip {
+		top = complement(lut, x.m)
+	}
+	return a, b, top
+}
+
+func (x *Index) searchOne(st *flatState, dst *kume.Results, queries []float32, i int) {
+	a, b, top := x.tables(st, queries[i*x.d:(i+1)*x.d], st.lut)
+	dist, ids := dst.Row(i)
+	st.heap.Reset(dist, ids)
+	st.scanList(x.packed, x.ntotal, M2(x.m), st.lut, 0, x.ids)
+	st.finish(dist, a, b, x.mt == metric.InnerProduct, top)
+}
+
+// searchGroup answers queries g0..g1-1 together: each batch of blocks is
+// scanned once for all of them, each query with its own table, threshold
+// and heap.
+func (x *Index) searchGroup(st *flatState, dst *kume.Results, queries []float32, g0, g1 int) {
+	nq, m2 := g1-g0, M2(x.m)
+	lb := 16 * m2
+	if len(st.heaps) < queryGroup {
+		st.luts = make([]byte, queryGroup*lb)
+		st.heaps = make([]topk.Heap, queryGroup)
+		st.thr = make([]uint16, queryGroup)
+		st.ab = make([]float32, 2*queryGroup)
+		st.tops = make([]uint32, queryGroup)
+		st.msums = make([]uint16, queryGroup*batchBlocks*BlockSize)
+		st.mmasks = make([]uint32, queryGroup*batchBlocks)
+	}
+	for j := 0; j < nq; j++ {
+		i := g0 + j
+		st.ab[2*j], st.ab[2*j+1], st.tops[j] = x.tables(st, queries[i*x.d:(i+1)*x.d], st.luts[j*lb:(j+1)*lb])
 		dist, ids := dst.Row(i)
-		st.heap.Reset(dist, ids)
-		st.scanList(x.packed, x.ntotal, M2(x.m), st.lut, 0, x.ids)
-		st.finish(dist, a, b, ip, top)
+		st.heaps[j].Reset(dist, ids)
+	}
+	nb := Blocks(x.ntotal)
+	for b0 := 0; b0 < nb; b0 += batchBlocks {
+		b1 := min(b0+batchBlocks, nb)
+		n := b1 - b0
+		open := false
+		for j := 0; j < nq; j++ {
+			st.thr[j] = kernelThreshold(&st.heaps[j], 0)
+			open = open || st.thr[j] != 0
+		}
+		if !open {
+			break // no query can take anything more
+		}
+		sums, masks := st.msums[:nq*n*BlockSize], st.mmasks[:nq*n]
+		asm.LUT4ScanMulti(sums, masks, x.packed[b0*lb:b1*lb], m2, st.luts[:nq*lb], st.thr[:nq])
+		for j := 0; j < nq; j++ {
+			collect(&st.heaps[j], sums[j*n*BlockSize:(j+1)*n*BlockSize], masks[j*n:(j+1)*n], b0, x.ntotal, 0, x.ids)
+		}
+	}
+	ip := x.mt == metric.InnerProduct
+	for j := 0; j < nq; j++ {
+		dist, _ := dst.Row(g0 + j)
+		finishHeap(&st.heaps[j], dist, st.ab[2*j], st.ab[2*j+1], ip, st.tops[j])
 	}
 }

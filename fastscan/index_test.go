@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/kume-ann/kume"
@@ -265,6 +266,51 @@ func TestSearchAllocatesNothing(t *testing.T) {
 		_ = idx.SearchInto(ctx, &res, base[:d], 8, p)
 		if a := testing.AllocsPerRun(50, func() { _ = idx.SearchInto(ctx, &res, base[:d], 8, p) }); a > 0 {
 			t.Errorf("%s: %v allocations per search", s, a)
+		}
+	}
+}
+
+// TestBatchMatchesSingleQueries checks that a batch, whose queries scan the
+// blocks together in groups, answers exactly as the same queries one by one,
+// for both metrics, odd M, explicit ids and sizes around the block size.
+func TestBatchMatchesSingleQueries(t *testing.T) {
+	const d = 24
+	train := lowRank(31, 5000, d)
+	queries := lowRank(32, 29, d)
+	for _, m := range []metric.Metric{metric.L2, metric.InnerProduct} {
+		for _, desc := range []string{"PQ8x4fs", "PQ3x4fs"} {
+			for _, n := range []int{1, 31, 33, 700, 5000} { // 5000: three batches of blocks
+				idx, err := factory.New(d, desc, m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := idx.Train(ctx, train); err != nil {
+					t.Fatal(err)
+				}
+				ids := make([]int64, n)
+				for i := range ids {
+					ids[i] = int64(5*i + 3)
+				}
+				if err := idx.AddWithIDs(ctx, train[:n*d], ids); err != nil {
+					t.Fatal(err)
+				}
+				for _, k := range []int{1, 10, n + 5} {
+					batch, err := idx.Search(ctx, queries, k, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for q := 0; q < len(queries)/d; q++ {
+						one, err := idx.Search(ctx, queries[q*d:(q+1)*d], k, nil)
+						if err != nil {
+							t.Fatal(err)
+						}
+						bd, bi := batch.Row(q)
+						if !slices.Equal(bi, one.IDs) || !slices.Equal(bd, one.Distances) {
+							t.Fatalf("%s %v n=%d k=%d query %d: batch %v %v, alone %v %v", desc, m, n, k, q, bi, bd, one.IDs, one.Distances)
+						}
+					}
+				}
+			}
 		}
 	}
 }

@@ -40,21 +40,28 @@ func (st *scanState) scanList(packed []byte, n, m2 int, lut []byte, biasq uint16
 		masks := st.masks[:b1-b0]
 		sums := st.sums[:(b1-b0)*BlockSize]
 		asm.LUT4Scan(sums, masks, packed[b0*bb:b1*bb], m2, lut, thr)
-		if last := n - (b1-1)*BlockSize; last < BlockSize {
-			masks[len(masks)-1] &= 1<<last - 1 // padding vectors of the last block
-		}
-		for bi, mask := range masks {
-			for mask != 0 {
-				v := bits.TrailingZeros32(mask)
-				mask &= mask - 1
-				i := (b0+bi)*BlockSize + v
-				key := float32(uint32(sums[bi*BlockSize+v]) + uint32(biasq))
-				if key < h.Threshold() {
-					if ids != nil {
-						h.Push(key, ids[i])
-					} else {
-						h.Push(key, int64(i))
-					}
+		collect(h, sums, masks, b0, n, biasq, ids)
+	}
+}
+
+// collect pushes into h the vectors of blocks b0, b0+1, ... whose bit is set
+// in masks and whose key, sum + biasq, beats h's threshold. n is the number
+// of vectors of the whole list: the padding of its last block is ignored.
+func collect(h *topk.Heap, sums []uint16, masks []uint32, b0, n int, biasq uint16, ids []int64) {
+	if last := n - (b0+len(masks)-1)*BlockSize; last < BlockSize {
+		masks[len(masks)-1] &= 1<<last - 1 // padding vectors of the last block
+	}
+	for bi, mask := range masks {
+		for mask != 0 {
+			v := bits.TrailingZeros32(mask)
+			mask &= mask - 1
+			i := (b0+bi)*BlockSize + v
+			key := float32(uint32(sums[bi*BlockSize+v]) + uint32(biasq))
+			if key < h.Threshold() {
+				if ids != nil {
+					h.Push(key, ids[i])
+				} else {
+					h.Push(key, int64(i))
 				}
 			}
 		}
@@ -80,7 +87,12 @@ func kernelThreshold(h *topk.Heap, biasq uint16) uint16 {
 // the quantized score (see complement): scores are recovered from top - key,
 // and empty slots get -Inf.
 func (st *scanState) finish(dist []float32, a, b float32, ip bool, top uint32) {
-	n := st.heap.Finish(false)
+	finishHeap(&st.heap, dist, a, b, ip, top)
+}
+
+// finishHeap is finish for any heap.
+func finishHeap(h *topk.Heap, dist []float32, a, b float32, ip bool, top uint32) {
+	n := h.Finish(false)
 	for i := range dist {
 		switch {
 		case i >= n && ip:
