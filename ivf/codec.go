@@ -54,3 +54,15 @@ type Scanner interface {
 	// inner product to the list's centroid). Lists numbered -1 are skipped.
 	Search(q []float32, lists []int64, coarse []float32, dist []float32, ids []int64)
 }
+
+// BatchScanner is a Scanner that can also answer a batch of queries
+// together, reading each probed list once for all the queries that probe it.
+// The index uses it for batches when a codec's scanner provides it.
+type BatchScanner interface {
+	Scanner
+	// SearchBatch answers nq = len(dist)/k queries (rows of d floats in
+	// queries): lists and coarse hold nprobe entries per query, as Search
+	// takes them; query i's results go to dist[i*k:(i+1)*k] and
+	// ids[i*k:(i+1)*k].
+	SearchBatch(queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64)
+}

@@ -19,8 +19,9 @@ type FlatCodec struct {
 }
 
 type flatList struct {
-	vecs []float32
-	ids  []int64
+	vecs  []float32
+	ids   []int64
+	norms []float32 // squared norms of the vectors, for batched L2 search
 }
 
 // NewFlatCodec returns a codec that stores raw vectors compared with metric m.
@@ -47,6 +48,9 @@ func (c *FlatCodec) Add(list int, x []float32, ids []int64) error {
 	l := &c.lists[list]
 	l.vecs = append(l.vecs, x...)
 	l.ids = append(l.ids, ids...)
+	n0 := len(l.norms)
+	l.norms = append(l.norms, make([]float32, len(ids))...)
+	asm.SqNorms(l.norms[n0:], x, c.d)
 	return nil
 }
 
@@ -78,11 +82,12 @@ func (c *FlatCodec) Remove(drop func(int64) bool) int {
 			if w != r {
 				copy(l.vecs[w*c.d:(w+1)*c.d], l.vecs[r*c.d:(r+1)*c.d])
 				l.ids[w] = id
+				l.norms[w] = l.norms[r]
 			}
 			w++
 		}
 		removed += len(l.ids) - w
-		l.ids, l.vecs = l.ids[:w], l.vecs[:w*c.d]
+		l.ids, l.vecs, l.norms = l.ids[:w], l.vecs[:w*c.d], l.norms[:w]
 	}
 	return removed
 }
@@ -97,7 +102,7 @@ func (c *FlatCodec) Reset() {
 // BytesPerVector is 4·d.
 func (c *FlatCodec) BytesPerVector() float64 { return float64(4 * c.d) }
 
-// NewScanner returns a scanner with its own distance buffer and heap.
+// NewScanner returns a scanner with its own distance buffer and heaps.
 func (c *FlatCodec) NewScanner() Scanner {
 	return &flatScanner{c: c, buf: make([]float32, flatScanBlock)}
 }
@@ -105,42 +110,169 @@ func (c *FlatCodec) NewScanner() Scanner {
 // flatScanBlock is how many vectors one kernel call compares with the query.
 const flatScanBlock = 1024
 
+// tileRows is how many list vectors one many-to-many kernel call compares
+// with the queries of a batch that probe the list.
+const tileRows = 256
+
 type flatScanner struct {
 	c    *FlatCodec
 	buf  []float32
 	heap topk.Heap
+
+	// Batches.
+	heaps  []topk.Heap
+	start  []int32   // per list: start of its queries in order, then end
+	order  []int32   // query numbers grouped by list
+	qbuf   []float32 // the queries of one list, gathered
+	qnorms []float32
+	tile   []float32
 }
 
 func (s *flatScanner) Search(q []float32, lists []int64, coarse []float32, dist []float32, ids []int64) {
-	c := s.c
-	ip := c.m == metric.InnerProduct
 	h := &s.heap
 	h.Reset(dist, ids)
 	for _, li := range lists {
-		if li < 0 {
-			continue
-		}
-		l := &c.lists[li]
-		for r0 := 0; r0 < len(l.ids); r0 += flatScanBlock {
-			r1 := min(r0+flatScanBlock, len(l.ids))
-			buf := s.buf[:r1-r0]
-			rows := l.vecs[r0*c.d : r1*c.d]
-			if ip {
-				asm.DotMany(buf, q, rows)
-			} else {
-				asm.L2SqrMany(buf, q, rows)
-			}
-			thr := h.Threshold()
-			for j, v := range buf {
-				if ip {
-					v = -v
-				}
-				if v < thr {
-					h.Push(v, l.ids[r0+j])
-					thr = h.Threshold()
-				}
-			}
+		if li >= 0 {
+			s.scanOne(q, int(li), h)
 		}
 	}
-	h.Finish(ip)
+	h.Finish(s.c.m == metric.InnerProduct)
+}
+
+// scanOne compares one query with every vector of a list and offers them to h.
+func (s *flatScanner) scanOne(q []float32, li int, h *topk.Heap) {
+	c := s.c
+	ip := c.m == metric.InnerProduct
+	l := &c.lists[li]
+	for r0 := 0; r0 < len(l.ids); r0 += flatScanBlock {
+		r1 := min(r0+flatScanBlock, len(l.ids))
+		buf := s.buf[:r1-r0]
+		rows := l.vecs[r0*c.d : r1*c.d]
+		if ip {
+			asm.DotMany(buf, q, rows)
+		} else {
+			asm.L2SqrMany(buf, q, rows)
+		}
+		offer(h, buf, l.ids[r0:r1], ip)
+	}
+}
+
+// offer pushes scores (negated for inner product, so that smaller is better)
+// with their ids into h.
+func offer(h *topk.Heap, scores []float32, ids []int64, ip bool) {
+	thr := h.Threshold()
+	for j, v := range scores {
+		if ip {
+			v = -v
+		}
+		if v < thr {
+			h.Push(v, ids[j])
+			thr = h.Threshold()
+		}
+	}
+}
+
+// SearchBatch groups the queries by probed list and compares each list with
+// all of its queries at once: lists probed by three or more queries go
+// through the many-to-many kernel (for L2, ||q||² + ||x||² - 2<q, x>, as
+// exact search does for batches), the others through the one-to-many one.
+// Each query keeps its own heap, whose ties are broken by id, so the order
+// in which lists are visited does not change the answers.
+func (s *flatScanner) SearchBatch(queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64) {
+	c := s.c
+	d := c.d
+	nq := len(dist) / k
+	ip := c.m == metric.InnerProduct
+	if cap(s.heaps) < nq {
+		s.heaps = make([]topk.Heap, nq)
+	}
+	heaps := s.heaps[:nq]
+	for i := range heaps {
+		heaps[i].Reset(dist[i*k:(i+1)*k], ids[i*k:(i+1)*k])
+	}
+	// Counting sort of the (query, list) pairs by list.
+	nlist := len(c.lists)
+	if len(s.start) < nlist+1 {
+		s.start = make([]int32, nlist+1)
+	}
+	start := s.start[:nlist+1]
+	clear(start)
+	for _, li := range lists[:nq*nprobe] {
+		if li >= 0 {
+			start[li+1]++
+		}
+	}
+	for l := 0; l < nlist; l++ {
+		start[l+1] += start[l]
+	}
+	total := int(start[nlist])
+	if cap(s.order) < total {
+		s.order = make([]int32, total)
+	}
+	order := s.order[:total]
+	for p, li := range lists[:nq*nprobe] {
+		if li >= 0 {
+			order[start[li]] = int32(p / nprobe)
+			start[li]++
+		}
+	}
+	// start[l] now holds the end of list l's queries; its start is the end
+	// of list l-1's.
+	prev := int32(0)
+	for l := 0; l < nlist; l++ {
+		members := order[prev:start[l]]
+		prev = start[l]
+		switch {
+		case len(members) == 0:
+		case len(members) < 3:
+			for _, i := range members {
+				s.scanOne(queries[int(i)*d:(int(i)+1)*d], l, &heaps[i])
+			}
+		default:
+			s.scanTiled(queries, members, l, heaps, ip)
+		}
+	}
+	for i := range heaps {
+		heaps[i].Finish(ip)
+	}
+}
+
+// scanTiled compares the queries in members with every vector of list li
+// with the many-to-many kernel.
+func (s *flatScanner) scanTiled(queries []float32, members []int32, li int, heaps []topk.Heap, ip bool) {
+	c := s.c
+	d := c.d
+	l := &c.lists[li]
+	nm := len(members)
+	if cap(s.qbuf) < nm*d {
+		s.qbuf = make([]float32, nm*d)
+	}
+	qs := s.qbuf[:nm*d]
+	for j, i := range members {
+		copy(qs[j*d:(j+1)*d], queries[int(i)*d:(int(i)+1)*d])
+	}
+	if cap(s.qnorms) < nm {
+		s.qnorms = make([]float32, nm)
+	}
+	qn := s.qnorms[:nm]
+	if !ip {
+		asm.SqNorms(qn, qs, d)
+	}
+	if cap(s.tile) < nm*tileRows {
+		s.tile = make([]float32, nm*tileRows)
+	}
+	for r0 := 0; r0 < len(l.ids); r0 += tileRows {
+		r1 := min(r0+tileRows, len(l.ids))
+		nr := r1 - r0
+		buf := s.tile[:nm*nr]
+		rows := l.vecs[r0*d : r1*d]
+		if ip {
+			asm.DotTile(buf, qs, rows, d)
+		} else {
+			asm.L2SqrTile(buf, qs, qn, rows, l.norms[r0:r1], d)
+		}
+		for j, i := range members {
+			offer(&heaps[i], buf[j*nr:(j+1)*nr], l.ids[r0:r1], ip)
+		}
+	}
 }

@@ -446,6 +446,10 @@ func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []fl
 	if err := x.quantizer.SearchInto(ctx, &s.coarse, qs, nprobe, nil); err != nil {
 		return err
 	}
+	if bs, ok := s.scanner.(BatchScanner); ok && hi-lo >= 2 {
+		bs.SearchBatch(qs, nprobe, s.coarse.IDs, s.coarse.Distances, k, dst.Distances[lo*k:hi*k], dst.IDs[lo*k:hi*k])
+		return nil
+	}
 	for i := lo; i < hi; i++ {
 		dist, ids := dst.Row(i)
 		cd, cl := s.coarse.Row(i - lo)

@@ -272,3 +272,44 @@ func TestConcurrentSearchAndAdd(t *testing.T) {
 		t.Errorf("Len = %d", idx.Len())
 	}
 }
+
+// TestBatchMatchesSingleQueries checks that a batch, whose queries are
+// grouped by list (lists probed by three or more queries go through the
+// many-to-many kernel), answers as the same queries one at a time: the same
+// ids, distances within float rounding of the expanded form, and only
+// near-ties in another order.
+func TestBatchMatchesSingleQueries(t *testing.T) {
+	const d, n, nq, k = 16, 3000, 300, 10
+	base := clustered(41, n, d, 12)
+	queries := clustered(42, nq, d, 12)
+	for _, m := range []metric.Metric{metric.L2, metric.InnerProduct} {
+		x := build(t, m, base, d, 8)
+		// Remove a few vectors so that list rows and ids no longer line up.
+		if _, err := x.RemoveIDs([]int64{3, 500, 501, 2999}); err != nil {
+			t.Fatal(err)
+		}
+		for _, nprobe := range []int{1, 3, 8} {
+			p := &kume.SearchParams{NProbe: nprobe}
+			batch, err := x.Search(ctx, queries, k, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for q := 0; q < nq; q++ {
+				one, err := x.Search(ctx, queries[q*d:(q+1)*d], k, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bd, bi := batch.Row(q)
+				for j := range bi {
+					tol := 1e-4 * math.Max(1, math.Abs(float64(one.Distances[j])))
+					if math.Abs(float64(bd[j]-one.Distances[j])) > tol {
+						t.Fatalf("%v nprobe=%d query %d rank %d: distance %v in the batch, %v alone", m, nprobe, q, j, bd[j], one.Distances[j])
+					}
+					if bi[j] != one.IDs[j] && !(j+1 < k && math.Abs(float64(bd[j]-bd[j+1])) <= tol) && !(j > 0 && math.Abs(float64(bd[j]-bd[j-1])) <= tol) {
+						t.Fatalf("%v nprobe=%d query %d rank %d: id %d in the batch, %d alone", m, nprobe, q, j, bi[j], one.IDs[j])
+					}
+				}
+			}
+		}
+	}
+}
