@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/kmeans"
 	"github.com/kume-ann/kume/metric"
@@ -224,13 +226,31 @@ type ivfScanner struct {
 	bias     []float32
 	luts     []byte
 	biasq    []uint16
+
+	// Batches (shared tables only): every query's table, biases, scale and
+	// heap, then the queries grouped by list.
+	bluts  []byte
+	bbias  []uint16
+	bab    []float32
+	btop   []uint32
+	heaps  []topk.Heap
+	start  []int32
+	order  []int32 // (query, probe) pairs grouped by list, as query*nprobe+probe
+	gluts  []byte  // the tables of one group of queries, side by side
+	gthr   []uint16
+	gsums  []uint16
+	gmasks []uint32
 }
 
-func (s *ivfScanner) Search(q []float32, lists []int64, coarse []float32, dist []float32, ids []int64) {
+// prepare builds and quantizes query q's tables for its probed lists into
+// s.luts (one table, or one per probe when perList) and s.biasq (one per
+// probe), and returns the scale, offset and, for inner product, the top the
+// keys are complemented against.
+func (s *ivfScanner) prepare(q []float32, lists []int64, coarse []float32) (a, b float32, top uint32, perList bool) {
 	c := s.c
 	ip := c.mt == metric.InnerProduct
 	np := len(lists)
-	perList := c.byResidual && !ip // one table per probed list
+	perList = c.byResidual && !ip // one table per probed list
 	nt := 1
 	if perList {
 		nt = np
@@ -269,7 +289,6 @@ func (s *ivfScanner) Search(q []float32, lists []int64, coarse []float32, dist [
 		c.pq.L2Tables(s.tables, q)
 		clear(s.bias)
 	}
-	var a, b float32
 	if perList {
 		a, b = quantizeTables(s.luts, s.biasq, s.tables, s.bias, nt, c.m, false, &s.st.rs)
 	} else {
@@ -277,7 +296,6 @@ func (s *ivfScanner) Search(q []float32, lists []int64, coarse []float32, dist [
 		// the same rule as FAISS's 2-D table with a bias per probe.
 		a, b = quantizeShared(s.luts, s.biasq, s.tables, s.bias, c.m, &s.st.rs)
 	}
-	var top uint32
 	if ip {
 		// Larger is better: scan 255 - entry and top - bias instead, so
 		// that smaller keys are better as under L2, with the very same
@@ -292,6 +310,12 @@ func (s *ivfScanner) Search(q []float32, lists []int64, coarse []float32, dist [
 		}
 		top += uint32(maxBias)
 	}
+	return a, b, top, perList
+}
+
+func (s *ivfScanner) Search(q []float32, lists []int64, coarse []float32, dist []float32, ids []int64) {
+	c := s.c
+	a, b, top, perList := s.prepare(q, lists, coarse)
 	st := s.st
 	st.heap.Reset(dist, ids)
 	m2 := M2(c.m)
@@ -306,7 +330,138 @@ func (s *ivfScanner) Search(q []float32, lists []int64, coarse []float32, dist [
 		pl := &c.lists[l]
 		st.scanList(pl.packed, len(pl.ids), m2, lut, s.biasq[j], pl.ids)
 	}
-	st.finish(dist, a, b, ip, top)
+	st.finish(dist, a, b, c.mt == metric.InnerProduct, top)
+}
+
+// batchQueries bounds the queries whose tables a batch holds at once.
+const batchQueries = 256
+
+// SearchBatch answers a batch. With one table per query (codes without
+// residuals, or inner product), the (query, list) pairs are grouped by list
+// and each list's blocks are scanned once for a group of up to queryGroup
+// of its queries (asm.LUT4ScanMulti), each with its own table, bias,
+// threshold and heap. With a table per probed list (L2 on residuals) the
+// queries are answered one by one.
+func (s *ivfScanner) SearchBatch(queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64) {
+	c := s.c
+	d := c.d
+	nq := len(dist) / k
+	if c.byResidual && c.mt != metric.InnerProduct {
+		for i := 0; i < nq; i++ {
+			s.Search(queries[i*d:(i+1)*d], lists[i*nprobe:(i+1)*nprobe], coarse[i*nprobe:(i+1)*nprobe], dist[i*k:(i+1)*k], ids[i*k:(i+1)*k])
+		}
+		return
+	}
+	for i0 := 0; i0 < nq; i0 += batchQueries {
+		i1 := min(i0+batchQueries, nq)
+		s.searchShared(queries[i0*d:i1*d], nprobe, lists[i0*nprobe:i1*nprobe], coarse[i0*nprobe:i1*nprobe], k, dist[i0*k:i1*k], ids[i0*k:i1*k])
+	}
+}
+
+func (s *ivfScanner) searchShared(queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64) {
+	c := s.c
+	d, m2 := c.d, M2(c.m)
+	lb := 16 * m2
+	nq := len(dist) / k
+	ip := c.mt == metric.InnerProduct
+	s.bluts = growBytes(s.bluts, nq*lb)
+	s.bab = grow(s.bab, 2*nq)
+	if cap(s.bbias) < nq*nprobe {
+		s.bbias = make([]uint16, nq*nprobe)
+	}
+	if cap(s.btop) < nq {
+		s.btop = make([]uint32, nq)
+		s.heaps = make([]topk.Heap, nq)
+	}
+	bbias, btop, heaps := s.bbias[:nq*nprobe], s.btop[:nq], s.heaps[:nq]
+	for i := 0; i < nq; i++ {
+		a, b, top, _ := s.prepare(queries[i*d:(i+1)*d], lists[i*nprobe:(i+1)*nprobe], coarse[i*nprobe:(i+1)*nprobe])
+		copy(s.bluts[i*lb:(i+1)*lb], s.luts[:lb])
+		copy(bbias[i*nprobe:(i+1)*nprobe], s.biasq)
+		s.bab[2*i], s.bab[2*i+1], btop[i] = a, b, top
+		heaps[i].Reset(dist[i*k:(i+1)*k], ids[i*k:(i+1)*k])
+	}
+	// Counting sort of the (query, probe) pairs by list.
+	nlist := len(c.lists)
+	if len(s.start) < nlist+1 {
+		s.start = make([]int32, nlist+1)
+	}
+	start := s.start[:nlist+1]
+	clear(start)
+	for _, l := range lists {
+		if l >= 0 {
+			start[l+1]++
+		}
+	}
+	for l := 0; l < nlist; l++ {
+		start[l+1] += start[l]
+	}
+	total := int(start[nlist])
+	if cap(s.order) < total {
+		s.order = make([]int32, total)
+	}
+	order := s.order[:total]
+	for p, l := range lists {
+		if l >= 0 {
+			order[start[l]] = int32(p)
+			start[l]++
+		}
+	}
+	if len(s.gthr) < queryGroup {
+		s.gluts = make([]byte, queryGroup*lb)
+		s.gthr = make([]uint16, queryGroup)
+		s.gsums = make([]uint16, queryGroup*batchBlocks*BlockSize)
+		s.gmasks = make([]uint32, queryGroup*batchBlocks)
+	}
+	prev := int32(0)
+	for l := 0; l < nlist; l++ {
+		members := order[prev:start[l]]
+		prev = start[l]
+		pl := &c.lists[l]
+		n := len(pl.ids)
+		if len(members) == 0 || n == 0 {
+			continue
+		}
+		for g0 := 0; g0 < len(members); g0 += queryGroup {
+			group := members[g0:min(g0+queryGroup, len(members))]
+			for j, pair := range group {
+				i := int(pair) / nprobe
+				copy(s.gluts[j*lb:(j+1)*lb], s.bluts[i*lb:(i+1)*lb])
+			}
+			s.scanGroup(pl, group, nprobe, bbias, heaps)
+		}
+	}
+	for i := range heaps {
+		finishHeap(&heaps[i], dist[i*k:(i+1)*k], s.bab[2*i], s.bab[2*i+1], ip, btop[i])
+	}
+}
+
+// scanGroup scans list pl for a group of (query, probe) pairs whose tables
+// are in s.gluts, in batches of blocks, each query against its own
+// threshold.
+func (s *ivfScanner) scanGroup(pl *pqList, group []int32, nprobe int, bbias []uint16, heaps []topk.Heap) {
+	m2 := M2(s.c.m)
+	lb := 16 * m2
+	g := len(group)
+	n := len(pl.ids)
+	nb := Blocks(n)
+	for b0 := 0; b0 < nb; b0 += batchBlocks {
+		b1 := min(b0+batchBlocks, nb)
+		nbb := b1 - b0
+		open := false
+		for j, pair := range group {
+			s.gthr[j] = kernelThreshold(&heaps[int(pair)/nprobe], bbias[pair])
+			open = open || s.gthr[j] != 0
+		}
+		if !open {
+			return
+		}
+		sums, masks := s.gsums[:g*nbb*BlockSize], s.gmasks[:g*nbb]
+		asm.LUT4ScanMulti(sums, masks, pl.packed[b0*lb:b1*lb], m2, s.gluts[:g*lb], s.gthr[:g])
+		for j, pair := range group {
+			collect(&heaps[int(pair)/nprobe], sums[j*nbb*BlockSize:(j+1)*nbb*BlockSize], masks[j*nbb:(j+1)*nbb], b0, n, bbias[pair], pl.ids)
+		}
+	}
 }
 
 // quantizeShared quantizes one table shared by every probe, with a bias per
