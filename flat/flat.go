@@ -401,6 +401,13 @@ func (x *Index) DistancesByID(q []float32, ids []int64, dst []float32) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	worst := x.m.Worst()
+	// The rows are scattered: ask for all of them first, so that their
+	// memory latencies overlap instead of adding up.
+	for _, id := range ids {
+		if row, ok := x.row(id); ok {
+			asm.Prefetch(x.data[row*x.d : (row+1)*x.d])
+		}
+	}
 	for i, id := range ids {
 		row, ok := x.row(id)
 		if !ok {

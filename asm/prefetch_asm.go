@@ -1,0 +1,11 @@
+//go:build !purego && (amd64 || arm64)
+
+package asm
+
+// prefetchLines prefetches the cache lines of n >= 1 floats from p
+// (prefetch_amd64.s, prefetch_arm64.s).
+//
+//go:noescape
+func prefetchLines(p *float32, n int)
+
+func prefetch(p []float32) { prefetchLines(&p[0], len(p)) }

@@ -1,0 +1,24 @@
+package asm
+
+import "testing"
+
+// TestPrefetch runs Prefetch on slices of every length and alignment up to a
+// few cache lines, and on one ending at an unmapped page (see the page-edge
+// tests): it must neither fault nor change the data.
+func TestPrefetch(t *testing.T) {
+	buf := make([]float32, 200)
+	for i := range buf {
+		buf[i] = float32(i)
+	}
+	for lo := 0; lo < 20; lo++ {
+		for hi := lo; hi <= len(buf); hi += 7 {
+			Prefetch(buf[lo:hi])
+		}
+	}
+	Prefetch(nil)
+	for i, v := range buf {
+		if v != float32(i) {
+			t.Fatalf("value %d changed to %v", i, v)
+		}
+	}
+}
