@@ -21,8 +21,8 @@ func lut4MultiAVX2x2(sums *uint16, masks *uint32, codes *byte, nblocks int, m2 i
 func lut4MultiAVX2x3(sums *uint16, masks *uint32, codes *byte, nblocks int, m2 int, luts *byte, thresholds *uint16, stride int)
 
 func init() {
-	// The AVX-512 level uses these kernels too: 512-bit versions are not
-	// written yet.
+	// The AVX-512 level has its own single-query kernel
+	// (lut4_zmm_amd64.s) and uses the multi-query kernels below.
 	registerLUT4("avx2", cpu.X86.HasAVX2, lut4Kernels{
 		scan: func(sums []uint16, masks []uint32, codes []byte, m2 int, lut []byte, threshold uint16) {
 			lut4ScanAVX2(&sums[0], &masks[0], &codes[0], len(masks), m2, &lut[0], threshold)

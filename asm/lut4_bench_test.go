@@ -8,15 +8,24 @@ import (
 
 // BenchmarkLUT4Scan reports nanoseconds per code scanned for one query, for
 // M = 32, 64 and 128 sub-quantizers, over 64-block batches (the size the
-// fast-scan search calls it with) of a 1M-code buffer.
+// fast-scan search calls it with) of a 1M-code buffer, and ("cached") of one
+// 64-block batch scanned again and again, which stays in the L1/L2 caches.
 func BenchmarkLUT4Scan(b *testing.B) {
-	const codes = 1 << 20
+	for _, c := range []struct {
+		prefix string
+		codes  int
+	}{{"", 1 << 20}, {"cached/", 64 * BlockSize}} {
+		benchLUT4Scan(b, c.prefix, c.codes)
+	}
+}
+
+func benchLUT4Scan(b *testing.B, prefix string, codes int) {
 	for _, m2 := range []int{32, 64, 128} {
 		r := rand.New(rand.NewPCG(1, 1))
 		nb := codes / BlockSize
 		packed, lut := randomLUT4Input(r, nb, m2, false)
 		for _, name := range Implementations() {
-			b.Run(fmt.Sprintf("M=%d/%s", m2, name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%sM=%d/%s", prefix, m2, name), func(b *testing.B) {
 				orig := Selected()
 				defer Use(orig)
 				if err := Use(name); err != nil {
@@ -31,7 +40,7 @@ func BenchmarkLUT4Scan(b *testing.B) {
 						LUT4Scan(sums, masks, packed[b0*bb:(b0+batch)*bb], m2, lut, 1000)
 					}
 				}
-				b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N)/codes, "ns/code")
+				b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N)/float64(codes), "ns/code")
 			})
 		}
 	}
