@@ -1,11 +1,17 @@
 // Package asm holds kume's hot kernels: float32 distances (one-to-one,
-// one-to-many, and a tiled many-to-many kernel) and the 4-bit look-up-table
-// scan at the heart of PQ fast scan.
+// one-to-many, and a tiled many-to-many kernel), the 4-bit look-up-table
+// scan at the heart of PQ fast scan (one query, or several per block load),
+// the building and quantization of its tables, and a prefetch hint.
+//
+// Implementations: AVX2 and AVX-512 on amd64, NEON on arm64. On arm64 the
+// multi-query scan and the table kernels run their Go twins; on amd64 the
+// AVX-512 level uses the AVX2 multi-query and table kernels.
 //
 // Every kernel has a pure-Go twin (the "generic" implementation) that gives
-// the same answer: bit for bit for the integer kernels, within float rounding
-// for the float kernels. The fastest implementation the CPU supports is chosen
-// once, at start-up. The purego build tag compiles the twins only.
+// the same answer: bit for bit for the integer kernels and the table
+// kernels, within float rounding for the float distance kernels. The fastest
+// implementation the CPU supports is chosen once, at start-up. The purego
+// build tag compiles the twins only.
 //
 // The chosen implementation can be read with Selected and lowered with Use,
 // for tests and for machines where wide vectors slow the clock down. The
