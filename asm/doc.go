@@ -4,8 +4,9 @@
 // the building and quantization of its tables, and a prefetch hint.
 //
 // Implementations: AVX2 and AVX-512 on amd64, NEON on arm64. On arm64 the
-// multi-query scan and the table kernels run their Go twins; on amd64 the
-// AVX-512 level uses the AVX2 multi-query and table kernels.
+// multi-query scan runs the NEON single-query kernel once per query over
+// cache-sized runs of blocks, and the table kernels run their Go twins; on
+// amd64 the AVX-512 level uses the AVX2 multi-query and table kernels.
 //
 // Every kernel has a pure-Go twin (the "generic" implementation) that gives
 // the same answer: bit for bit for the integer kernels and the table
