@@ -369,3 +369,25 @@ func TestIVFBatchMatchesSingleQueries(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchAllocationsDoNotGrow checks that a batch allocates a few objects
+// for its goroutines and nothing per query once its buffers have grown.
+func TestBatchAllocationsDoNotGrow(t *testing.T) {
+	if race.Enabled {
+		t.Skip("the race detector makes sync.Pool drop buffers")
+	}
+	const d = 16
+	base := lowRank(8, 3000, d)
+	for _, s := range []string{"PQ8x4fs", "IVF8,PQ8x4fsr", "IVF8,PQ8x4fs"} {
+		idx := buildIndex(t, s, d, metric.L2, base)
+		var res kume.Results
+		p := &kume.SearchParams{NProbe: 3}
+		for _, nq := range []int{40, 640} {
+			q := base[:nq*d]
+			_ = idx.SearchInto(ctx, &res, q, 8, p)
+			if a := testing.AllocsPerRun(10, func() { _ = idx.SearchInto(ctx, &res, q, 8, p) }); a > 4 {
+				t.Errorf("%s: a batch of %d queries allocates %v times", s, nq, a)
+			}
+		}
+	}
+}

@@ -234,9 +234,8 @@ type ivfScanner struct {
 	bab    []float32
 	btop   []uint32
 	heaps  []topk.Heap
-	start  []int32
-	order  []int32 // (query, probe) pairs grouped by list, as query*nprobe+probe
-	gluts  []byte  // the tables of one group of queries, side by side
+	groups ivf.ByList
+	gluts  []byte // the tables of one group of queries, side by side
 	gthr   []uint16
 	gsums  []uint16
 	gmasks []uint32
@@ -381,56 +380,27 @@ func (s *ivfScanner) searchShared(queries []float32, nprobe int, lists []int64, 
 		s.bab[2*i], s.bab[2*i+1], btop[i] = a, b, top
 		heaps[i].Reset(dist[i*k:(i+1)*k], ids[i*k:(i+1)*k])
 	}
-	// Counting sort of the (query, probe) pairs by list.
-	nlist := len(c.lists)
-	if len(s.start) < nlist+1 {
-		s.start = make([]int32, nlist+1)
-	}
-	start := s.start[:nlist+1]
-	clear(start)
-	for _, l := range lists {
-		if l >= 0 {
-			start[l+1]++
-		}
-	}
-	for l := 0; l < nlist; l++ {
-		start[l+1] += start[l]
-	}
-	total := int(start[nlist])
-	if cap(s.order) < total {
-		s.order = make([]int32, total)
-	}
-	order := s.order[:total]
-	for p, l := range lists {
-		if l >= 0 {
-			order[start[l]] = int32(p)
-			start[l]++
-		}
-	}
 	if len(s.gthr) < queryGroup {
 		s.gluts = make([]byte, queryGroup*lb)
 		s.gthr = make([]uint16, queryGroup)
 		s.gsums = make([]uint16, queryGroup*batchBlocks*BlockSize)
 		s.gmasks = make([]uint32, queryGroup*batchBlocks)
 	}
-	prev := int32(0)
-	for l := 0; l < nlist; l++ {
-		members := order[prev:start[l]]
-		prev = start[l]
+	s.groups.Group(lists, len(c.lists))
+	s.groups.Each(func(l int, probes []int32) {
 		pl := &c.lists[l]
-		n := len(pl.ids)
-		if len(members) == 0 || n == 0 {
-			continue
+		if len(pl.ids) == 0 {
+			return
 		}
-		for g0 := 0; g0 < len(members); g0 += queryGroup {
-			group := members[g0:min(g0+queryGroup, len(members))]
-			for j, pair := range group {
-				i := int(pair) / nprobe
+		for g0 := 0; g0 < len(probes); g0 += queryGroup {
+			group := probes[g0:min(g0+queryGroup, len(probes))]
+			for j, p := range group {
+				i := int(p) / nprobe
 				copy(s.gluts[j*lb:(j+1)*lb], s.bluts[i*lb:(i+1)*lb])
 			}
 			s.scanGroup(pl, group, nprobe, bbias, heaps)
 		}
-	}
+	})
 	for i := range heaps {
 		finishHeap(&heaps[i], dist[i*k:(i+1)*k], s.bab[2*i], s.bab[2*i+1], ip, btop[i])
 	}

@@ -121,8 +121,7 @@ type flatScanner struct {
 
 	// Batches.
 	heaps  []topk.Heap
-	start  []int32   // per list: start of its queries in order, then end
-	order  []int32   // query numbers grouped by list
+	groups ByList
 	qbuf   []float32 // the queries of one list, gathered
 	qnorms []float32
 	tile   []float32
@@ -190,66 +189,36 @@ func (s *flatScanner) SearchBatch(queries []float32, nprobe int, lists []int64, 
 	for i := range heaps {
 		heaps[i].Reset(dist[i*k:(i+1)*k], ids[i*k:(i+1)*k])
 	}
-	// Counting sort of the (query, list) pairs by list.
-	nlist := len(c.lists)
-	if len(s.start) < nlist+1 {
-		s.start = make([]int32, nlist+1)
-	}
-	start := s.start[:nlist+1]
-	clear(start)
-	for _, li := range lists[:nq*nprobe] {
-		if li >= 0 {
-			start[li+1]++
-		}
-	}
-	for l := 0; l < nlist; l++ {
-		start[l+1] += start[l]
-	}
-	total := int(start[nlist])
-	if cap(s.order) < total {
-		s.order = make([]int32, total)
-	}
-	order := s.order[:total]
-	for p, li := range lists[:nq*nprobe] {
-		if li >= 0 {
-			order[start[li]] = int32(p / nprobe)
-			start[li]++
-		}
-	}
-	// start[l] now holds the end of list l's queries; its start is the end
-	// of list l-1's.
-	prev := int32(0)
-	for l := 0; l < nlist; l++ {
-		members := order[prev:start[l]]
-		prev = start[l]
-		switch {
-		case len(members) == 0:
-		case len(members) < 3:
-			for _, i := range members {
-				s.scanOne(queries[int(i)*d:(int(i)+1)*d], l, &heaps[i])
+	s.groups.Group(lists[:nq*nprobe], len(c.lists))
+	s.groups.Each(func(l int, probes []int32) {
+		if len(probes) < 3 {
+			for _, p := range probes {
+				i := int(p) / nprobe
+				s.scanOne(queries[i*d:(i+1)*d], l, &heaps[i])
 			}
-		default:
-			s.scanTiled(queries, members, l, heaps, ip)
+			return
 		}
-	}
+		s.scanTiled(queries, probes, nprobe, l, heaps, ip)
+	})
 	for i := range heaps {
 		heaps[i].Finish(ip)
 	}
 }
 
-// scanTiled compares the queries in members with every vector of list li
-// with the many-to-many kernel.
-func (s *flatScanner) scanTiled(queries []float32, members []int32, li int, heaps []topk.Heap, ip bool) {
+// scanTiled compares the queries of probes (positions p, query p/nprobe)
+// with every vector of list li with the many-to-many kernel.
+func (s *flatScanner) scanTiled(queries []float32, probes []int32, nprobe, li int, heaps []topk.Heap, ip bool) {
 	c := s.c
 	d := c.d
 	l := &c.lists[li]
-	nm := len(members)
+	nm := len(probes)
 	if cap(s.qbuf) < nm*d {
 		s.qbuf = make([]float32, nm*d)
 	}
 	qs := s.qbuf[:nm*d]
-	for j, i := range members {
-		copy(qs[j*d:(j+1)*d], queries[int(i)*d:(int(i)+1)*d])
+	for j, p := range probes {
+		i := int(p) / nprobe
+		copy(qs[j*d:(j+1)*d], queries[i*d:(i+1)*d])
 	}
 	if cap(s.qnorms) < nm {
 		s.qnorms = make([]float32, nm)
@@ -271,8 +240,8 @@ func (s *flatScanner) scanTiled(queries []float32, members []int32, li int, heap
 		} else {
 			asm.L2SqrTile(buf, qs, qn, rows, l.norms[r0:r1], d)
 		}
-		for j, i := range members {
-			offer(&heaps[i], buf[j*nr:(j+1)*nr], l.ids[r0:r1], ip)
+		for j, p := range probes {
+			offer(&heaps[int(p)/nprobe], buf[j*nr:(j+1)*nr], l.ids[r0:r1], ip)
 		}
 	}
 }

@@ -313,3 +313,25 @@ func TestBatchMatchesSingleQueries(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchAllocationsDoNotGrow checks that a batch allocates a few objects
+// for its goroutines and nothing per query once its buffers have grown.
+func TestBatchAllocationsDoNotGrow(t *testing.T) {
+	if race.Enabled {
+		t.Skip("the race detector makes sync.Pool drop buffers")
+	}
+	const d = 32
+	base := clustered(8, 4000, d, 20)
+	for _, m := range []metric.Metric{metric.L2, metric.InnerProduct} {
+		idx := build(t, m, base, d, 16)
+		var res kume.Results
+		p := &kume.SearchParams{NProbe: 4}
+		for _, nq := range []int{40, 640} {
+			q := base[:nq*d]
+			_ = idx.SearchInto(ctx, &res, q, 8, p)
+			if a := testing.AllocsPerRun(20, func() { _ = idx.SearchInto(ctx, &res, q, 8, p) }); a > 4 {
+				t.Errorf("%v: a batch of %d queries allocates %v times", m, nq, a)
+			}
+		}
+	}
+}
