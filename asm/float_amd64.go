@@ -105,6 +105,9 @@ func l2SqrAVX2(x, y []float32) float32 {
 }
 
 func dotAVX512(x, y []float32) float32 {
+	if len(x) < avx512MinManyDim {
+		return dotAVX2(x, y) // as the one-to-many kernel does: the same bits
+	}
 	y = y[:len(x)]
 	var r [1]float32
 	if len(x) <= chunkFloats {
@@ -122,6 +125,9 @@ func dotAVX512(x, y []float32) float32 {
 }
 
 func l2SqrAVX512(x, y []float32) float32 {
+	if len(x) < avx512MinManyDim {
+		return l2SqrAVX2(x, y) // as the one-to-many kernel does: the same bits
+	}
 	y = y[:len(x)]
 	var r [1]float32
 	if len(x) <= chunkFloats {

@@ -137,47 +137,39 @@ dotManyAVX2_block1:
 	JZ     dotManyAVX2_done
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
 	XORQ   R8, R8
 	MOVQ   BX, R9
-	SUBQ   $0x00000080, R9
+	SUBQ   $0x00000040, R9
 	MOVQ   BX, R10
 	SUBQ   $0x00000020, R10
 
 dotManyAVX2_r1_loopA:
 	CMPQ        R8, R9
 	JG          dotManyAVX2_r1_loop1
-	VMOVUPS     (DX)(R8*1), Y5
-	VFMADD231PS (SI)(R8*1), Y5, Y1
-	VMOVUPS     32(DX)(R8*1), Y5
-	VFMADD231PS 32(SI)(R8*1), Y5, Y2
-	VMOVUPS     64(DX)(R8*1), Y5
-	VFMADD231PS 64(SI)(R8*1), Y5, Y3
-	VMOVUPS     96(DX)(R8*1), Y5
-	VFMADD231PS 96(SI)(R8*1), Y5, Y4
-	ADDQ        $0x00000080, R8
+	VMOVUPS     (DX)(R8*1), Y3
+	VFMADD231PS (SI)(R8*1), Y3, Y1
+	VMOVUPS     32(DX)(R8*1), Y3
+	VFMADD231PS 32(SI)(R8*1), Y3, Y2
+	ADDQ        $0x00000040, R8
 	JMP         dotManyAVX2_r1_loopA
 
 dotManyAVX2_r1_loop1:
 	CMPQ        R8, R10
 	JG          dotManyAVX2_r1_tail
-	VMOVUPS     (DX)(R8*1), Y5
-	VFMADD231PS (SI)(R8*1), Y5, Y1
+	VMOVUPS     (DX)(R8*1), Y3
+	VFMADD231PS (SI)(R8*1), Y3, Y1
 	ADDQ        $0x00000020, R8
 	JMP         dotManyAVX2_r1_loop1
 
 dotManyAVX2_r1_tail:
 	TESTQ       DI, DI
 	JZ          dotManyAVX2_r1_reduce
-	VMASKMOVPS  (DX)(R8*1), Y0, Y5
-	VMASKMOVPS  (SI)(R8*1), Y0, Y6
-	VFMADD231PS Y6, Y5, Y4
+	VMASKMOVPS  (DX)(R8*1), Y0, Y3
+	VMASKMOVPS  (SI)(R8*1), Y0, Y4
+	VFMADD231PS Y4, Y3, Y2
 
 dotManyAVX2_r1_reduce:
 	VADDPS       Y2, Y1, Y1
-	VADDPS       Y3, Y1, Y1
-	VADDPS       Y4, Y1, Y1
 	VEXTRACTF128 $0x01, Y1, X2
 	VADDPS       X2, X1, X1
 	VUNPCKHPD    X1, X1, X2
@@ -331,58 +323,46 @@ l2ManyAVX2_block1:
 	JZ     l2ManyAVX2_done
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
 	XORQ   R8, R8
 	MOVQ   BX, R9
-	SUBQ   $0x00000080, R9
+	SUBQ   $0x00000040, R9
 	MOVQ   BX, R10
 	SUBQ   $0x00000020, R10
 
 l2ManyAVX2_r1_loopA:
 	CMPQ        R8, R9
 	JG          l2ManyAVX2_r1_loop1
-	VMOVUPS     (DX)(R8*1), Y5
-	VMOVUPS     (SI)(R8*1), Y6
-	VSUBPS      Y6, Y5, Y5
-	VFMADD231PS Y5, Y5, Y1
-	VMOVUPS     32(DX)(R8*1), Y5
-	VMOVUPS     32(SI)(R8*1), Y6
-	VSUBPS      Y6, Y5, Y5
-	VFMADD231PS Y5, Y5, Y2
-	VMOVUPS     64(DX)(R8*1), Y5
-	VMOVUPS     64(SI)(R8*1), Y6
-	VSUBPS      Y6, Y5, Y5
-	VFMADD231PS Y5, Y5, Y3
-	VMOVUPS     96(DX)(R8*1), Y5
-	VMOVUPS     96(SI)(R8*1), Y6
-	VSUBPS      Y6, Y5, Y5
-	VFMADD231PS Y5, Y5, Y4
-	ADDQ        $0x00000080, R8
+	VMOVUPS     (DX)(R8*1), Y3
+	VMOVUPS     (SI)(R8*1), Y4
+	VSUBPS      Y4, Y3, Y3
+	VFMADD231PS Y3, Y3, Y1
+	VMOVUPS     32(DX)(R8*1), Y3
+	VMOVUPS     32(SI)(R8*1), Y4
+	VSUBPS      Y4, Y3, Y3
+	VFMADD231PS Y3, Y3, Y2
+	ADDQ        $0x00000040, R8
 	JMP         l2ManyAVX2_r1_loopA
 
 l2ManyAVX2_r1_loop1:
 	CMPQ        R8, R10
 	JG          l2ManyAVX2_r1_tail
-	VMOVUPS     (DX)(R8*1), Y5
-	VMOVUPS     (SI)(R8*1), Y6
-	VSUBPS      Y6, Y5, Y5
-	VFMADD231PS Y5, Y5, Y1
+	VMOVUPS     (DX)(R8*1), Y3
+	VMOVUPS     (SI)(R8*1), Y4
+	VSUBPS      Y4, Y3, Y3
+	VFMADD231PS Y3, Y3, Y1
 	ADDQ        $0x00000020, R8
 	JMP         l2ManyAVX2_r1_loop1
 
 l2ManyAVX2_r1_tail:
 	TESTQ       DI, DI
 	JZ          l2ManyAVX2_r1_reduce
-	VMASKMOVPS  (DX)(R8*1), Y0, Y5
-	VMASKMOVPS  (SI)(R8*1), Y0, Y6
-	VSUBPS      Y6, Y5, Y5
-	VFMADD231PS Y5, Y5, Y4
+	VMASKMOVPS  (DX)(R8*1), Y0, Y3
+	VMASKMOVPS  (SI)(R8*1), Y0, Y4
+	VSUBPS      Y4, Y3, Y3
+	VFMADD231PS Y3, Y3, Y2
 
 l2ManyAVX2_r1_reduce:
 	VADDPS       Y2, Y1, Y1
-	VADDPS       Y3, Y1, Y1
-	VADDPS       Y4, Y1, Y1
 	VEXTRACTF128 $0x01, Y1, X2
 	VADDPS       X2, X1, X1
 	VUNPCKHPD    X1, X1, X2

@@ -368,3 +368,36 @@ func FuzzDotTile(f *testing.F) {
 		})
 	})
 }
+
+// TestManyRowsMatchSingle: a row's result from DotMany and L2SqrMany does
+// not depend on its position among the rows (inside a 4-row block or in the
+// tail) and equals Dot and L2Sqr of that row bit for bit, so identical
+// stored vectors get identical distances and a batch can recompute a
+// distance exactly as a single query computed it.
+func TestManyRowsMatchSingle(t *testing.T) {
+	forEachFloatImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		for _, d := range []int{1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 64, 100, 256, 768, 5000} {
+			q := randVec(r, d, plainValue)
+			row := randVec(r, d, plainValue)
+			for i := range row {
+				row[i] += 1000 // un-centred: rounding differences show
+			}
+			wantDot, wantL2 := Dot(q, row), L2Sqr(q, row)
+			for n := 1; n <= 9; n++ {
+				ys := make([]float32, 0, n*d)
+				for i := 0; i < n; i++ {
+					ys = append(ys, row...)
+				}
+				dots, l2s := make([]float32, n), make([]float32, n)
+				DotMany(dots, q, ys)
+				L2SqrMany(l2s, q, ys)
+				for i := 0; i < n; i++ {
+					if dots[i] != wantDot || l2s[i] != wantL2 {
+						t.Fatalf("d=%d n=%d row %d: DotMany %v L2SqrMany %v, Dot %v L2Sqr %v", d, n, i, dots[i], l2s[i], wantDot, wantL2)
+					}
+				}
+			}
+		}
+	})
+}

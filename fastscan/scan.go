@@ -57,7 +57,7 @@ func collect(h *topk.Heap, sums []uint16, masks []uint32, b0, n int, biasq uint1
 			mask &= mask - 1
 			i := (b0+bi)*BlockSize + v
 			key := float32(uint32(sums[bi*BlockSize+v]) + uint32(biasq))
-			if key < h.Threshold() {
+			if key <= h.Threshold() {
 				if ids != nil {
 					h.Push(key, ids[i])
 				} else {
@@ -69,17 +69,18 @@ func collect(h *topk.Heap, sums []uint16, masks []uint32, b0, n int, biasq uint1
 }
 
 // kernelThreshold is the bound the kernel tests sums against (sum <
-// threshold): the heap's threshold less the list's bias, or 0 when nothing
-// can enter.
+// threshold): one more than the heap's threshold less the list's bias, so
+// that a sum equal to the heap's worst key still reaches the heap, which
+// breaks the tie by id; 0 when nothing can enter.
 func kernelThreshold(h *topk.Heap, biasq uint16) uint16 {
 	t := h.Threshold()
 	if math.IsInf(float64(t), 1) {
 		return math.MaxUint16
 	}
-	if t <= float32(biasq) {
+	if t < float32(biasq) {
 		return 0
 	}
-	return uint16(min(t-float32(biasq), math.MaxUint16))
+	return uint16(min(t-float32(biasq)+1, math.MaxUint16))
 }
 
 // finish sorts the heap and converts its integer keys into distances with

@@ -378,7 +378,7 @@ func (x *Index) pushAll(h *topk.Heap, scores []float32, r0 int, ip bool) {
 	thr := h.Threshold()
 	if ip {
 		for j, v := range scores {
-			if -v < thr {
+			if -v <= thr {
 				h.Push(-v, x.id(r0+j))
 				thr = h.Threshold()
 			}
@@ -386,7 +386,7 @@ func (x *Index) pushAll(h *topk.Heap, scores []float32, r0 int, ip bool) {
 		return
 	}
 	for j, v := range scores {
-		if v < thr {
+		if v <= thr {
 			h.Push(v, x.id(r0+j))
 			thr = h.Threshold()
 		}

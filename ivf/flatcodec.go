@@ -164,7 +164,7 @@ func offer(h *topk.Heap, scores []float32, ids []int64, ip bool) {
 		if ip {
 			v = -v
 		}
-		if v < thr {
+		if v <= thr {
 			h.Push(v, ids[j])
 			thr = h.Threshold()
 		}

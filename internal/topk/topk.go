@@ -5,9 +5,12 @@ package topk
 
 import "math"
 
-// Heap keeps the k smallest keys pushed into it, with their ids. For metrics
-// where larger is better, callers push negated scores and call Finish with
-// negate set.
+// Heap keeps the k smallest entries pushed into it, ordered by key and, for
+// equal keys, by id: of two entries with the same key the one with the
+// smaller id is better. The k kept are therefore the first k of the order
+// (key, id), whatever the order of the pushes, and the best k are always a
+// prefix of the best k+1. For metrics where larger is better, callers push
+// negated scores and call Finish with negate set.
 //
 // A Heap uses the buffers given to Reset as its storage; after Finish they
 // hold the sorted results.
@@ -30,8 +33,10 @@ func (h *Heap) Len() int { return h.n }
 // Full reports whether the heap holds k entries.
 func (h *Heap) Full() bool { return h.n == len(h.keys) }
 
-// Threshold returns the key a new entry must beat (be strictly smaller than)
-// to enter: +Inf until the heap is full, then the largest key held.
+// Threshold returns the largest key held once the heap is full, +Inf before.
+// An entry whose key is larger cannot enter; one whose key is equal enters
+// only with a smaller id than the worst entry's, so callers that filter
+// before pushing keep keys <= Threshold() and let Push decide.
 func (h *Heap) Threshold() float32 {
 	if h.n < len(h.keys) {
 		return float32(math.Inf(1))
@@ -39,15 +44,15 @@ func (h *Heap) Threshold() float32 {
 	return h.keys[0]
 }
 
-// Push offers an entry. It enters when the heap is not full or when key is
-// strictly smaller than the largest key held, which it then replaces.
+// Push offers an entry. It enters when the heap is not full, or when it is
+// better, by (key, id), than the worst entry held, which it then replaces.
 func (h *Heap) Push(key float32, id int64) {
 	if h.n < len(h.keys) {
 		i := h.n
 		h.n++
 		for i > 0 {
 			p := (i - 1) / 2
-			if !(h.keys[p] < key) {
+			if !worse(key, id, h.keys[p], h.ids[p]) {
 				break
 			}
 			h.keys[i], h.ids[i] = h.keys[p], h.ids[p]
@@ -56,10 +61,16 @@ func (h *Heap) Push(key float32, id int64) {
 		h.keys[i], h.ids[i] = key, id
 		return
 	}
-	if !(key < h.keys[0]) {
+	if !worse(h.keys[0], h.ids[0], key, id) {
 		return
 	}
 	h.siftDown(0, h.n, key, id)
+}
+
+// worse reports whether entry (k1, i1) comes after (k2, i2) in the order by
+// key, then id.
+func worse(k1 float32, i1 int64, k2 float32, i2 int64) bool {
+	return k1 > k2 || (k1 == k2 && i1 > i2)
 }
 
 // siftDown places (key, id) at the root of the heap of size n and restores
@@ -70,10 +81,10 @@ func (h *Heap) siftDown(i, n int, key float32, id int64) {
 		if c >= n {
 			break
 		}
-		if c+1 < n && h.keys[c+1] > h.keys[c] {
+		if c+1 < n && worse(h.keys[c+1], h.ids[c+1], h.keys[c], h.ids[c]) {
 			c++
 		}
-		if !(h.keys[c] > key) {
+		if !worse(h.keys[c], h.ids[c], key, id) {
 			break
 		}
 		h.keys[i], h.ids[i] = h.keys[c], h.ids[c]
@@ -92,13 +103,6 @@ func (h *Heap) Finish(negate bool) int {
 		k, id := h.keys[end], h.ids[end]
 		h.keys[end], h.ids[end] = h.keys[0], h.ids[0]
 		h.siftDown(0, end, k, id)
-	}
-	// Equal keys come out of the heap in no useful order: order them by id
-	// so that results do not depend on the order of insertion.
-	for i := 1; i < n; i++ {
-		for j := i; j > 0 && h.keys[j] == h.keys[j-1] && h.ids[j] < h.ids[j-1]; j-- {
-			h.ids[j], h.ids[j-1] = h.ids[j-1], h.ids[j]
-		}
 	}
 	inf := float32(math.Inf(1))
 	for i := n; i < len(h.keys); i++ {

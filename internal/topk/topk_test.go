@@ -20,6 +20,8 @@ func TestHeapMatchesSort(t *testing.T) {
 		for i := range all {
 			all[i] = kv{float32(rng.IntN(30)), int64(i)} // many ties
 		}
+		// Pushed in random order: the kept entries must not depend on it.
+		rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
 		keys, ids := make([]float32, k), make([]int64, k)
 		var h Heap
 		h.Reset(keys, ids)
@@ -38,13 +40,10 @@ func TestHeapMatchesSort(t *testing.T) {
 		}
 		for i := 0; i < k; i++ {
 			if i < n {
-				// The set of kept keys must be the k smallest; with ties the
-				// ids may differ from a stable sort, but keys may not.
-				if keys[i] != all[i].key {
-					t.Fatalf("trial %d: keys[%d] = %v, want %v", trial, i, keys[i], all[i].key)
-				}
-				if i > 0 && keys[i] == keys[i-1] && ids[i] < ids[i-1] {
-					t.Fatalf("ties not ordered by id: %v", ids)
+				// The kept entries are the first k by (key, id), ties at
+				// the k boundary included.
+				if keys[i] != all[i].key || ids[i] != all[i].id {
+					t.Fatalf("trial %d: entry %d = (%v, %d), want (%v, %d)", trial, i, keys[i], ids[i], all[i].key, all[i].id)
 				}
 			} else if ids[i] != -1 || !math.IsInf(float64(keys[i]), 1) {
 				t.Fatalf("empty slot %d = (%v, %d)", i, keys[i], ids[i])
@@ -66,9 +65,28 @@ func TestThresholdAndNegate(t *testing.T) {
 	if h.Threshold() != -4 || !h.Full() {
 		t.Errorf("threshold = %v, want -4", h.Threshold())
 	}
-	h.Push(-4, 9) // equal to the threshold: must not enter
+	h.Push(-4, 9) // equal to the threshold with a larger id: must not enter
 	h.Finish(true)
 	if keys[0] != 5 || keys[1] != 4 || ids[0] != 1 || ids[1] != 3 {
 		t.Errorf("got %v %v, want [5 4] [1 3]", keys, ids)
+	}
+}
+
+// TestTieAtBoundary: with equal keys the smaller ids win, whichever arrives
+// first, so the best k are a prefix of the best k+1.
+func TestTieAtBoundary(t *testing.T) {
+	for k := 1; k <= 6; k++ {
+		keys, ids := make([]float32, k), make([]int64, k)
+		var h Heap
+		h.Reset(keys, ids)
+		for id := int64(9); id >= 0; id-- { // descending ids, all equal keys
+			h.Push(1, id)
+		}
+		h.Finish(false)
+		for i := range ids {
+			if ids[i] != int64(i) {
+				t.Fatalf("k=%d: ids %v, want 0..%d", k, ids, k-1)
+			}
+		}
 	}
 }

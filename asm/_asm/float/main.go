@@ -4,8 +4,9 @@
 // Every file holds the same set of functions:
 //
 //   - dotMany, l2Many: one query against consecutive rows (4 rows at a time,
-//     one row at a time for the rest), with masked loads for the tail so no
-//     byte past a row is read;
+//     one row at a time for the rest, each row summed in the same order, so
+//     its result does not depend on its position), with masked loads for the
+//     tail so no byte past a row is read;
 //   - tile: the register-blocked micro-kernel of DotTile, mr rows of xs times
 //     a packed panel of nr columns of ys (broadcast-FMA, accumulators held in
 //     registers for the whole reduction), stored with column masks;
@@ -311,7 +312,10 @@ func (g *gen) many(name string, l2 bool) {
 	Label(name + "_block1")
 	TESTQ(n, n)
 	JZ(LabelRef(name + "_done"))
-	block(1, 4, name+"_r1_")
+	// The same accumulators and reduction tree as a row of the 4-row
+	// block, so a row's result does not depend on its position among the
+	// rows, nor on whether it is compared alone (Dot, L2Sqr).
+	block(1, 2, name+"_r1_")
 	JMP(LabelRef(name + "_block1"))
 	Label(name + "_done")
 	VZEROUPPER()
