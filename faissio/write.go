@@ -3,12 +3,11 @@ package faissio
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/internal/atomicfile"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/l2norm"
 	"github.com/kume-ann/kume/metric"
@@ -53,44 +52,26 @@ type writerTo struct{ idx kume.Index }
 // WriteTo writes the index and returns the number of bytes written.
 func (w writerTo) WriteTo(out io.Writer) (int64, error) { return writeTo(out, w.idx) }
 
-// WriteFile writes idx to the named file, as faiss.write_index does. The
-// bytes go to a temporary file in the same directory, which is synced and
-// renamed over path only when complete, so a failed or interrupted write
-// leaves any previous file in place.
-func WriteFile(path string, idx kume.Index) (err error) {
+// WriteFile writes idx to the named file, as faiss.write_index does. A
+// regular file is replaced atomically: the bytes go to a temporary file in
+// the same directory, which is synced and renamed over path only when
+// complete, so a failed or interrupted write leaves any previous file in
+// place. The new file keeps the old one's permissions; a symbolic link is
+// followed and its target replaced; a FIFO or device (such as /dev/null) is
+// written directly. Errors name path.
+func WriteFile(path string, idx kume.Index) error {
 	if err := writable(idx); err != nil {
 		return err
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
+	var encErr error // the encoder's own error, already worded
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		encErr = Write(w, idx)
+		return encErr
+	})
+	if err != nil && err != encErr {
+		err = fmt.Errorf("faissio: %w", err)
 	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("faissio: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = Write(f, idx); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("faissio: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("faissio: %w", err)
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("faissio: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("faissio: %w", err)
-	}
-	return nil
+	return err
 }
 
 // writable checks, before any byte is written, that every part of idx has a

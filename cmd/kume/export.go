@@ -78,7 +78,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		}},
 	}
 	for _, f := range files {
-		if err := bench.WriteFile(filepath.Join(*out, f.name), f.write); err != nil {
+		if err := writeOutput(filepath.Join(*out, f.name), f.write); err != nil {
 			return err
 		}
 	}

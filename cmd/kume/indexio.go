@@ -1,12 +1,18 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/faissio"
+	"github.com/kume-ann/kume/internal/atomicfile"
 )
 
 // saveIndex writes idx to path in FAISS's index format (faiss.read_index
-// reads it).
+// reads it), replacing any file there atomically.
 func saveIndex(path string, idx kume.Index) error {
 	return faissio.WriteFile(path, idx)
 }
@@ -15,4 +21,18 @@ func saveIndex(path string, idx kume.Index) error {
 // writes it).
 func loadIndex(path string) (kume.Index, error) {
 	return faissio.ReadFile(path)
+}
+
+// writeOutput writes an output file (-ids, -dist, export's files) with fn.
+// A regular file is replaced atomically, keeping its permissions, so a
+// failed or interrupted run leaves the previous file whole; symbolic links
+// are followed, and FIFOs and devices are written directly. Errors name
+// path.
+func writeOutput(path string, fn func(w io.Writer) error) error {
+	err := atomicfile.Write(path, fn)
+	var pe *fs.PathError
+	if err != nil && !errors.As(err, &pe) {
+		err = fmt.Errorf("%s: %w", path, err)
+	}
+	return err
 }

@@ -80,12 +80,12 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 		return printResults(e.stdout, res)
 	}
 	if *idsPath != "" {
-		if err := bench.WriteFile(*idsPath, func(w io.Writer) error { return bench.WriteNPYInt64(w, res.IDs, res.NQ, res.K) }); err != nil {
+		if err := writeOutput(*idsPath, func(w io.Writer) error { return bench.WriteNPYInt64(w, res.IDs, res.NQ, res.K) }); err != nil {
 			return err
 		}
 	}
 	if *distPath != "" {
-		if err := bench.WriteFile(*distPath, func(w io.Writer) error { return bench.WriteNPYFloat32(w, res.Distances, res.NQ, res.K) }); err != nil {
+		if err := writeOutput(*distPath, func(w io.Writer) error { return bench.WriteNPYFloat32(w, res.Distances, res.NQ, res.K) }); err != nil {
 			return err
 		}
 	}
