@@ -3,6 +3,8 @@ package contract
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"runtime/debug"
@@ -12,6 +14,10 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/factory"
+	"github.com/kume-ann/kume/fastscan"
+	"github.com/kume-ann/kume/ivf"
+	"github.com/kume-ann/kume/l2norm"
+	"github.com/kume-ann/kume/refine"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -100,6 +106,7 @@ func build(t testing.TB, d int, desc string, m metric.Metric, train, base []floa
 	if err != nil {
 		t.Fatalf("factory.New(%d, %q, %v): %v", d, desc, m, err)
 	}
+	quiet(idx)
 	ctx := context.Background()
 	if err := idx.Train(ctx, train); err != nil {
 		t.Fatalf("%s %v: Train: %v", desc, m, err)
@@ -108,6 +115,27 @@ func build(t testing.TB, d int, desc string, m metric.Metric, train, base []floa
 		t.Fatalf("%s %v: Add: %v", desc, m, err)
 	}
 	return idx
+}
+
+// discard is a logger for the k-means warnings about small training sets,
+// which the small data sets of these tests would print by the hundred.
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// quiet silences the k-means logging of idx and of the indexes it wraps.
+func quiet(idx kume.Index) {
+	switch x := idx.(type) {
+	case *l2norm.Index:
+		quiet(x.Sub())
+	case *refine.Index:
+		quiet(x.Base())
+	case *ivf.Index:
+		x.KMeans.Logger = discard
+		if c, ok := x.Codec().(*fastscan.IVFCodec); ok {
+			c.KMeans.Logger = discard
+		}
+	case *fastscan.Index:
+		x.KMeans.Logger = discard
+	}
 }
 
 // forEachImpl runs f as a subtest under every kernel implementation this CPU
