@@ -11,7 +11,9 @@ var (
 	// ErrDimension: a vector slice is not a whole number of rows of the
 	// index's dimension, or two inputs disagree on their dimension.
 	ErrDimension = errors.New("dimension mismatch")
-	// ErrNonFinite: an input vector contains NaN or ±Inf.
+	// ErrNonFinite: an input vector contains NaN or ±Inf, or values so
+	// large that its squared norm overflows float32 (from about 1.8e19 in
+	// one component).
 	ErrNonFinite = errors.New("vector contains NaN or Inf")
 	// ErrInvalidArgument: an argument is out of range (k <= 0, a negative
 	// nprobe, a bad parameter string, ...).

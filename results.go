@@ -1,5 +1,11 @@
 package kume
 
+// MaxResults bounds the result slots of one search, queries times k (and,
+// for a refining index, queries times its k*k_factor candidates): 2^28 slots
+// take 3 GiB. A search asking for more fails with ErrInvalidArgument before
+// allocating anything.
+const MaxResults = 1 << 28
+
 // Results holds the answers to a batch of NQ queries, K per query, row-major:
 // the results of query i are Distances[i*K:(i+1)*K] and IDs[i*K:(i+1)*K],
 // best first. Missing results have ID -1 and the metric's worst distance.

@@ -210,6 +210,9 @@ func (x *Index) decode(pos int, dst []float32) []float32 {
 
 // ReconstructN appends the decoded vectors with ids i0 .. i0+n-1.
 func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
+	if err := check.IDRange(i0, n, x.Len()); err != nil {
+		return dst, fmt.Errorf("fastscan: %w", err)
+	}
 	var err error
 	for id := i0; id < i0+n && err == nil; id++ {
 		dst, err = x.Reconstruct(id, dst)

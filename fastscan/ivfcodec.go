@@ -312,15 +312,22 @@ func (s *ivfScanner) prepare(q []float32, lists []int64, coarse []float32) (a, b
 	return a, b, top, perList
 }
 
-func (s *ivfScanner) Search(q []float32, lists []int64, coarse []float32, dist []float32, ids []int64) {
+func (s *ivfScanner) Search(ctx context.Context, q []float32, lists []int64, coarse []float32, dist []float32, ids []int64) error {
 	c := s.c
 	a, b, top, perList := s.prepare(q, lists, coarse)
 	st := s.st
 	st.heap.Reset(dist, ids)
 	m2 := M2(c.m)
+	work := 0
 	for j, l := range lists {
 		if l < 0 {
 			continue
+		}
+		if work += len(c.lists[l].ids); work >= cancelCodes {
+			work = 0
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		}
 		lut := s.luts[:m2*16]
 		if perList {
@@ -330,7 +337,12 @@ func (s *ivfScanner) Search(q []float32, lists []int64, coarse []float32, dist [
 		st.scanList(pl.packed, len(pl.ids), m2, lut, s.biasq[j], pl.ids)
 	}
 	st.finish(dist, a, b, c.mt == metric.InnerProduct, top)
+	return nil
 }
+
+// cancelCodes is about how many codes a scan reads between checks of its
+// context (a few milliseconds of work).
+const cancelCodes = 1 << 18
 
 // batchQueries bounds the queries whose tables a batch holds at once.
 const batchQueries = 256
@@ -341,23 +353,28 @@ const batchQueries = 256
 // of its queries (asm.LUT4ScanMulti), each with its own table, bias,
 // threshold and heap. With a table per probed list (L2 on residuals) the
 // queries are answered one by one.
-func (s *ivfScanner) SearchBatch(queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64) {
+func (s *ivfScanner) SearchBatch(ctx context.Context, queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64) error {
 	c := s.c
 	d := c.d
 	nq := len(dist) / k
 	if c.byResidual && c.mt != metric.InnerProduct {
 		for i := 0; i < nq; i++ {
-			s.Search(queries[i*d:(i+1)*d], lists[i*nprobe:(i+1)*nprobe], coarse[i*nprobe:(i+1)*nprobe], dist[i*k:(i+1)*k], ids[i*k:(i+1)*k])
+			if err := s.Search(ctx, queries[i*d:(i+1)*d], lists[i*nprobe:(i+1)*nprobe], coarse[i*nprobe:(i+1)*nprobe], dist[i*k:(i+1)*k], ids[i*k:(i+1)*k]); err != nil {
+				return err
+			}
 		}
-		return
+		return nil
 	}
 	for i0 := 0; i0 < nq; i0 += batchQueries {
 		i1 := min(i0+batchQueries, nq)
-		s.searchShared(queries[i0*d:i1*d], nprobe, lists[i0*nprobe:i1*nprobe], coarse[i0*nprobe:i1*nprobe], k, dist[i0*k:i1*k], ids[i0*k:i1*k])
+		if err := s.searchShared(ctx, queries[i0*d:i1*d], nprobe, lists[i0*nprobe:i1*nprobe], coarse[i0*nprobe:i1*nprobe], k, dist[i0*k:i1*k], ids[i0*k:i1*k]); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
-func (s *ivfScanner) searchShared(queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64) {
+func (s *ivfScanner) searchShared(ctx context.Context, queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64) error {
 	c := s.c
 	d, m2 := c.d, M2(c.m)
 	lb := 16 * m2
@@ -387,10 +404,18 @@ func (s *ivfScanner) searchShared(queries []float32, nprobe int, lists []int64, 
 		s.gmasks = make([]uint32, queryGroup*batchBlocks)
 	}
 	s.groups.Group(lists, len(c.lists))
+	var err error
+	work := 0
 	s.groups.Each(func(l int, probes []int32) {
 		pl := &c.lists[l]
-		if len(pl.ids) == 0 {
+		if len(pl.ids) == 0 || err != nil {
 			return
+		}
+		if work += len(probes) * len(pl.ids); work >= cancelCodes {
+			work = 0
+			if err = ctx.Err(); err != nil {
+				return
+			}
 		}
 		for g0 := 0; g0 < len(probes); g0 += queryGroup {
 			group := probes[g0:min(g0+queryGroup, len(probes))]
@@ -401,9 +426,13 @@ func (s *ivfScanner) searchShared(queries []float32, nprobe int, lists []int64, 
 			s.scanGroup(pl, group, nprobe, bbias, heaps)
 		}
 	})
+	if err != nil {
+		return err
+	}
 	for i := range heaps {
 		finishHeap(&heaps[i], dist[i*k:(i+1)*k], s.bab[2*i], s.bab[2*i+1], ip, btop[i])
 	}
+	return nil
 }
 
 // scanGroup scans list pl for a group of (query, probe) pairs whose tables

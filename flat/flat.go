@@ -13,6 +13,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/check"
+	"github.com/kume-ann/kume/internal/exact"
 	"github.com/kume-ann/kume/internal/parallel"
 	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/metric"
@@ -27,9 +28,11 @@ const (
 	tileQueries = 256
 	tileRows    = 512
 	// minTileQueries is the smallest group of queries that takes the tiled
-	// path for L2. The tiled path computes ||q||² + ||x||² - 2<q,x>, as FAISS
-	// does for batches; single queries keep the direct, more precise form.
+	// path. Below it the tiled kernel's packing does not pay for itself.
 	minTileQueries = 8
+	// cancelRows is how many stored vectors one query is compared with
+	// between checks of its context (a few milliseconds of work).
+	cancelRows = 16 * rowBlock
 )
 
 // Index is an exact nearest-neighbour index. The zero value is not usable;
@@ -51,6 +54,7 @@ type scratch struct {
 	dist  []float32
 	qnorm []float32
 	heaps []topk.Heap
+	cands []exact.Collector
 }
 
 // New returns an empty exact index for d-dimensional vectors.
@@ -183,8 +187,8 @@ func (x *Index) Reconstruct(id int64, dst []float32) ([]float32, error) {
 func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if n < 0 || i0 < 0 {
-		return dst, fmt.Errorf("flat: %w: ReconstructN(%d, %d)", kume.ErrInvalidArgument, i0, n)
+	if err := check.IDRange(i0, n, len(x.data)/x.d); err != nil {
+		return dst, fmt.Errorf("flat: %w", err)
 	}
 	if x.ids == nil {
 		rows := int64(len(x.data) / x.d)
@@ -270,7 +274,7 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 	dst.Resize(nq, k)
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	tiled := nq >= 2 && (x.m == metric.InnerProduct || nq >= minTileQueries)
+	tiled := nq >= minTileQueries
 	grain := 1
 	if tiled {
 		grain = tileQueries
@@ -280,26 +284,26 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		x.searchRange(dst, queries, k, 0, nq, tiled)
-		return nil
+		return x.searchRange(ctx, dst, queries, k, 0, nq, tiled)
 	}
 	return parallel.For(ctx, nq, grain, func(lo, hi int) error {
-		x.searchRange(dst, queries, k, lo, hi, tiled)
-		return nil
+		return x.searchRange(ctx, dst, queries, k, lo, hi, tiled)
 	})
 }
 
 // searchRange answers queries lo..hi-1 of a batch into dst.
-func (x *Index) searchRange(dst *kume.Results, queries []float32, k, lo, hi int, tiled bool) {
+func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, lo, hi int, tiled bool) error {
 	s := x.getScratch()
 	defer x.scratch.Put(s)
 	if tiled && hi-lo >= 2 {
-		x.searchTile(queries[lo*x.d:hi*x.d], k, dst.Distances[lo*k:hi*k], dst.IDs[lo*k:hi*k], s)
-		return
+		return x.searchTile(ctx, queries[lo*x.d:hi*x.d], k, dst.Distances[lo*k:hi*k], dst.IDs[lo*k:hi*k], s)
 	}
 	for i := lo; i < hi; i++ {
-		x.searchOne(queries[i*x.d:(i+1)*x.d], dst.Distances[i*k:(i+1)*k], dst.IDs[i*k:(i+1)*k], s)
+		if err := x.searchOne(ctx, queries[i*x.d:(i+1)*x.d], dst.Distances[i*k:(i+1)*k], dst.IDs[i*k:(i+1)*k], s); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 func (x *Index) getScratch() *scratch {
@@ -310,6 +314,7 @@ func (x *Index) getScratch() *scratch {
 		dist:  make([]float32, max(rowBlock, tileQueries*tileRows)),
 		qnorm: make([]float32, tileQueries),
 		heaps: make([]topk.Heap, tileQueries),
+		cands: make([]exact.Collector, tileQueries),
 	}
 }
 
@@ -321,12 +326,17 @@ func (x *Index) id(row int) int64 {
 }
 
 // searchOne compares one query with every stored vector, rowBlock at a time.
-func (x *Index) searchOne(q []float32, dist []float32, ids []int64, s *scratch) {
+func (x *Index) searchOne(ctx context.Context, q []float32, dist []float32, ids []int64, s *scratch) error {
 	h := &s.heaps[0]
 	h.Reset(dist, ids)
 	n := len(x.data) / x.d
 	ip := x.m == metric.InnerProduct
 	for r0 := 0; r0 < n; r0 += rowBlock {
+		if r0%cancelRows == 0 && r0 > 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		r1 := min(r0+rowBlock, n)
 		buf := s.dist[:r1-r0]
 		rows := x.data[r0*x.d : r1*x.d]
@@ -338,22 +348,28 @@ func (x *Index) searchOne(q []float32, dist []float32, ids []int64, s *scratch) 
 		x.pushAll(h, buf, r0, ip)
 	}
 	h.Finish(ip)
+	return nil
 }
 
 // searchTile compares a group of queries with every stored vector, tileRows
-// at a time, with the many-to-many kernel.
-func (x *Index) searchTile(qs []float32, k int, dist []float32, ids []int64, s *scratch) {
+// at a time, with the many-to-many kernel. The kernel's scores only choose
+// candidates; their distances are recomputed with the one-query kernel
+// (package exact), so the answers are those of searchOne, bit for bit.
+func (x *Index) searchTile(ctx context.Context, qs []float32, k int, dist []float32, ids []int64, s *scratch) error {
 	nq := len(qs) / x.d
 	n := len(x.data) / x.d
 	ip := x.m == metric.InnerProduct
 	qn := s.qnorm[:nq]
-	if !ip {
-		asm.SqNorms(qn, qs, x.d)
-	}
+	asm.SqNorms(qn, qs, x.d)
+	scale := exact.ErrorScale(x.d, x.m)
 	for i := 0; i < nq; i++ {
 		s.heaps[i].Reset(dist[i*k:(i+1)*k], ids[i*k:(i+1)*k])
+		s.cands[i].Reset(qs[i*x.d:(i+1)*x.d], qn[i], k, x.m, scale)
 	}
 	for r0 := 0; r0 < n; r0 += tileRows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		r1 := min(r0+tileRows, n)
 		nr := r1 - r0
 		buf := s.dist[:nq*nr]
@@ -363,13 +379,19 @@ func (x *Index) searchTile(qs []float32, k int, dist []float32, ids []int64, s *
 		} else {
 			asm.L2SqrTile(buf, qs, qn, rows, x.norms[r0:r1], x.d)
 		}
+		var rowIDs []int64
+		if x.ids != nil {
+			rowIDs = x.ids[r0:r1]
+		}
 		for i := 0; i < nq; i++ {
-			x.pushAll(&s.heaps[i], buf[i*nr:(i+1)*nr], r0, ip)
+			s.cands[i].Offer(buf[i*nr:(i+1)*nr], rows, x.norms[r0:r1], rowIDs, int64(r0))
 		}
 	}
 	for i := 0; i < nq; i++ {
+		s.cands[i].Flush(&s.heaps[i])
 		s.heaps[i].Finish(ip)
 	}
+	return nil
 }
 
 // pushAll offers scores for rows r0, r0+1, ... to h. Inner products are

@@ -52,7 +52,9 @@ type Scanner interface {
 	// ids; unfilled slots get id -1 and the metric's worst score. coarse
 	// holds the query's coarse score for each list (squared L2 distance or
 	// inner product to the list's centroid). Lists numbered -1 are skipped.
-	Search(q []float32, lists []int64, coarse []float32, dist []float32, ids []int64)
+	// It checks ctx every few milliseconds of work and returns its error
+	// when it is done; the results are then unspecified.
+	Search(ctx context.Context, q []float32, lists []int64, coarse []float32, dist []float32, ids []int64) error
 }
 
 // BatchScanner is a Scanner that can also answer a batch of queries
@@ -63,6 +65,7 @@ type BatchScanner interface {
 	// SearchBatch answers nq = len(dist)/k queries (rows of d floats in
 	// queries): lists and coarse hold nprobe entries per query, as Search
 	// takes them; query i's results go to dist[i*k:(i+1)*k] and
-	// ids[i*k:(i+1)*k].
-	SearchBatch(queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64)
+	// ids[i*k:(i+1)*k]. Each query's answer must equal what Search
+	// returns for it alone. It checks ctx as Search does.
+	SearchBatch(ctx context.Context, queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64) error
 }

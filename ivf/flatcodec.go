@@ -6,6 +6,7 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/internal/exact"
 	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/metric"
 )
@@ -110,6 +111,10 @@ func (c *FlatCodec) NewScanner() Scanner {
 // flatScanBlock is how many vectors one kernel call compares with the query.
 const flatScanBlock = 1024
 
+// cancelVectors is about how many vector comparisons a scan does between
+// checks of its context (milliseconds of work).
+const cancelVectors = 1 << 15
+
 // tileRows is how many list vectors one many-to-many kernel call compares
 // with the queries of a batch that probe the list.
 const tileRows = 256
@@ -121,21 +126,32 @@ type flatScanner struct {
 
 	// Batches.
 	heaps  []topk.Heap
+	cands  []exact.Collector
+	qnAll  []float32 // squared norms of the batch's queries
 	groups ByList
 	qbuf   []float32 // the queries of one list, gathered
 	qnorms []float32
 	tile   []float32
 }
 
-func (s *flatScanner) Search(q []float32, lists []int64, coarse []float32, dist []float32, ids []int64) {
+func (s *flatScanner) Search(ctx context.Context, q []float32, lists []int64, coarse []float32, dist []float32, ids []int64) error {
 	h := &s.heap
 	h.Reset(dist, ids)
+	work := 0
 	for _, li := range lists {
-		if li >= 0 {
-			s.scanOne(q, int(li), h)
+		if li < 0 {
+			continue
 		}
+		if work += len(s.c.lists[li].ids); work >= cancelVectors {
+			work = 0
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		s.scanOne(q, int(li), h)
 	}
 	h.Finish(s.c.m == metric.InnerProduct)
+	return nil
 }
 
 // scanOne compares one query with every vector of a list and offers them to h.
@@ -173,24 +189,41 @@ func offer(h *topk.Heap, scores []float32, ids []int64, ip bool) {
 
 // SearchBatch groups the queries by probed list and compares each list with
 // all of its queries at once: lists probed by three or more queries go
-// through the many-to-many kernel (for L2, ||q||² + ||x||² - 2<q, x>, as
-// exact search does for batches), the others through the one-to-many one.
-// Each query keeps its own heap, whose ties are broken by id, so the order
-// in which lists are visited does not change the answers.
-func (s *flatScanner) SearchBatch(queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64) {
+// through the many-to-many kernel, whose scores only choose candidates
+// (package exact) that are then measured with the one-query kernel; the
+// other lists go through the one-query kernel directly. Each query keeps its
+// own heap, whose ties are broken by id, so a batch returns what each of its
+// queries returns alone, bit for bit, whatever lists the others probe.
+func (s *flatScanner) SearchBatch(ctx context.Context, queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64) error {
 	c := s.c
 	d := c.d
 	nq := len(dist) / k
 	ip := c.m == metric.InnerProduct
 	if cap(s.heaps) < nq {
 		s.heaps = make([]topk.Heap, nq)
+		s.cands = make([]exact.Collector, nq)
+		s.qnAll = make([]float32, nq)
 	}
-	heaps := s.heaps[:nq]
+	heaps, cands, qn := s.heaps[:nq], s.cands[:nq], s.qnAll[:nq]
+	asm.SqNorms(qn, queries, d)
+	scale := exact.ErrorScale(d, c.m)
 	for i := range heaps {
 		heaps[i].Reset(dist[i*k:(i+1)*k], ids[i*k:(i+1)*k])
+		cands[i].Reset(queries[i*d:(i+1)*d], qn[i], k, c.m, scale)
 	}
 	s.groups.Group(lists[:nq*nprobe], len(c.lists))
+	var err error
+	work := 0
 	s.groups.Each(func(l int, probes []int32) {
+		if err != nil {
+			return
+		}
+		if work += len(probes) * len(c.lists[l].ids); work >= cancelVectors {
+			work = 0
+			if err = ctx.Err(); err != nil {
+				return
+			}
+		}
 		if len(probes) < 3 {
 			for _, p := range probes {
 				i := int(p) / nprobe
@@ -198,16 +231,22 @@ func (s *flatScanner) SearchBatch(queries []float32, nprobe int, lists []int64, 
 			}
 			return
 		}
-		s.scanTiled(queries, probes, nprobe, l, heaps, ip)
+		s.scanTiled(queries, qn, probes, nprobe, l, cands, ip)
 	})
+	if err != nil {
+		return err
+	}
 	for i := range heaps {
+		cands[i].Flush(&heaps[i])
 		heaps[i].Finish(ip)
 	}
+	return nil
 }
 
 // scanTiled compares the queries of probes (positions p, query p/nprobe)
-// with every vector of list li with the many-to-many kernel.
-func (s *flatScanner) scanTiled(queries []float32, probes []int32, nprobe, li int, heaps []topk.Heap, ip bool) {
+// with every vector of list li with the many-to-many kernel and offers the
+// scores to the queries' collectors.
+func (s *flatScanner) scanTiled(queries, qnAll []float32, probes []int32, nprobe, li int, cands []exact.Collector, ip bool) {
 	c := s.c
 	d := c.d
 	l := &c.lists[li]
@@ -216,16 +255,14 @@ func (s *flatScanner) scanTiled(queries []float32, probes []int32, nprobe, li in
 		s.qbuf = make([]float32, nm*d)
 	}
 	qs := s.qbuf[:nm*d]
-	for j, p := range probes {
-		i := int(p) / nprobe
-		copy(qs[j*d:(j+1)*d], queries[i*d:(i+1)*d])
-	}
 	if cap(s.qnorms) < nm {
 		s.qnorms = make([]float32, nm)
 	}
 	qn := s.qnorms[:nm]
-	if !ip {
-		asm.SqNorms(qn, qs, d)
+	for j, p := range probes {
+		i := int(p) / nprobe
+		copy(qs[j*d:(j+1)*d], queries[i*d:(i+1)*d])
+		qn[j] = qnAll[i]
 	}
 	if cap(s.tile) < nm*tileRows {
 		s.tile = make([]float32, nm*tileRows)
@@ -241,7 +278,7 @@ func (s *flatScanner) scanTiled(queries []float32, probes []int32, nprobe, li in
 			asm.L2SqrTile(buf, qs, qn, rows, l.norms[r0:r1], d)
 		}
 		for j, p := range probes {
-			offer(&heaps[int(p)/nprobe], buf[j*nr:(j+1)*nr], l.ids[r0:r1], ip)
+			cands[int(p)/nprobe].Offer(buf[j*nr:(j+1)*nr], rows, l.norms[r0:r1], l.ids[r0:r1], 0)
 		}
 	}
 }

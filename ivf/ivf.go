@@ -360,13 +360,10 @@ func (x *Index) buildWhere() {
 // walking every list once (FAISS's reconstruct_n, which RVC uses to read all
 // stored vectors back). Every id in the range must be stored.
 func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
-	if i0 < 0 || n < 0 {
-		return dst, fmt.Errorf("ivf: %w: ReconstructN(%d, %d)", kume.ErrInvalidArgument, i0, n)
-	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if n > int64(x.ntotal) {
-		return dst, fmt.Errorf("ivf: %w: %d vectors asked for, %d stored", kume.ErrNotFound, n, x.ntotal)
+	if err := check.IDRange(i0, n, x.ntotal); err != nil {
+		return dst, fmt.Errorf("ivf: %w", err)
 	}
 	base := len(dst)
 	dst = append(dst, make([]float32, int(n)*x.d)...)
@@ -447,13 +444,14 @@ func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []fl
 		return err
 	}
 	if bs, ok := s.scanner.(BatchScanner); ok && hi-lo >= 2 {
-		bs.SearchBatch(qs, nprobe, s.coarse.IDs, s.coarse.Distances, k, dst.Distances[lo*k:hi*k], dst.IDs[lo*k:hi*k])
-		return nil
+		return bs.SearchBatch(ctx, qs, nprobe, s.coarse.IDs, s.coarse.Distances, k, dst.Distances[lo*k:hi*k], dst.IDs[lo*k:hi*k])
 	}
 	for i := lo; i < hi; i++ {
 		dist, ids := dst.Row(i)
 		cd, cl := s.coarse.Row(i - lo)
-		s.scanner.Search(queries[i*x.d:(i+1)*x.d], cl, cd, dist, ids)
+		if err := s.scanner.Search(ctx, queries[i*x.d:(i+1)*x.d], cl, cd, dist, ids); err != nil {
+			return err
+		}
 	}
 	return nil
 }

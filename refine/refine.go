@@ -11,7 +11,6 @@ package refine
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
 
 	"github.com/kume-ann/kume"
@@ -211,9 +210,13 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 		}
 		kf = p.KFactor
 	}
-	kb := int(float64(k) * float64(kf))
-	if kb < k || kb > math.MaxInt32 {
-		return fmt.Errorf("refine: %w: k*k_factor = %d", kume.ErrInvalidArgument, kb)
+	kbf := float64(k) * float64(kf)
+	if kbf > kume.MaxResults {
+		return fmt.Errorf("refine: %w: k*k_factor = %.0f candidates per query, more than %d", kume.ErrInvalidArgument, kbf, kume.MaxResults)
+	}
+	kb := max(int(kbf), k)
+	if err := check.Results(nq, kb); err != nil {
+		return fmt.Errorf("refine: k*k_factor candidates: %w", err)
 	}
 	dst.Resize(nq, k)
 	s := x.getScratch()

@@ -9,9 +9,15 @@ import (
 	"github.com/kume-ann/kume"
 )
 
-// Vectors checks that x holds whole rows of d floats, all finite, and returns
-// the number of rows. what names the argument in the error ("training set",
-// "queries", ...).
+// Vectors checks that x holds whole rows of d floats, all finite, none so
+// large that the row's squared norm overflows float32, and returns the number
+// of rows. what names the argument in the error ("training set", "queries",
+// ...).
+//
+// The norm bound makes every distance kume computes well defined: an inner
+// product of two such rows cannot overflow (|<x, y>| <= ||x||·||y||), a
+// squared L2 distance can at worst be +Inf, never NaN, and the error bounds
+// of batched distances stay finite.
 func Vectors(what string, x []float32, d int) (int, error) {
 	if d <= 0 {
 		return 0, fmt.Errorf("%w: dimension %d", kume.ErrInvalidArgument, d)
@@ -19,44 +25,92 @@ func Vectors(what string, x []float32, d int) (int, error) {
 	if len(x)%d != 0 {
 		return 0, fmt.Errorf("%w: %s has %d floats, not a multiple of d = %d", kume.ErrDimension, what, len(x), d)
 	}
-	if i := firstNonFinite(x); i >= 0 {
+	i, largest := firstNonFinite(x)
+	if i >= 0 {
 		return 0, fmt.Errorf("%w: %s row %d, component %d is %v", kume.ErrNonFinite, what, i/d, i%d, x[i])
+	}
+	// Rows whose largest component squared, d times, stays below the
+	// float32 range cannot overflow; only then are norms summed.
+	if float64(largest)*float64(largest)*float64(d) >= math.MaxFloat32 {
+		if r := firstOverflowingRow(x, d); r >= 0 {
+			return 0, fmt.Errorf("%w: %s row %d has a squared norm of %.3g, beyond float32's range (values too large)", kume.ErrNonFinite, what, r, sqNorm64(x[r*d:(r+1)*d]))
+		}
 	}
 	return len(x) / d, nil
 }
 
-// firstNonFinite returns the index of the first NaN or infinity in x, or -1.
+// firstNonFinite returns the index of the first NaN or infinity in x, or -1,
+// and the largest magnitude in x (meaningful when there is none).
 // A float32 is not finite when its exponent bits are all ones; adding one
 // to the exponent field then carries into the top bit, so or-ing that sum
 // over a chunk of values tells, without a branch per value, whether the
-// chunk holds one.
-func firstNonFinite(x []float32) int {
+// chunk holds one. Magnitudes of finite floats order as their bits do.
+func firstNonFinite(x []float32) (int, float32) {
 	const chunk = 64
+	var largest uint32
 	for c := 0; c < len(x); c += chunk {
 		part := x[c:min(c+chunk, len(x))]
-		var acc uint32
+		var acc, mx uint32
 		for _, v := range part {
-			acc |= math.Float32bits(v)&0x7f800000 + 0x00800000
+			b := math.Float32bits(v)
+			acc |= b&0x7f800000 + 0x00800000
+			mx = max(mx, b&0x7fffffff)
 		}
+		largest = max(largest, mx)
 		if acc&0x80000000 == 0 {
 			continue
 		}
 		for i, v := range part {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return c + i
+				return c + i, 0
 			}
+		}
+	}
+	return -1, math.Float32frombits(largest)
+}
+
+// firstOverflowingRow returns the first row of x whose squared norm is not
+// below math.MaxFloat32, or -1.
+func firstOverflowingRow(x []float32, d int) int {
+	for r := 0; r < len(x)/d; r++ {
+		if sqNorm64(x[r*d:(r+1)*d]) >= math.MaxFloat32 {
+			return r
 		}
 	}
 	return -1
 }
 
+func sqNorm64(row []float32) float64 {
+	var s float64
+	for _, v := range row {
+		s += float64(v) * float64(v)
+	}
+	return s
+}
+
 // Search checks the arguments of a search: finite queries of dimension d and
-// k >= 1. It returns the number of queries.
+// 1 <= k with nq*k <= kume.MaxResults. It returns the number of queries.
 func Search(queries []float32, d, k int) (int, error) {
 	if k <= 0 {
 		return 0, fmt.Errorf("%w: k = %d, want k >= 1", kume.ErrInvalidArgument, k)
 	}
-	return Vectors("queries", queries, d)
+	nq, err := Vectors("queries", queries, d)
+	if err != nil {
+		return 0, err
+	}
+	if err := Results(nq, k); err != nil {
+		return 0, err
+	}
+	return nq, nil
+}
+
+// Results checks that nq queries with k results each fit kume.MaxResults
+// (no overflow of nq*k).
+func Results(nq, k int) error {
+	if k > kume.MaxResults || (nq > 0 && k > kume.MaxResults/nq) {
+		return fmt.Errorf("%w: %d queries x k = %d results, more than the %d one search may return", kume.ErrInvalidArgument, nq, k, kume.MaxResults)
+	}
+	return nil
 }
 
 // IDs checks that there is one id per vector and that no id is negative (-1
@@ -69,6 +123,20 @@ func IDs(ids []int64, n int) error {
 		if id < 0 {
 			return fmt.Errorf("%w: id %d at position %d is negative", kume.ErrInvalidArgument, id, i)
 		}
+	}
+	return nil
+}
+
+// IDRange checks the arguments of ReconstructN(i0, n) on an index holding
+// stored vectors: a range that is negative or runs past math.MaxInt64 is an
+// ErrInvalidArgument, one longer than what is stored an ErrNotFound (some id
+// in it cannot be there), so callers never allocate for it.
+func IDRange(i0, n int64, stored int) error {
+	if i0 < 0 || n < 0 || i0 > math.MaxInt64-n {
+		return fmt.Errorf("%w: ReconstructN(%d, %d)", kume.ErrInvalidArgument, i0, n)
+	}
+	if n > int64(stored) {
+		return fmt.Errorf("%w: %d vectors asked for, %d stored", kume.ErrNotFound, n, stored)
 	}
 	return nil
 }

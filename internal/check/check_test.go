@@ -3,6 +3,7 @@ package check
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/kume-ann/kume"
@@ -51,7 +52,7 @@ func TestFirstNonFinite(t *testing.T) {
 		for i := range x {
 			x[i] = finite[i%len(finite)]
 		}
-		if got := firstNonFinite(x); got != -1 {
+		if got, _ := firstNonFinite(x); got != -1 {
 			t.Fatalf("n=%d finite: %d", n, got)
 		}
 		for _, pos := range []int{0, n / 2, n - 1} {
@@ -64,10 +65,46 @@ func TestFirstNonFinite(t *testing.T) {
 				if pos < n-1 {
 					y[n-1] = bad // a later one must not be reported first
 				}
-				if got := firstNonFinite(y); got != pos {
+				if got, _ := firstNonFinite(y); got != pos {
 					t.Fatalf("n=%d, %v at %d: reported %d", n, bad, pos, got)
 				}
 			}
+		}
+	}
+}
+
+func TestOverflowingNorms(t *testing.T) {
+	d := 4
+	ok := []float32{1e18, 1e18, 1e18, 1e18, -3, 0, 1, 2}
+	if _, err := Vectors("v", ok, d); err != nil {
+		t.Fatalf("norm 4e36 refused: %v", err)
+	}
+	for _, huge := range []float32{2e19, -2e19, 3e38} {
+		bad := append(append([]float32(nil), ok...), 0, huge, 0, 0)
+		_, err := Vectors("v", bad, d)
+		if !errors.Is(err, kume.ErrNonFinite) || !strings.Contains(err.Error(), "row 2") {
+			t.Errorf("component %v: err = %v, want ErrNonFinite naming row 2", huge, err)
+		}
+	}
+	// Each component fine, the sum of squares too large.
+	many := make([]float32, 1000)
+	for i := range many {
+		many[i] = 6e17
+	}
+	if _, err := Vectors("v", many, 1000); !errors.Is(err, kume.ErrNonFinite) {
+		t.Errorf("norm 3.6e38 over 1000 components: err = %v", err)
+	}
+}
+
+func TestResultBound(t *testing.T) {
+	for _, c := range []struct{ nq, k int }{{1, kume.MaxResults + 1}, {2, kume.MaxResults/2 + 1}, {1 << 40, 1 << 40}, {1, 1 << 62}, {3, math.MaxInt}} {
+		if err := Results(c.nq, c.k); !errors.Is(err, kume.ErrInvalidArgument) {
+			t.Errorf("nq %d k %d: err = %v", c.nq, c.k, err)
+		}
+	}
+	for _, c := range []struct{ nq, k int }{{1, kume.MaxResults}, {0, 5}, {1000, 1000}} {
+		if err := Results(c.nq, c.k); err != nil {
+			t.Errorf("nq %d k %d: %v", c.nq, c.k, err)
 		}
 	}
 }

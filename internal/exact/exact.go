@@ -1,0 +1,171 @@
+// Package exact turns the scores of the many-to-many kernels into exact
+// answers.
+//
+// A batch of queries is compared with stored vectors fastest as a matrix
+// product: inner products from asm.DotTile, squared L2 distances expanded as
+// ||q||² + ||x||² - 2<q, x> (asm.L2SqrTile). Those scores are rounded
+// differently from the one-query kernels (asm.Dot, asm.L2Sqr), and the
+// expansion loses every digit that the norms have and the distance has not:
+// for vectors far from the origin, or a query next to a stored vector, it
+// can be 0 or many times the true distance.
+//
+// A Collector keeps the matrix product for what it is good at, choosing
+// candidates, and returns distances as the one-query kernels compute them.
+// Every kernel score s of a row x is within e = c·(||q||² + ||x||²) of the
+// exact value (c from ErrorScale, a bound on the rounding error of any
+// summation order, for the product and for the direct form alike). The
+// Collector tracks U, the k-th smallest upper bound s + e seen, and keeps
+// every row whose lower bound s - e does not exceed it: the rows of the
+// exact top k, ties included, are always among those. Flush computes their
+// distances with the one-query kernel and pushes them into the caller's
+// heap, so a batch returns the same ids and the same distances, bit for bit,
+// as each of its queries searched alone. Usually only about k rows are
+// recomputed; on data whose norms dwarf its distances every row can be,
+// which costs about one more pass of the direct kernel.
+package exact
+
+import (
+	"math"
+
+	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/internal/topk"
+	"github.com/kume-ann/kume/metric"
+)
+
+// unitRoundoff is float32's unit roundoff, 2^-24.
+const unitRoundoff = 1.0 / (1 << 24)
+
+// ErrorScale returns c such that a kernel score of a query q and a row x of
+// d floats, and the direct one-query value, differ by at most
+// c·(||q||² + ||x||²), norms as asm.SqNorms computes them.
+//
+// Any summation of n products has an error of at most γn·Σ|qᵢxᵢ|, with
+// γn ≈ n·u, and Σ|qᵢxᵢ| <= (||q||² + ||x||²)/2. The depth n is taken as
+// d plus the partial sums of the tiled kernel's chunks, with room to spare.
+// Inner product: two such sums (kernel and direct) differ by at most
+// γn·(||q||² + ||x||²). L2: the norms, twice the product and the two final
+// operations of the expansion, and the direct sum of squared differences
+// (at most 2(||q||² + ||x||²)), give (4γn + 4u)(||q||² + ||x||²). A factor
+// 5/4 covers the rounding of the norms themselves.
+func ErrorScale(d int, m metric.Metric) float32 {
+	n := float64(d + d/64 + 16)
+	var c float64
+	if m == metric.InnerProduct {
+		c = (n + 1) * unitRoundoff
+	} else {
+		c = (4*n + 4) * unitRoundoff
+	}
+	return float32(1.25 * c)
+}
+
+// candidate is a row that may be among the best k.
+type candidate struct {
+	lb  float32 // lower bound of its key
+	id  int64
+	row []float32
+}
+
+// Collector gathers one query's candidates from kernel scores. The zero
+// value is ready for Reset; a Collector reuses its buffers across Resets.
+type Collector struct {
+	ip    bool
+	scale float32
+	q     []float32
+	qn    float32
+
+	upper  topk.Heap // the k smallest upper bounds
+	ubKeys []float32
+	ubIDs  []int64
+
+	cand  []candidate
+	limit int
+}
+
+// Reset prepares c for query q, whose squared norm is qn, k results, metric
+// m and error scale (ErrorScale(len(q), m)).
+func (c *Collector) Reset(q []float32, qn float32, k int, m metric.Metric, scale float32) {
+	c.ip = m == metric.InnerProduct
+	c.scale = scale
+	c.q, c.qn = q, qn
+	if cap(c.ubKeys) < k {
+		c.ubKeys = make([]float32, k)
+		c.ubIDs = make([]int64, k)
+	}
+	c.upper.Reset(c.ubKeys[:k], c.ubIDs[:k])
+	c.cand = c.cand[:0]
+	c.limit = max(2*k, 64)
+}
+
+// Offer takes the kernel scores of consecutive rows (inner products for the
+// inner-product metric, squared distances for L2): row j is
+// rows[j*d:(j+1)*d], with squared norm norms[j] and id ids[j], or base+j
+// when ids is nil. The rows must stay unchanged until Flush.
+func (c *Collector) Offer(scores, rows, norms []float32, ids []int64, base int64) {
+	d := len(c.q)
+	thr := c.upper.Threshold()
+	for j, s := range scores {
+		key := s
+		if c.ip {
+			key = -s
+		}
+		e := c.scale * (c.qn + norms[j])
+		lb := key - e
+		if lb > thr { // false for NaN: such a row stays a candidate
+			continue
+		}
+		ub := key + e
+		if !(ub <= thr) && ub == ub {
+			// Not better than the k-th upper bound (nor NaN): no change.
+		} else {
+			if ub != ub {
+				ub = float32(math.Inf(1))
+			}
+			c.upper.Push(ub, 0)
+			thr = c.upper.Threshold()
+		}
+		id := base + int64(j)
+		if ids != nil {
+			id = ids[j]
+		}
+		c.cand = append(c.cand, candidate{lb: lb, id: id, row: rows[j*d : (j+1)*d]})
+		if len(c.cand) >= c.limit {
+			c.prune(thr)
+			c.limit = max(c.limit, 2*len(c.cand))
+		}
+	}
+}
+
+// prune drops the candidates whose lower bound exceeds thr.
+func (c *Collector) prune(thr float32) {
+	w := 0
+	for _, cd := range c.cand {
+		if !(cd.lb > thr) {
+			c.cand[w] = cd
+			w++
+		}
+	}
+	clear(c.cand[w:])
+	c.cand = c.cand[:w]
+}
+
+// Flush computes the exact key (squared distance, or negated inner product)
+// of every candidate that can still be among the best k and pushes it into
+// h, which may already hold exact entries from elsewhere. It leaves c empty.
+func (c *Collector) Flush(h *topk.Heap) {
+	thr := c.upper.Threshold()
+	for _, cd := range c.cand {
+		if cd.lb > thr || cd.lb > h.Threshold() {
+			continue
+		}
+		var key float32
+		if c.ip {
+			key = -asm.Dot(c.q, cd.row)
+		} else {
+			key = asm.L2Sqr(c.q, cd.row)
+		}
+		h.Push(key, cd.id)
+	}
+	clear(c.cand)
+	c.cand = c.cand[:0]
+	c.q = nil
+}
