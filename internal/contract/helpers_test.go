@@ -17,8 +17,8 @@ import (
 	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/l2norm"
-	"github.com/kume-ann/kume/refine"
 	"github.com/kume-ann/kume/metric"
+	"github.com/kume-ann/kume/refine"
 )
 
 // relTol is the relative tolerance of distances compared with their float64
