@@ -1,0 +1,116 @@
+package exact
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/internal/simdtest"
+	"github.com/kume-ann/kume/internal/topk"
+	"github.com/kume-ann/kume/metric"
+)
+
+// TestErrorScaleBounds: the tiled kernels' scores stay within the bound of
+// the one-query kernels' values, on data chosen to make rounding large.
+func TestErrorScaleBounds(t *testing.T) {
+	simdtest.ForEach(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		for _, d := range []int{1, 7, 16, 100, 256, 768, 1500} {
+			for _, off := range []float64{0, 1000, 1e4, -3e5} {
+				const nx, ny = 9, 37
+				xs, ys := make([]float32, nx*d), make([]float32, ny*d)
+				for i := range xs {
+					xs[i] = float32(off + rng.NormFloat64())
+				}
+				for i := range ys {
+					ys[i] = float32(off + rng.NormFloat64())
+				}
+				xn, yn := make([]float32, nx), make([]float32, ny)
+				asm.SqNorms(xn, xs, d)
+				asm.SqNorms(yn, ys, d)
+				l2, ip := make([]float32, nx*ny), make([]float32, nx*ny)
+				asm.L2SqrTile(l2, xs, xn, ys, yn, d)
+				asm.DotTile(ip, xs, ys, d)
+				for i := 0; i < nx; i++ {
+					for j := 0; j < ny; j++ {
+						x, y := xs[i*d:(i+1)*d], ys[j*d:(j+1)*d]
+						s := float64(xn[i] + yn[j])
+						if e := math.Abs(float64(l2[i*ny+j] - asm.L2Sqr(x, y))); e > float64(ErrorScale(d, metric.L2))*s {
+							t.Fatalf("d=%d off=%v: L2 error %v beyond bound %v", d, off, e, float64(ErrorScale(d, metric.L2))*s)
+						}
+						if e := math.Abs(float64(ip[i*ny+j] - asm.Dot(x, y))); e > float64(ErrorScale(d, metric.InnerProduct))*s {
+							t.Fatalf("d=%d off=%v: IP error %v beyond bound %v", d, off, e, float64(ErrorScale(d, metric.InnerProduct))*s)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestCollectorMatchesDirect: candidates chosen from tiled scores, offered in
+// pieces, give exactly the heap of direct distances, for every k, with
+// duplicates (ties) and un-centred data.
+func TestCollectorMatchesDirect(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const d, n = 64, 300
+	for trial := 0; trial < 40; trial++ {
+		off := []float64{0, 100, 1e4}[trial%3]
+		m := []metric.Metric{metric.L2, metric.InnerProduct}[trial%2]
+		ys := make([]float32, n*d)
+		for i := range ys {
+			ys[i] = float32(off + rng.NormFloat64())
+		}
+		for r := 1; r < n; r += 7 { // duplicates
+			copy(ys[r*d:(r+1)*d], ys[(r-1)*d:r*d])
+		}
+		q := make([]float32, d)
+		copy(q, ys[rng.IntN(n)*d:])
+		q[0] += 1e-3
+		yn := make([]float32, n)
+		asm.SqNorms(yn, ys, d)
+		qn := []float32{0}
+		asm.SqNorms(qn, q, d)
+		scores := make([]float32, n)
+		if m == metric.L2 {
+			asm.L2SqrTile(scores, q, qn, ys, yn, d)
+		} else {
+			asm.DotTile(scores, q, ys, d)
+		}
+		for _, k := range []int{1, 2, 7, 8, 30, 299, 300, 301} {
+			want := topK(k, n, func(j int) float32 {
+				if m == metric.L2 {
+					return asm.L2Sqr(q, ys[j*d:(j+1)*d])
+				}
+				return -asm.Dot(q, ys[j*d:(j+1)*d])
+			})
+			var c Collector
+			c.Reset(q, qn[0], k, m, ErrorScale(d, m))
+			for r0 := 0; r0 < n; r0 += 50 {
+				r1 := min(r0+50, n)
+				c.Offer(scores[r0:r1], ys[r0*d:r1*d], yn[r0:r1], nil, int64(r0))
+			}
+			keys, ids := make([]float32, k), make([]int64, k)
+			var h topk.Heap
+			h.Reset(keys, ids)
+			c.Flush(&h)
+			h.Finish(false)
+			if fmt.Sprint(keys, ids) != want {
+				t.Fatalf("trial %d k=%d %v: got %v, want %v", trial, k, m, fmt.Sprint(keys, ids), want)
+			}
+		}
+	}
+}
+
+func topK(k, n int, key func(int) float32) string {
+	keys, ids := make([]float32, k), make([]int64, k)
+	var h topk.Heap
+	h.Reset(keys, ids)
+	for j := 0; j < n; j++ {
+		h.Push(key(j), int64(j))
+	}
+	h.Finish(false)
+	return fmt.Sprint(keys, ids)
+}
