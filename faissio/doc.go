@@ -30,6 +30,18 @@
 // FAISS, and products are checked for overflow. Errors wrap kume.ErrCorrupt
 // (truncated, inconsistent or impossible data) or kume.ErrUnsupported.
 //
+// What a file merely claims must not cost anything later either (in a
+// search, ListSizes, Reconstruct or writing the index back): an untrained
+// IVF record, which stores no centroids, may declare at most 2^16 lists, or
+// one per 16 bytes of the file read up to its end (FAISS's block inverted
+// lists store 16 bytes per list even when empty); larger claims fail with
+// ErrCorrupt. Records are checked against each other: an IndexRefineFlat
+// whose base holds a label that is no row of its refine index fails with
+// ErrCorrupt. Stored vectors obey the rule every index applies on Add: a
+// NaN or infinite component, or a row whose squared norm overflows float32,
+// fails with an error wrapping kume.ErrUnsupported and kume.ErrNonFinite
+// (FAISS stores such vectors; kume cannot search them).
+//
 // Inverted lists are read one list at a time into a reused buffer, so loading
 // an IVFFlat index needs its own size in memory plus one list.
 package faissio

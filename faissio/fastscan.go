@@ -346,6 +346,11 @@ func (d *decoder) ivfFastScan() (*ivfFastScanData, error) {
 		if h.ntotal != 0 {
 			return nil, d.corrupt("%s holds %d vectors but no inverted lists", what, h.ntotal)
 		}
+		if h.centroids == nil {
+			if err := d.checkUntrainedNList(what, h.nlist); err != nil {
+				return nil, err
+			}
+		}
 		return r, nil
 	}
 	if it != tagInvBlock {
@@ -402,6 +407,11 @@ func (d *decoder) ivfFastScan() (*ivfFastScanData, error) {
 	}
 	if sum != h.ntotal {
 		return nil, d.corrupt("%s: the lists hold %d vectors, the index header says %d", what, sum, h.ntotal)
+	}
+	if !keep {
+		if err := d.checkUntrainedNList(what, h.nlist); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }

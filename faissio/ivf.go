@@ -211,6 +211,11 @@ func (d *decoder) ivfFlat() (kume.Index, error) {
 		if h.ntotal != 0 {
 			return nil, d.corrupt("IndexIVFFlat holds %d vectors but no inverted lists", h.ntotal)
 		}
+		if h.centroids == nil {
+			if err := d.checkUntrainedNList("IndexIVFFlat", h.nlist); err != nil {
+				return nil, err
+			}
+		}
 		return x, nil
 	}
 	if it != tagInvArray {
@@ -232,6 +237,9 @@ func (d *decoder) ivfFlat() (kume.Index, error) {
 		return nil, err
 	}
 	if h.centroids == nil {
+		if err := d.checkUntrainedNList("IndexIVFFlat", h.nlist); err != nil {
+			return nil, err
+		}
 		return x, nil
 	}
 	err = x.LoadLists(func(ivf.Codec) error {
@@ -250,6 +258,9 @@ func (d *decoder) ivfFlat() (kume.Index, error) {
 			}
 			if vecs, err = d.float32s(vecs[:0], nf); err != nil {
 				return err
+			}
+			if err := checkStored("IndexIVFFlat list", vecs, h.d); err != nil {
+				return fmt.Errorf("%w (list %d)", err, l)
 			}
 			if _, err := d.checkBytes("inverted list ids", uint64(n), 8); err != nil {
 				return err

@@ -372,6 +372,17 @@ func (d *decoder) refine() (kume.Index, error) {
 	if int64(base.Len()) != h.ntotal || sf.h.ntotal != h.ntotal {
 		return nil, d.corrupt("IndexRefine ntotal %d, base holds %d, refine index %d", h.ntotal, base.Len(), sf.h.ntotal)
 	}
+	// FAISS takes the base's labels as row numbers in the refine index: a
+	// label outside 0..ntotal-1 names no stored vector.
+	err = eachID(base, func(id int64) error {
+		if id < 0 || id >= h.ntotal {
+			return d.corrupt("IndexRefine base holds id %d, but the refine index has rows 0..%d only", id, h.ntotal-1)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	store, err := sf.build(nil)
 	if err != nil {
 		return nil, err

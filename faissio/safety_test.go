@@ -317,27 +317,3 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
-
-// TestUntrainedHugeNList reads a valid untrained IVF record that declares
-// 2^31-1 lists in a few bytes: nothing may be allocated per list, on reading
-// or on writing it back.
-func TestUntrainedHugeNList(t *testing.T) {
-	b := ivfClaim(1<<31-1, "sprs", 0)
-	b = b[:len(b)-256]
-	var buf bytes.Buffer
-	a := allocated(func() {
-		idx, err := Read(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := Write(&buf, idx); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if !bytes.Equal(buf.Bytes(), b) {
-		t.Errorf("written back differently at byte %d", firstDiff(buf.Bytes(), b))
-	}
-	if a > 1<<20 {
-		t.Errorf("allocated %d bytes", a)
-	}
-}
