@@ -32,6 +32,7 @@ type Index struct {
 	ntotal int
 	packed []byte
 	ids    []int64 // nil while every id is its position
+	next   int64   // the id of the next Add (see NextID)
 
 	states sync.Pool
 }
@@ -63,6 +64,10 @@ func FromParts(q *pq.Quantizer, mt metric.Metric, n int, packed []byte, ids []in
 		return nil, fmt.Errorf("fastscan: %w: %d packed bytes and %d ids for %d codes of M = %d", kume.ErrCorrupt, len(packed), len(ids), n, q.M())
 	}
 	x.pq, x.ntotal, x.packed, x.ids = q, n, packed, ids
+	x.next = int64(n)
+	if ids != nil {
+		x.next = check.AfterIDs(0, ids)
+	}
 	return x, nil
 }
 
@@ -101,18 +106,32 @@ func (x *Index) Packed() (int, []byte, []int64) {
 }
 
 // Train trains the product quantizer (16 centroids per sub-space, at most
-// 4096 training vectors, 25 k-means iterations, as FAISS).
+// 4096 training vectors, 25 k-means iterations, as FAISS). An index that
+// holds vectors refuses: their codes belong to the old quantizer.
 func (x *Index) Train(ctx context.Context, v []float32) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if x.ntotal > 0 {
+		return fmt.Errorf("fastscan: %w: the index holds %d vectors encoded with its quantizer: Reset it before training again", kume.ErrInvalidArgument, x.ntotal)
+	}
 	if err := x.pq.Train(ctx, v, x.KMeans); err != nil {
 		return fmt.Errorf("fastscan: %w", err)
 	}
 	return nil
 }
 
-// Add encodes vectors and appends them with ids Len(), Len()+1, ...
-func (x *Index) Add(ctx context.Context, v []float32) error { return x.add(v, nil) }
+// Add encodes vectors and appends them with ids NextID(), NextID()+1, ...
+// An Add that fails (a cancelled context) leaves the index as it was.
+func (x *Index) Add(ctx context.Context, v []float32) error { return x.add(ctx, v, nil) }
+
+// NextID is the id Add gives the next vector: one more than the largest id
+// the index ever held since it was created, loaded or Reset, so that no id
+// is handed out twice, also after RemoveIDs; -1 when no id is left.
+func (x *Index) NextID() int64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.next
+}
 
 // AddWithIDs encodes vectors and appends them with the given ids.
 func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error {
@@ -123,10 +142,14 @@ func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error 
 	if err := check.IDs(ids, n); err != nil {
 		return fmt.Errorf("fastscan: %w", err)
 	}
-	return x.add(v, ids)
+	return x.add(ctx, v, ids)
 }
 
-func (x *Index) add(v []float32, ids []int64) error {
+// encodeChunk is how many vectors are encoded between checks of the
+// context.
+const encodeChunk = 4096
+
+func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
 	n, err := check.Vectors("vectors", v, x.d)
 	if err != nil {
 		return fmt.Errorf("fastscan: %w", err)
@@ -136,9 +159,31 @@ func (x *Index) add(v []float32, ids []int64) error {
 	if !x.pq.IsTrained() {
 		return fmt.Errorf("fastscan: %w: train before adding vectors", kume.ErrNotTrained)
 	}
-	codes := make([]byte, n*x.pq.CodeSize())
-	x.pq.Encode(codes, v)
-	if ids != nil && x.ids == nil {
+	first := int64(0)
+	if ids == nil {
+		if first, err = check.NextIDs(x.next, n); err != nil {
+			return fmt.Errorf("fastscan: %w", err)
+		}
+	}
+	cs := x.pq.CodeSize()
+	codes := make([]byte, n*cs)
+	for c0 := 0; c0 < n; c0 += encodeChunk {
+		if err := ctx.Err(); err != nil {
+			return err // nothing stored yet
+		}
+		c1 := min(c0+encodeChunk, n)
+		x.pq.Encode(codes[c0*cs:c1*cs], v[c0*x.d:c1*x.d])
+	}
+	// Ids stay implicit (positions) while they are.
+	implicit := x.ids == nil
+	if ids == nil {
+		implicit = implicit && first == int64(x.ntotal)
+	} else {
+		for i, id := range ids {
+			implicit = implicit && id == int64(x.ntotal+i)
+		}
+	}
+	if !implicit && x.ids == nil {
 		x.ids = make([]int64, x.ntotal, x.ntotal+n)
 		for i := range x.ids {
 			x.ids[i] = int64(i)
@@ -147,7 +192,7 @@ func (x *Index) add(v []float32, ids []int64) error {
 	if x.ids != nil {
 		if ids == nil {
 			for i := 0; i < n; i++ {
-				x.ids = append(x.ids, int64(x.ntotal+i))
+				x.ids = append(x.ids, first+int64(i))
 			}
 		} else {
 			x.ids = append(x.ids, ids...)
@@ -155,6 +200,11 @@ func (x *Index) add(v []float32, ids []int64) error {
 	}
 	x.packed = appendPacked(x.packed, codes, x.ntotal, n, x.m)
 	x.ntotal += n
+	if ids == nil {
+		x.next = first + int64(n)
+	} else {
+		x.next = check.AfterIDs(x.next, ids)
+	}
 	return nil
 }
 
@@ -169,11 +219,21 @@ func appendPacked(packed, codes []byte, n0, n, m int) []byte {
 	return packed
 }
 
+// truncatePacked keeps the first n codes of packed: whole blocks past them
+// are dropped and the rest of the last block is zeroed.
+func truncatePacked(packed []byte, n, m int) []byte {
+	end := Blocks(n) * BlockSize
+	if pad := end - n; pad > 0 {
+		Pack(packed, make([]byte, pad*((m+1)/2)), pad, m, n)
+	}
+	return packed[:Blocks(n)*BlockBytes(m)]
+}
+
 // Reset removes every vector, keeping the quantizer.
 func (x *Index) Reset() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.ntotal, x.packed, x.ids = 0, nil, nil
+	x.ntotal, x.packed, x.ids, x.next = 0, nil, nil, 0
 }
 
 // Reconstruct appends the decoded vector with the given id to dst.

@@ -150,6 +150,17 @@ func (c *IVFCodec) AddPacked(list int, codes []byte, ids []int64) {
 	l.ids = append(l.ids, ids...)
 }
 
+// Truncate keeps the first n codes of a list; the padding of its last block
+// is zeroed again, as FAISS's files have it.
+func (c *IVFCodec) Truncate(list, n int) {
+	l := &c.lists[list]
+	if n >= len(l.ids) {
+		return
+	}
+	l.packed = truncatePacked(l.packed, n, c.m)
+	l.ids = l.ids[:n]
+}
+
 // SetList replaces a list's contents with n packed codes (Blocks(n) blocks
 // in FAISS's layout) and their ids, as a file stores them.
 func (c *IVFCodec) SetList(list int, packed []byte, ids []int64) error {

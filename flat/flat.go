@@ -46,6 +46,7 @@ type Index struct {
 	norms []float32 // squared norms of the rows, for L2 batches
 	ids   []int64   // nil while every id equals its row number
 	pos   map[int64]int
+	next  int64 // the id of the next Add (see NextID)
 
 	scratch sync.Pool
 }
@@ -91,7 +92,7 @@ func (x *Index) Train(ctx context.Context, v []float32) error {
 	return err
 }
 
-// Add stores vectors with ids Len(), Len()+1, ...
+// Add stores vectors with the ids NextID(), NextID()+1, ...
 func (x *Index) Add(ctx context.Context, v []float32) error {
 	n, err := check.Vectors("vectors", v, x.d)
 	if err != nil {
@@ -99,14 +100,32 @@ func (x *Index) Add(ctx context.Context, v []float32) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	first, err := check.NextIDs(x.next, n)
+	if err != nil {
+		return fmt.Errorf("flat: %w", err)
+	}
 	start := len(x.data) / x.d
+	if x.ids == nil && first != int64(start) {
+		x.materializeIDs(start + n)
+	}
 	x.append(v, n)
 	if x.ids != nil {
 		for i := 0; i < n; i++ {
-			x.addID(int64(start+i), start+i)
+			x.addID(first+int64(i), start+i)
 		}
 	}
+	x.next = first + int64(n)
 	return nil
+}
+
+// NextID is the id Add gives the next vector: one more than the largest id
+// the index ever held since it was created or Reset (so an id is never
+// handed out twice, also after RemoveIDs), or -1 when that would be past
+// math.MaxInt64.
+func (x *Index) NextID() int64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.next
 }
 
 // AddWithIDs stores vectors with the given ids. Ids must be non-negative.
@@ -128,12 +147,7 @@ func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error 
 		sequential = sequential && id == int64(start+i)
 	}
 	if !sequential && x.ids == nil {
-		x.ids = make([]int64, start, start+n)
-		x.pos = make(map[int64]int, start+n)
-		for i := range x.ids {
-			x.ids[i] = int64(i)
-			x.pos[int64(i)] = i
-		}
+		x.materializeIDs(start + n)
 	}
 	x.append(v, n)
 	if x.ids != nil {
@@ -141,7 +155,20 @@ func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error 
 			x.addID(id, start+i)
 		}
 	}
+	x.next = check.AfterIDs(x.next, ids)
 	return nil
+}
+
+// materializeIDs stores the implicit ids (row numbers) of the rows held, with
+// room for capacity rows.
+func (x *Index) materializeIDs(capacity int) {
+	rows := len(x.data) / x.d
+	x.ids = make([]int64, rows, capacity)
+	x.pos = make(map[int64]int, capacity)
+	for i := range x.ids {
+		x.ids[i] = int64(i)
+		x.pos[int64(i)] = i
+	}
 }
 
 func (x *Index) append(v []float32, n int) {
@@ -161,6 +188,7 @@ func (x *Index) Reset() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.data, x.norms, x.ids, x.pos = nil, nil, nil, nil
+	x.next = 0
 }
 
 // Vectors returns the stored vectors, row-major, and their ids (nil when every

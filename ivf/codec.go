@@ -24,6 +24,9 @@ type Codec interface {
 	IsTrained() bool
 	// Add appends vectors (rows of d floats) with their ids to list.
 	Add(list int, x []float32, ids []int64) error
+	// Truncate drops the vectors at positions n and beyond of list, leaving
+	// it as it was when it held n vectors (an Add that fails is undone so).
+	Truncate(list, n int)
 	// Len is the number of vectors in list.
 	Len(list int) int
 	// IDs returns the ids of list in storage order. The slice must not be

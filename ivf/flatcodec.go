@@ -55,6 +55,12 @@ func (c *FlatCodec) Add(list int, x []float32, ids []int64) error {
 	return nil
 }
 
+// Truncate keeps the first n vectors of a list.
+func (c *FlatCodec) Truncate(list, n int) {
+	l := &c.lists[list]
+	l.vecs, l.ids, l.norms = l.vecs[:n*c.d], l.ids[:n], l.norms[:n]
+}
+
 // Len is the number of vectors in a list.
 func (c *FlatCodec) Len(list int) int { return len(c.lists[list].ids) }
 

@@ -42,6 +42,7 @@ type Index struct {
 	quantizer *flat.Index // the coarse centroids
 	trained   bool
 	ntotal    int
+	next      int64 // the id of the next Add (see NextID)
 	nprobe    int
 	where     map[int64]loc // id -> list position, built on demand
 
@@ -142,6 +143,9 @@ func (x *Index) Train(ctx context.Context, v []float32) error {
 	if err != nil {
 		return fmt.Errorf("ivf: %w", err)
 	}
+	if held := x.Len(); held > 0 {
+		return fmt.Errorf("ivf: %w: the index holds %d vectors, which new centroids would misplace: Reset it before training again", kume.ErrInvalidArgument, held)
+	}
 	if n < x.nlist {
 		return fmt.Errorf("ivf: %w: %d training vectors for %d lists (need at least one per list)", kume.ErrInvalidArgument, n, x.nlist)
 	}
@@ -158,6 +162,9 @@ func (x *Index) Train(ctx context.Context, v []float32) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if x.ntotal > 0 {
+		return fmt.Errorf("ivf: %w: vectors were added during training: Reset before training again", kume.ErrInvalidArgument)
+	}
 	if err := x.setCentroids(res.Centroids); err != nil {
 		return err
 	}
@@ -182,6 +189,9 @@ func (x *Index) SetCentroids(centroids []float32) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if x.ntotal > 0 {
+		return fmt.Errorf("ivf: %w: the index holds %d vectors: Reset before setting new centroids", kume.ErrInvalidArgument, x.ntotal)
+	}
 	if err := x.setCentroids(centroids); err != nil {
 		return err
 	}
@@ -200,7 +210,7 @@ func (x *Index) setCentroids(c []float32) error {
 	if err := x.codec.Init(x.d, x.nlist, c); err != nil {
 		return fmt.Errorf("ivf: %w", err)
 	}
-	x.ntotal, x.where = 0, nil
+	x.ntotal, x.next, x.where = 0, 0, nil
 	return nil
 }
 
@@ -217,14 +227,26 @@ func (x *Index) assign(ctx context.Context, v []float32) ([]int32, error) {
 	return lists, nil
 }
 
-// Add stores vectors with ids Len(), Len()+1, ...
+// Add stores vectors with the ids NextID(), NextID()+1, ... An Add that
+// fails (a cancelled context, ...) leaves the index as it was.
 func (x *Index) Add(ctx context.Context, v []float32) error {
 	return x.add(ctx, v, nil)
 }
 
+// NextID is the id Add gives the next vector: one more than the largest id
+// the index ever held since it was trained, loaded or Reset, so that no id
+// is handed out twice, also after RemoveIDs (FAISS numbers from ntotal,
+// which can repeat an id after a removal); -1 when no id is left.
+func (x *Index) NextID() int64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.next
+}
+
 // AddWithIDs stores vectors with the given ids (non-negative). An id that is
 // already stored is stored again: searches may return both copies and
-// Reconstruct returns one of them.
+// Reconstruct returns one of them. An AddWithIDs that fails leaves the index
+// as it was.
 func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error {
 	n, err := check.Vectors("vectors", v, x.d)
 	if err != nil {
@@ -236,8 +258,9 @@ func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error 
 	return x.add(ctx, v, ids)
 }
 
-// addChunk bounds the memory of one assignment pass.
-const addChunk = 65536
+// addChunk bounds the memory and the time of one assignment pass: the
+// context is checked between chunks (and within their assignment).
+const addChunk = 16384
 
 func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
 	n, err := check.Vectors("vectors", v, x.d)
@@ -249,24 +272,51 @@ func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
 	if !x.trained || !x.codec.IsTrained() {
 		return fmt.Errorf("ivf: %w: train before adding vectors", kume.ErrNotTrained)
 	}
-	x.where = nil
+	first := int64(0)
+	if ids == nil {
+		if first, err = check.NextIDs(x.next, n); err != nil {
+			return fmt.Errorf("ivf: %w", err)
+		}
+	}
+	// The lengths of the lists before the call: on failure every list is
+	// cut back to them, so that a failed Add changes nothing.
+	var before map[int]int
+	rollback := func() {
+		for l, n0 := range before {
+			x.codec.Truncate(l, n0)
+		}
+	}
+	order := make([][]int32, x.nlist)
+	var vecs []float32
+	var lids []int64
 	for c0 := 0; c0 < n; c0 += addChunk {
+		if err := ctx.Err(); err != nil {
+			rollback()
+			return err
+		}
 		c1 := min(c0+addChunk, n)
 		chunk := v[c0*x.d : c1*x.d]
 		lists, err := x.assign(ctx, chunk)
 		if err != nil {
+			rollback()
 			return err
 		}
 		// Group by list, keeping insertion order within each list.
-		order := make([][]int32, x.nlist)
+		for l := range order {
+			order[l] = order[l][:0]
+		}
 		for i, l := range lists {
 			order[l] = append(order[l], int32(i))
 		}
-		var vecs []float32
-		var lids []int64
 		for l, rows := range order {
 			if len(rows) == 0 {
 				continue
+			}
+			if before == nil {
+				before = make(map[int]int)
+			}
+			if _, ok := before[l]; !ok {
+				before[l] = x.codec.Len(l)
 			}
 			vecs, lids = vecs[:0], lids[:0]
 			for _, r := range rows {
@@ -274,15 +324,22 @@ func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
 				if ids != nil {
 					lids = append(lids, ids[c0+int(r)])
 				} else {
-					lids = append(lids, int64(x.ntotal+c0+int(r)))
+					lids = append(lids, first+int64(c0)+int64(r))
 				}
 			}
 			if err := x.codec.Add(l, vecs, lids); err != nil {
+				rollback()
 				return fmt.Errorf("ivf: list %d: %w", l, err)
 			}
 		}
 	}
+	x.where = nil
 	x.ntotal += n
+	if ids == nil {
+		x.next = first + int64(n)
+	} else {
+		x.next = check.AfterIDs(x.next, ids)
+	}
 	return nil
 }
 
@@ -291,7 +348,7 @@ func (x *Index) Reset() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.codec.Reset()
-	x.ntotal, x.where = 0, nil
+	x.ntotal, x.next, x.where = 0, 0, nil
 }
 
 // RemoveIDs removes every vector whose id is in ids.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/check"
 )
 
 // LoadLists fills the inverted lists of a trained index directly, without
@@ -23,8 +24,10 @@ func (x *Index) LoadLists(fill func(c Codec) error) error {
 	x.where = nil
 	err := fill(x.codec)
 	n := 0
+	x.next = 0
 	for l := 0; l < x.nlist; l++ {
 		n += x.codec.Len(l)
+		x.next = check.AfterIDs(x.next, x.codec.IDs(l))
 	}
 	x.ntotal = n
 	return err

@@ -94,31 +94,56 @@ func (x *Index) IsTrained() bool { return x.base.IsTrained() }
 // Len returns the number of stored vectors.
 func (x *Index) Len() int { return x.store.Len() }
 
-// Train trains the base index.
+// Train trains the base index. An index that holds vectors refuses (Reset
+// it first): the base's codes would belong to its old training.
 func (x *Index) Train(ctx context.Context, v []float32) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if n := x.store.Len(); n > 0 {
+		return fmt.Errorf("refine: %w: the index holds %d vectors: Reset it before training again", kume.ErrInvalidArgument, n)
+	}
 	return x.base.Train(ctx, v)
 }
 
-// Add adds vectors to the base and to the raw store, with ids Len(), ...
+// Add adds vectors to the base and to the raw store with the ids
+// NextID(), NextID()+1, ..., the same in both halves. An Add that fails
+// leaves the index as it was.
 func (x *Index) Add(ctx context.Context, v []float32) error {
+	n, err := check.Vectors("vectors", v, x.Dim())
+	if err != nil {
+		return fmt.Errorf("refine: %w", err)
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if err := x.base.Add(ctx, v); err != nil {
+	first, err := check.NextIDs(x.store.NextID(), n)
+	if err != nil {
+		return fmt.Errorf("refine: %w", err)
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = first + int64(i)
+	}
+	// The base first: it is the half that can fail (a cancelled context,
+	// an untrained quantizer) and then stores nothing.
+	if err := x.base.AddWithIDs(ctx, v, ids); err != nil {
 		return err
 	}
-	return x.store.Add(ctx, v)
+	return x.store.Add(context.Background(), v)
 }
 
+// NextID is the id Add gives the next vector: one more than the largest id
+// ever stored (see flat.Index.NextID).
+func (x *Index) NextID() int64 { return x.store.NextID() }
+
 // AddWithIDs adds vectors with the given ids to the base and to the store.
+// An AddWithIDs that fails leaves the index as it was.
 func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if err := x.base.AddWithIDs(ctx, v, ids); err != nil {
 		return err
 	}
-	return x.store.AddWithIDs(ctx, v, ids)
+	return x.store.AddWithIDs(context.Background(), v, ids)
 }
 
 // Reset empties both halves.

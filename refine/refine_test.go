@@ -136,3 +136,42 @@ func TestParamsAndErrors(t *testing.T) {
 		t.Errorf("RemoveIDs: %d, %v; lens %d %d", n, err, idx.Len(), idx.Base().Len())
 	}
 }
+
+// TestIDsAfterRemoveStayTrue: after RemoveIDs, Add gives new ids in both
+// halves, so re-ranking measures each candidate on its own vector and a
+// stored vector is found first at distance 0.
+func TestIDsAfterRemoveStayTrue(t *testing.T) {
+	const n, d = 50, 8
+	idx, _, _, v := setup(t, metric.L2, n, d)
+	if _, err := idx.RemoveIDs([]int64{3, 7, 11}); err != nil {
+		t.Fatal(err)
+	}
+	extra := make([]float32, 3*d)
+	for i := range extra {
+		extra[i] = float32(i%5) + 10
+	}
+	if err := idx.Add(ctx, extra); err != nil {
+		t.Fatal(err)
+	}
+	if idx.Len() != n || idx.NextID() != n+3 {
+		t.Fatalf("Len %d NextID %d", idx.Len(), idx.NextID())
+	}
+	for i := 0; i < 3; i++ {
+		q := extra[i*d : (i+1)*d]
+		res, err := idx.Search(ctx, q, 3, &kume.SearchParams{KFactor: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.IDs[0] != int64(n+i) || res.Distances[0] != 0 {
+			t.Errorf("added vector %d: first result (%d, %v), want (%d, 0)", i, res.IDs[0], res.Distances[0], n+i)
+		}
+	}
+	// A surviving old vector is still found under its own id.
+	res, _ := idx.Search(ctx, v[20*d:21*d], 1, &kume.SearchParams{KFactor: 10})
+	if res.IDs[0] != 20 || res.Distances[0] != 0 {
+		t.Errorf("old vector 20: (%d, %v)", res.IDs[0], res.Distances[0])
+	}
+	if err := idx.Train(ctx, v); !errors.Is(err, kume.ErrInvalidArgument) {
+		t.Errorf("Train on a populated index: %v", err)
+	}
+}

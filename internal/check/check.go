@@ -140,3 +140,30 @@ func IDRange(i0, n int64, stored int) error {
 	}
 	return nil
 }
+
+// NextIDs returns the first of n ids for Add on an index whose next id is
+// next (one more than the largest id it ever stored), or an error when the
+// ids would run past math.MaxInt64.
+func NextIDs(next int64, n int) (int64, error) {
+	if next < 0 || int64(n) > math.MaxInt64-next {
+		return 0, fmt.Errorf("%w: no ids left: the next id is %d, %d vectors to add", kume.ErrInvalidArgument, next, n)
+	}
+	return next, nil
+}
+
+// AfterIDs returns the next id of an index whose next id was next once it
+// also holds ids: one more than the largest of them, or next when that is
+// larger. An id of math.MaxInt64 leaves no id for Add: the result is then -1
+// (NextIDs refuses it).
+func AfterIDs(next int64, ids []int64) int64 {
+	if next < 0 {
+		return next
+	}
+	for _, id := range ids {
+		if id == math.MaxInt64 {
+			return -1
+		}
+		next = max(next, id+1)
+	}
+	return next
+}
