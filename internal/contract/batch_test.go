@@ -95,6 +95,11 @@ func TestBatchEqualsSingle(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%v", desc, m), func(t *testing.T) {
 				idx := shared(t, desc, m)
 				kd := kindOf(t, stdDim, desc)
+				var tr *truth
+				var q []float32
+				if kd.exactDist {
+					tr, q = storedTruth(t, desc, idx, kd, s.queries)
+				}
 				forEachImpl(t, func(t *testing.T) {
 					for _, p := range searchSettings() {
 						label := fmt.Sprintf("seed %d, %s %v, %s", stdSeed, desc, m, paramString(p))
@@ -104,7 +109,6 @@ func TestBatchEqualsSingle(t *testing.T) {
 						if !kd.exactDist {
 							continue
 						}
-						tr, q := storedTruth(t, label, idx, kd, s.queries)
 						for name, res := range map[string]*kume.Results{"batch": batch, "alone": single} {
 							for i := 0; i < res.NQ; i++ {
 								gd, gi := res.Row(i)

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
@@ -303,6 +304,9 @@ type truth struct {
 	data []float32 // the vectors as the index stores them
 	ids  []int64
 	pos  map[int64]int
+	// memo holds the answers of top by query and n: the same queries are
+	// checked in a batch, alone and under every kernel implementation.
+	memo map[string][]scored
 }
 
 func newTruth(m metric.Metric, d int, data []float32, ids []int64) *truth {
@@ -316,7 +320,7 @@ func newTruth(m metric.Metric, d int, data []float32, ids []int64) *truth {
 	for i, id := range ids {
 		pos[id] = i
 	}
-	return &truth{m: m, d: d, data: data, ids: ids, pos: pos}
+	return &truth{m: m, d: d, data: data, ids: ids, pos: pos, memo: map[string][]scored{}}
 }
 
 // vector returns the stored vector with the given id.
@@ -337,6 +341,21 @@ type scored struct {
 // stored), best first, equal distances by smaller id.
 func (tr *truth) top(q []float32, n int) []scored {
 	n = min(n, len(tr.ids))
+	key := make([]byte, 0, 4*len(q)+8)
+	key = binary.LittleEndian.AppendUint64(key, uint64(n))
+	for _, v := range q {
+		key = binary.LittleEndian.AppendUint32(key, math.Float32bits(v))
+	}
+	if s, ok := tr.memo[string(key)]; ok {
+		return s
+	}
+	s := tr.scan(q, n)
+	tr.memo[string(key)] = s
+	return s
+}
+
+// scan is top without the memo.
+func (tr *truth) scan(q []float32, n int) []scored {
 	ip := tr.m == metric.InnerProduct
 	better := func(a, b scored) bool {
 		if a.dist != b.dist {

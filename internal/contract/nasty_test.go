@@ -113,6 +113,11 @@ func TestNastyData(t *testing.T) {
 				label := fmt.Sprintf("seed %d, %s, %s %v", seed, set.name, desc, m)
 				idx := build(t, set.d, desc, m, set.base, set.base)
 				kd := kindOf(t, set.d, desc)
+				var tr *truth
+				var q []float32
+				if kd.exactDist {
+					tr, q = storedTruth(t, label, idx, kd, set.queries)
+				}
 				for _, p := range []*kume.SearchParams{{NProbe: 2, KFactor: 2}, {NProbe: nlist}} {
 					l := label + ", " + paramString(p)
 					batch := mustSearch(t, l, idx, set.queries, k, p)
@@ -121,7 +126,6 @@ func TestNastyData(t *testing.T) {
 					if !kd.exactDist {
 						continue
 					}
-					tr, q := storedTruth(t, l, idx, kd, set.queries)
 					for name, res := range map[string]*kume.Results{"batch": batch, "alone": single} {
 						for i := 0; i < res.NQ; i++ {
 							gd, gi := res.Row(i)
