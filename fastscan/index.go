@@ -355,12 +355,10 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		x.searchRange(dst, queries, k, 0, nq)
-		return nil
+		return x.searchRange(ctx, dst, queries, k, 0, nq)
 	}
 	return parallel.For(ctx, nq, parallel.Grain(nq, 4), func(lo, hi int) error {
-		x.searchRange(dst, queries, k, lo, hi)
-		return nil
+		return x.searchRange(ctx, dst, queries, k, lo, hi)
 	})
 }
 
@@ -385,13 +383,16 @@ type flatState struct {
 // block's codes are loaded once per group (asm.LUT4ScanMulti).
 const queryGroup = 12
 
-func (x *Index) searchRange(dst *kume.Results, queries []float32, k, lo, hi int) {
+func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, lo, hi int) error {
 	st, _ := x.states.Get().(*flatState)
 	if st == nil {
 		st = &flatState{scanState: newScanState(), table: make([]float32, x.m*16), lut: make([]byte, M2(x.m)*16)}
 	}
 	defer x.states.Put(st)
 	for g0 := lo; g0 < hi; g0 += queryGroup {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		g1 := min(g0+queryGroup, hi)
 		if g1-g0 == 1 {
 			x.searchOne(st, dst, queries, g0)
@@ -399,6 +400,7 @@ func (x *Index) searchRange(dst *kume.Results, queries []float32, k, lo, hi int)
 		}
 		x.searchGroup(st, dst, queries, g0, g1)
 	}
+	return nil
 }
 
 // tables builds and quantizes query q's table into lut; it returns the

@@ -290,6 +290,11 @@ func (a *assigner) assign(ctx context.Context, centroids []float32) (float64, er
 			a.best[i] = init
 		}
 		for c0 := 0; c0 < a.k; c0 += cb {
+			if c0 > 0 {
+				if err := ctx.Err(); err != nil {
+					return err // many centroids: a chunk is long
+				}
+			}
 			c1 := min(c0+cb, a.k)
 			nc := c1 - c0
 			tile := buf[:(hi-lo)*nc]
