@@ -22,11 +22,17 @@ type Index interface {
 	// need no training are always trained.
 	IsTrained() bool
 	// Train learns the index's parameters (centroids, codebooks) from a
-	// sample of vectors. Training an index that needs none is a no-op.
+	// sample of vectors. Training an index that needs none is a no-op;
+	// training one that holds vectors fails with ErrInvalidArgument (Reset
+	// it first).
 	Train(ctx context.Context, x []float32) error
-	// Add stores vectors with the ids Len(), Len()+1, ...
+	// Add stores vectors with consecutive new ids, starting one past the
+	// largest id the index has held since it was created, loaded or Reset
+	// (0, 1, 2, ... for a new index): an id is never handed out twice, also
+	// after RemoveIDs. An Add that fails leaves the index as it was.
 	Add(ctx context.Context, x []float32) error
-	// AddWithIDs stores vectors with the given ids, one per vector.
+	// AddWithIDs stores vectors with the given non-negative ids, one per
+	// vector. One that fails leaves the index as it was.
 	AddWithIDs(ctx context.Context, x []float32, ids []int64) error
 	// Search returns the k nearest stored vectors of each query, best first.
 	// params may be nil; its zero fields mean "the index's default".
