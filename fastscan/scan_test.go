@@ -191,3 +191,31 @@ func TestComplement(t *testing.T) {
 		}
 	}
 }
+
+// TestTruncatePacked: cutting packed codes back to n gives the bytes of
+// packing those n codes alone (padding zeroed, as FAISS writes it).
+func TestTruncatePacked(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, m := range []int{1, 3, 16, 17} {
+		cs := (m + 1) / 2
+		for _, total := range []int{1, 31, 32, 33, 70} {
+			codes := make([]byte, total*cs)
+			for i := range codes {
+				codes[i] = byte(rng.IntN(256))
+			}
+			if m%2 == 1 { // the unused high nibble of the last byte is zero
+				for i := 0; i < total; i++ {
+					codes[i*cs+cs-1] &= 15
+				}
+			}
+			full := appendPacked(nil, codes, 0, total, m)
+			for n := 0; n <= total; n++ {
+				got := truncatePacked(append([]byte(nil), full...), n, m)
+				want := appendPacked(nil, codes[:n*cs], 0, n, m)
+				if string(got) != string(want) {
+					t.Fatalf("m=%d total=%d n=%d: truncated bytes differ from packing n codes", m, total, n)
+				}
+			}
+		}
+	}
+}
