@@ -227,6 +227,8 @@ func TestBadInput(t *testing.T) {
 	wantFail(t, 1, []string{"q8.npy", "8-dimensional", "16-dimensional"}, "search", "-index", index, q8)
 	wantFail(t, 2, []string{"-index FILE is required"}, "search", q8)
 	wantFail(t, 2, []string{"-k 0"}, "search", "-index", index, "-k", "0", q8)
+	wantFail(t, 2, []string{"-k 536870912: want 1..268435456"}, "search", "-index", index, "-k", "536870912", b16)
+	wantFail(t, 2, []string{"-k 134217728 with 200 queries", "more than the 268435456"}, "search", "-index", index, "-k", "134217728", b16)
 	wantFail(t, 2, []string{"-params \"nprobe=0\""}, "search", "-index", index, "-params", "nprobe=0", b16)
 	wantFail(t, 1, []string{missing}, "search", "-index", missing, q8)
 	wantFail(t, 1, []string{notIndex}, "search", "-index", notIndex, q8)

@@ -39,8 +39,8 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() != 1 {
 		return usageError("want one queries file (.npy, .fvecs, .bvecs, or a folder of .npy); got %d arguments", fs.NArg())
 	}
-	if *k < 1 || *k > 1<<20 {
-		return usageError("-k %d: want 1 or more", *k)
+	if *k < 1 || *k > kume.MaxResults {
+		return usageError("-k %d: want 1..%d", *k, kume.MaxResults)
 	}
 	p, err := kumeParams(*params)
 	if err != nil {
@@ -62,6 +62,9 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	}
 	if q.D != idx.Dim() {
 		return fmt.Errorf("%s: %w: queries are %d-dimensional, index %s is %d-dimensional", fs.Arg(0), kume.ErrDimension, q.D, *indexPath, idx.Dim())
+	}
+	if q.N > 0 && *k > kume.MaxResults/q.N {
+		return usageError("-k %d with %d queries: %d results, more than the %d one search may return; ask for fewer results or split the queries", *k, q.N, int64(*k)*int64(q.N), kume.MaxResults)
 	}
 	res := &kume.Results{}
 	res.Resize(q.N, *k)
