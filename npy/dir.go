@@ -124,6 +124,10 @@ func ReadDir(dir string, opts *DirOptions) (*Matrix, []DirFile, error) {
 	return m, files, nil
 }
 
+// ReadFileHeader reads the header of the .npy file at path, checked against
+// the file's size, without reading the data.
+func ReadFileHeader(path string) (*Header, error) { return headerOf(path) }
+
 // headerOf reads the header of the file at path, checked against its size.
 func headerOf(path string) (*Header, error) {
 	f, err := os.Open(path)

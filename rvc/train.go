@@ -1,0 +1,312 @@
+package rvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/factory"
+	"github.com/kume-ann/kume/faissio"
+	"github.com/kume-ann/kume/kmeans"
+	"github.com/kume-ann/kume/metric"
+	"github.com/kume-ann/kume/npy"
+)
+
+// RVC's constants.
+const (
+	// ReduceAbove: training sets of more rows are reduced to ReduceTo
+	// mini-batch k-means centres.
+	ReduceAbove = 200_000
+	// ReduceTo is the number of centres a large training set is reduced to.
+	ReduceTo = 10_000
+	// AddBatch is the number of rows added to the index per call.
+	AddBatch = 8192
+	// DefaultSeed seeds the shuffle and the reduction when no seed is
+	// given. (RVC's shuffle is unseeded, so its indexes differ run to run.)
+	DefaultSeed = 1234
+)
+
+// Versions: RVC's v1 models use 256-d features in 3_feature256, v2 models
+// 768-d features in 3_feature768.
+var versions = []struct {
+	name, folder string
+	dim          int
+}{
+	{"v1", "3_feature256", 256},
+	{"v2", "3_feature768", 768},
+}
+
+// FeatureFolder returns the feature folder name and dimension of an RVC
+// model version ("v1" or "v2").
+func FeatureFolder(version string) (folder string, dim int, err error) {
+	for _, v := range versions {
+		if v.name == version {
+			return v.folder, v.dim, nil
+		}
+	}
+	return "", 0, fmt.Errorf("rvc: %w: version %q (want v1 or v2)", kume.ErrInvalidArgument, version)
+}
+
+// DetectVersion returns the version whose feature folder expDir holds. It
+// fails when there is none, or both.
+func DetectVersion(expDir string) (string, error) {
+	st, err := os.Stat(expDir)
+	if err != nil {
+		return "", err
+	}
+	if !st.IsDir() {
+		return "", fmt.Errorf("%s: %w: not a folder", expDir, kume.ErrInvalidArgument)
+	}
+	var found []string
+	for _, v := range versions {
+		if st, err := os.Stat(filepath.Join(expDir, v.folder)); err == nil && st.IsDir() {
+			found = append(found, v.name)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return "", fmt.Errorf("%s: %w: no 3_feature256 (v1) or 3_feature768 (v2) folder", expDir, kume.ErrInvalidArgument)
+	}
+	return "", fmt.Errorf("%s: %w: holds both 3_feature256 and 3_feature768; choose the version", expDir, kume.ErrInvalidArgument)
+}
+
+// NList is RVC's number of inverted lists for n training rows:
+// max(1, min(int(16·√n), n/39)).
+func NList(n int) int {
+	return max(1, min(int(16*math.Sqrt(float64(n))), n/39))
+}
+
+// IndexNames returns the file names RVC gives the trained (empty) and the
+// added (filled) index of experiment name with nlist lists.
+func IndexNames(nlist int, name, version string) (trained, added string) {
+	stem := fmt.Sprintf("IVF%d_Flat_nprobe_1_%s_%s.index", nlist, name, version)
+	return "trained_" + stem, "added_" + stem
+}
+
+// TrainOptions configures TrainIndex. The zero value reproduces RVC.
+type TrainOptions struct {
+	// Version is "v1" or "v2"; empty: the version whose feature folder the
+	// experiment folder holds.
+	Version string
+	// Name is the experiment name in the file names; empty: the base name
+	// of the experiment folder.
+	Name string
+	// Seed seeds the shuffle and the reduction (default DefaultSeed).
+	Seed uint64
+	// SaveTotalFea also writes the rows the index was trained on (after
+	// the shuffle and the reduction) to total_fea.npy, as RVC's older
+	// flow does.
+	SaveTotalFea bool
+	// ReduceAbove and ReduceTo override RVC's reduction rule: more than
+	// ReduceAbove rows are reduced to ReduceTo centres (defaults 200,000
+	// and 10,000).
+	ReduceAbove, ReduceTo int
+	// BatchSize is the mini-batch size of the reduction (default
+	// 256 × the number of CPUs, RVC's).
+	BatchSize int
+	// Progress, when set, is told of each stage's progress: reading
+	// (files), reducing (k-means steps), training, adding (rows).
+	Progress func(stage string, done, total int64)
+	// FileProgress, when set, is told of each feature file read.
+	FileProgress func(npy.FileProgress)
+}
+
+// TrainResult describes a finished TrainIndex.
+type TrainResult struct {
+	Version, Name string
+	// Dim is the feature dimension; Files the number of feature files.
+	Dim, Files int
+	// Rows is the number of feature rows read; Trained the number the
+	// index was trained on and holds (ReduceTo when Rows > ReduceAbove).
+	Rows, Trained int
+	// NList is the number of inverted lists.
+	NList int
+	// KMeansSteps is the number of mini-batch steps of the reduction (0
+	// without one).
+	KMeansSteps int
+	// TrainedPath and AddedPath are the index files written; TotalFeaPath
+	// is total_fea.npy when it was asked for.
+	TrainedPath, AddedPath, TotalFeaPath string
+	// Index is the filled index.
+	Index kume.Index
+	// Time spent reading, reducing, training and adding (with writing).
+	Read, Reduce, Train, Add time.Duration
+}
+
+// TrainIndex builds the feature index of an RVC experiment folder, as RVC's
+// train_index does: it reads every .npy of the version's feature folder
+// (3_feature256 or 3_feature768) in sorted name order, stacks and shuffles
+// the rows, reduces more than ReduceAbove rows to ReduceTo mini-batch
+// k-means centres (scikit-learn's MiniBatchKMeans with init="random", as RVC
+// calls it), trains IVF{NList},Flat with nprobe 1 on all rows, writes the
+// empty index to trained_IVF{n}_Flat_nprobe_1_{name}_{version}.index, adds
+// the rows in batches of AddBatch and writes added_….index, both in
+// FAISS's format, into expDir.
+//
+// Bad folders are errors that say what is wrong: a missing folder
+// (os.ErrNotExist), no feature folder or no .npy files
+// (kume.ErrInvalidArgument), files of different widths or of the wrong
+// width for the version (kume.ErrDimension), non-float or corrupt files
+// (npy.ErrFormat, kume.ErrUnsupported), NaN or infinite values
+// (kume.ErrNonFinite).
+func TrainIndex(ctx context.Context, expDir string, opts *TrainOptions) (*TrainResult, error) {
+	var o TrainOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Seed == 0 {
+		o.Seed = DefaultSeed
+	}
+	if o.ReduceAbove <= 0 {
+		o.ReduceAbove = ReduceAbove
+	}
+	if o.ReduceTo <= 0 {
+		o.ReduceTo = ReduceTo
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 256 * runtime.NumCPU()
+	}
+	progress := func(stage string, done, total int64) {
+		if o.Progress != nil {
+			o.Progress(stage, done, total)
+		}
+	}
+	if st, err := os.Stat(expDir); err != nil {
+		return nil, err
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("%s: %w: not a folder", expDir, kume.ErrInvalidArgument)
+	}
+	if o.Version == "" {
+		v, err := DetectVersion(expDir)
+		if err != nil {
+			return nil, err
+		}
+		o.Version = v
+	}
+	folder, dim, err := FeatureFolder(o.Version)
+	if err != nil {
+		return nil, err
+	}
+	if o.Name == "" {
+		abs, err := filepath.Abs(expDir)
+		if err != nil {
+			return nil, err
+		}
+		o.Name = filepath.Base(abs)
+	}
+	if strings.ContainsAny(o.Name, `/\`) || o.Name == "" {
+		return nil, fmt.Errorf("rvc: %w: experiment name %q", kume.ErrInvalidArgument, o.Name)
+	}
+	res := &TrainResult{Version: o.Version, Name: o.Name}
+
+	// Read.
+	start := time.Now()
+	featDir := filepath.Join(expDir, folder)
+	if _, err := os.Stat(featDir); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w: no %s folder for an RVC %s model", expDir, err, folder, o.Version)
+	}
+	m, files, err := npy.ReadDir(featDir, &npy.DirOptions{
+		Options:      npy.Options{Progress: func(done, total int64) { progress("reading "+folder, done, total) }},
+		FileProgress: o.FileProgress,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if m.Cols != dim {
+		return nil, fmt.Errorf("%s: %w: %d-dimensional features (%s), but an RVC %s model has %d-dimensional ones", featDir, kume.ErrDimension, m.Cols, files[0].Name, o.Version, dim)
+	}
+	if m.Rows == 0 {
+		return nil, fmt.Errorf("%s: %w: the feature files hold no rows", featDir, kume.ErrInvalidArgument)
+	}
+	res.Dim, res.Files, res.Rows = dim, len(files), m.Rows
+	rng := rand.New(rand.NewPCG(o.Seed, 0x727663))
+	x := shuffled(m.Data, dim, rng.Perm(m.Rows))
+	m = nil
+	res.Read = time.Since(start)
+
+	// Reduce.
+	start = time.Now()
+	if res.Rows > o.ReduceAbove {
+		stage := fmt.Sprintf("reducing %d rows to %d centres", res.Rows, o.ReduceTo)
+		km, err := kmeans.TrainMiniBatch(ctx, x, dim, o.ReduceTo, kmeans.MiniBatchConfig{
+			BatchSize: o.BatchSize,
+			Seed:      rng.Uint64() | 1,
+			Progress: func(p kmeans.MiniBatchProgress) {
+				progress(stage, int64(p.Step), int64(p.MaxSteps))
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("rvc: reducing %d rows: %w", res.Rows, err)
+		}
+		progress(stage, 1, 1)
+		x, res.KMeansSteps = km.Centroids, km.Steps
+	}
+	n := len(x) / dim
+	res.Trained = n
+	res.Reduce = time.Since(start)
+	if o.SaveTotalFea {
+		res.TotalFeaPath = filepath.Join(expDir, "total_fea.npy")
+		if err := npy.WriteFile(res.TotalFeaPath, x, n, dim); err != nil {
+			return nil, err
+		}
+	}
+
+	// Train.
+	start = time.Now()
+	res.NList = NList(n)
+	desc := fmt.Sprintf("IVF%d,Flat", res.NList)
+	idx, err := factory.New(dim, desc, metric.L2)
+	if err != nil {
+		return nil, err
+	}
+	if err := factory.SetParams(idx, "nprobe=1"); err != nil {
+		return nil, err
+	}
+	stage := "training " + desc
+	progress(stage, 0, 1)
+	if err := idx.Train(ctx, x); err != nil {
+		return nil, fmt.Errorf("rvc: training %s: %w", desc, err)
+	}
+	progress(stage, 1, 1)
+	trained, added := IndexNames(res.NList, o.Name, o.Version)
+	res.TrainedPath, res.AddedPath = filepath.Join(expDir, trained), filepath.Join(expDir, added)
+	if err := faissio.WriteFile(res.TrainedPath, idx); err != nil {
+		return nil, err
+	}
+	res.Train = time.Since(start)
+
+	// Add.
+	start = time.Now()
+	stage = fmt.Sprintf("adding %d rows", n)
+	for i := 0; i < n; i += AddBatch {
+		if err := idx.Add(ctx, x[i*dim:min(i+AddBatch, n)*dim]); err != nil {
+			return nil, fmt.Errorf("rvc: adding rows %d..: %w", i, err)
+		}
+		progress(stage, int64(min(i+AddBatch, n)), int64(n))
+	}
+	if err := faissio.WriteFile(res.AddedPath, idx); err != nil {
+		return nil, err
+	}
+	res.Index = idx
+	res.Add = time.Since(start)
+	return res, nil
+}
+
+// shuffled returns the rows of x (of d numbers) in the order perm.
+func shuffled(x []float32, d int, perm []int) []float32 {
+	out := make([]float32, len(x))
+	for i, p := range perm {
+		copy(out[i*d:(i+1)*d], x[p*d:(p+1)*d])
+	}
+	return out
+}
