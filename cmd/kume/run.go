@@ -30,6 +30,7 @@ var commands = []command{
 	{"search", "search an index file with query vectors", runSearch},
 	{"info", "describe an index file", runInfo},
 	{"export", "write a data set, its queries and its ground truth as files (for faiss_bench.py)", runExport},
+	{"rvc", "RVC voice conversion: train-index, blend, info (see kume rvc -h)", runRVC},
 }
 
 // errUsage marks errors in how the command was called (exit status 2).

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/kume-ann/kume/bench"
+	"github.com/kume-ann/kume/npy"
+	"github.com/kume-ann/kume/rvc"
+)
+
+// rvcCommands are the subcommands of "kume rvc".
+var rvcCommands = []command{
+	{"train-index", "build a voice's feature index as RVC's train_index does (writes RVC's two files)", runRVCTrainIndex},
+	{"blend", "blend feature frames with their nearest indexed frames (RVC's retrieval)", runRVCBlend},
+	{"info", "describe an RVC experiment folder: feature files and indexes", runRVCInfo},
+}
+
+func runRVC(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		w := e.stdout
+		if len(args) == 0 {
+			w = e.stderr
+		}
+		fmt.Fprintln(w, "usage: kume rvc <command> [flags] [arguments]")
+		fmt.Fprintln(w)
+		for _, c := range rvcCommands {
+			fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+		}
+		if len(args) == 0 {
+			return usageError("want a command: train-index, blend or info")
+		}
+		return nil
+	}
+	for _, c := range rvcCommands {
+		if c.name == args[0] {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	return usageError("unknown rvc command %q (want train-index, blend or info)", args[0])
+}
+
+// stageReporter returns a progress function: the terminal's bar when there
+// is one, otherwise a line per stage every few seconds and at its end.
+func stageReporter(e *env, every time.Duration) func(stage string, done, total int64) {
+	if e.progress != nil && e.progress.on {
+		return e.progress.report
+	}
+	var mu sync.Mutex
+	var cur string
+	var last time.Time
+	var begun time.Time
+	return func(stage string, done, total int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
+		if stage != cur {
+			cur, last, begun = stage, now, now
+		} else if done < total && now.Sub(last) < every {
+			return
+		}
+		if done < total && done == 0 {
+			return
+		}
+		last = now
+		pct := 100.0
+		if total > 0 {
+			pct = 100 * float64(done) / float64(total)
+		}
+		fmt.Fprintf(e.stderr, "%s: %d/%d (%.0f%%) %.1fs\n", stage, done, total, pct, now.Sub(begun).Seconds())
+	}
+}
+
+func runRVCTrainIndex(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "rvc train-index", "[-version v1|v2] [-name NAME] [-seed S] [-total-fea] [-threads N] EXPDIR")
+	version := fs.String("version", "", "RVC model version: v1 (3_feature256) or v2 (3_feature768); default: the feature folder present")
+	name := fs.String("name", "", "experiment name in the file names (default: EXPDIR's base name)")
+	seed := fs.Uint64("seed", rvc.DefaultSeed, "seed of the shuffle and the k-means reduction (RVC's are unseeded)")
+	totalFea := fs.Bool("total-fea", false, "also write total_fea.npy, the rows the index is trained on (RVC's older flow)")
+	threads := fs.Int("threads", 0, "cores to use (default: all)")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError("want one experiment folder; got %d arguments", fs.NArg())
+	}
+	if *version != "" && *version != "v1" && *version != "v2" {
+		return usageError("-version %q: want v1 or v2", *version)
+	}
+	if *seed == 0 {
+		return usageError("-seed 0: want a positive seed")
+	}
+	if *threads < 0 {
+		return usageError("-threads %d: want a positive number", *threads)
+	}
+	if *threads > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*threads))
+	}
+	start := time.Now()
+	res, err := rvc.TrainIndex(ctx, fs.Arg(0), &rvc.TrainOptions{
+		Version:      *version,
+		Name:         *name,
+		Seed:         *seed,
+		SaveTotalFea: *totalFea,
+		Progress:     stageReporter(e, 5*time.Second),
+	})
+	if err != nil {
+		return err
+	}
+	total := time.Since(start)
+	e.progress.done()
+	w := e.stdout
+	folder, _, _ := rvc.FeatureFolder(res.Version)
+	fmt.Fprintf(w, "features  %s: %d files, %d rows of %d-d (%s)\n", folder, res.Files, res.Rows, res.Dim, res.Version)
+	if res.Trained != res.Rows {
+		fmt.Fprintf(w, "rows      %d before reduction, %d after (%d mini-batch k-means steps)\n", res.Rows, res.Trained, res.KMeansSteps)
+	} else {
+		fmt.Fprintf(w, "rows      %d before reduction, %d after (no reduction: at most %d rows)\n", res.Rows, res.Trained, rvc.ReduceAbove)
+	}
+	fmt.Fprintf(w, "n_ivf     %d (IVF%d,Flat, nprobe 1)\n", res.NList, res.NList)
+	fmt.Fprintf(w, "wrote     %s\n", res.TrainedPath)
+	fmt.Fprintf(w, "wrote     %s\n", res.AddedPath)
+	if res.TotalFeaPath != "" {
+		fmt.Fprintf(w, "wrote     %s\n", res.TotalFeaPath)
+	}
+	fmt.Fprintf(w, "time      %.2fs: read %.2fs, reduce %.2fs, train %.2fs, add %.2fs (%d threads)\n",
+		total.Seconds(), res.Read.Seconds(), res.Reduce.Seconds(), res.Train.Seconds(), res.Add.Seconds(), runtime.GOMAXPROCS(0))
+	return nil
+}
+
+func runRVCBlend(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "rvc blend", "-index FILE [-rate 0.75] [-k 8] [-nprobe N] frames.npy -o out.npy")
+	indexPath := fs.String("index", "", "index file (RVC's added_….index, or one kume wrote)")
+	rate := fs.Float64("rate", 0.75, "index rate: the share of the retrieved frames in the output, 0..1")
+	k := fs.Int("k", rvc.DefaultK, "neighbours blended per frame")
+	nprobe := fs.Int("nprobe", 0, "lists searched per frame (default: the index's, 1 in RVC's files)")
+	out := fs.String("o", "", "output .npy file (float32, the frames' shape)")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if *indexPath == "" {
+		return usageError("-index FILE is required")
+	}
+	if *out == "" {
+		return usageError("-o FILE is required")
+	}
+	if fs.NArg() != 1 {
+		return usageError("want one .npy file of frames; got %d arguments", fs.NArg())
+	}
+	if !(*rate >= 0 && *rate <= 1) {
+		return usageError("-rate %v: want a number in [0, 1]", *rate)
+	}
+	if *k < 1 {
+		return usageError("-k %d: want at least 1", *k)
+	}
+	if *nprobe < 0 {
+		return usageError("-nprobe %d: want a positive number", *nprobe)
+	}
+	r, err := rvc.OpenRetriever(*indexPath, &rvc.RetrieverOptions{K: *k, NProbe: *nprobe})
+	if err != nil {
+		return err
+	}
+	frames, err := npy.ReadFile(fs.Arg(0), nil)
+	if err != nil {
+		return err
+	}
+	if frames.Cols != r.Dim() {
+		return fmt.Errorf("%s: %d-dimensional frames, but %s holds %d-dimensional ones", fs.Arg(0), frames.Cols, *indexPath, r.Dim())
+	}
+	start := time.Now()
+	blended, err := r.BlendContext(ctx, nil, frames.Data, float32(*rate))
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	if err := npy.WriteFile(*out, blended, frames.Rows, frames.Cols); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "blended %d frames of %d-d with %d neighbours each from %d stored (rate %g) in %.1f ms (%.1f µs per frame); wrote %s\n",
+		frames.Rows, frames.Cols, r.K(), r.Len(), *rate, float64(took.Microseconds())/1000, float64(took.Nanoseconds())/1000/float64(max(frames.Rows, 1)), *out)
+	return nil
+}
+
+func runRVCInfo(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "rvc info", "EXPDIR")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError("want one experiment folder; got %d arguments", fs.NArg())
+	}
+	info, err := rvc.Inspect(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "folder    %s\n", info.Dir)
+	if len(info.Features) == 0 {
+		fmt.Fprintln(w, "features  none (no 3_feature256 or 3_feature768 folder)")
+	}
+	for _, f := range info.Features {
+		fmt.Fprintf(w, "features  %s (%s): %d files, %d rows", f.Folder, f.Version, f.Files, f.Rows)
+		if f.Dim > 0 {
+			fmt.Fprintf(w, " of %d-d", f.Dim)
+		}
+		if f.Rows > 0 {
+			n := f.Rows
+			if n > rvc.ReduceAbove {
+				fmt.Fprintf(w, "; train-index reduces them to %d centres", rvc.ReduceTo)
+				n = rvc.ReduceTo
+			}
+			fmt.Fprintf(w, "; n_ivf %d", rvc.NList(n))
+		}
+		fmt.Fprintln(w)
+		for _, p := range f.Problems {
+			fmt.Fprintf(w, "  problem %s\n", p)
+		}
+	}
+	for _, name := range info.Indexes {
+		path := filepath.Join(info.Dir, name)
+		idx, err := loadIndex(path)
+		if err != nil {
+			fmt.Fprintf(w, "index     %s: unreadable: %v\n", name, err)
+			continue
+		}
+		in := bench.Describe(idx)
+		size := int64(0)
+		if st, err := os.Stat(path); err == nil {
+			size = st.Size()
+		}
+		fmt.Fprintf(w, "index     %s: %s, %d vectors of %d-d", name, in.Type, in.N, in.D)
+		if in.NList > 0 {
+			fmt.Fprintf(w, ", %d lists, nprobe %d", in.NList, in.NProbe)
+		}
+		fmt.Fprintf(w, " (%s)\n", humanBytes(size))
+	}
+	if len(info.Indexes) == 0 {
+		fmt.Fprintln(w, "indexes   none")
+	}
+	return nil
+}
+
