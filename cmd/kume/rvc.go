@@ -244,4 +244,3 @@ func runRVCInfo(ctx context.Context, e *env, args []string) error {
 	}
 	return nil
 }
-
