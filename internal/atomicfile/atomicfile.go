@@ -5,11 +5,13 @@
 //
 // The replacement behaves like writing the file in place in the ways that
 // matter to a user: a symbolic link is followed and its target replaced (the
-// link stays a link), an existing file keeps its permission bits (and, where
-// the process may set them, its owner and group), and a path that names
-// something other than a regular file (a FIFO, /dev/null, a terminal) is
-// opened and written directly, since it cannot be replaced. Errors name the
-// path the caller gave, never the temporary file.
+// link stays a link), and an existing file keeps its permission bits (and,
+// where the process may set them, its owner and group). A path that names
+// something other than a regular file (a FIFO, /dev/null, a terminal), or
+// an open descriptor (/dev/stdout, /proc/self/fd/N), is opened and written
+// directly, since it cannot be replaced without cutting off whoever shares
+// it. Replacing does break hard links: other names keep the old contents.
+// Errors name the path the caller gave, never the temporary file.
 package atomicfile
 
 import (
@@ -21,6 +23,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -32,44 +35,61 @@ const maxLinks = 40
 // If fn fails, nothing at path changes (for a regular file) and fn's error
 // is returned.
 func Write(path string, fn func(w io.Writer) error) error {
-	target, err := resolve(path)
-	if err != nil {
-		return err
-	}
-	st, err := os.Stat(target)
+	st, err := os.Stat(path) // through any links, as open(2) goes
 	switch {
 	case err == nil && st.IsDir():
 		return &fs.PathError{Op: "open", Path: path, Err: syscall.EISDIR}
-	case err == nil && !st.Mode().IsRegular():
-		return writeDirect(path, target, fn)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return rename(err, path)
+	case err != nil:
+		st = nil
+	}
+	target, direct, fdName, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	if st != nil && (direct || !st.Mode().IsRegular()) {
+		return writeDirect(path, fn, fdName)
 	}
 	return writeReplace(path, target, st, fn)
 }
 
+// isDescriptorLink reports whether p names an open file descriptor
+// (/dev/stdout leads to /proc/self/fd/1): writing there means writing to
+// what the descriptor has open, a stream that may be shared, so it is
+// written in place and never replaced.
+func isDescriptorLink(p string) bool {
+	p = filepath.Clean(p)
+	return strings.HasPrefix(p, "/proc/") || strings.HasPrefix(p, "/dev/fd/")
+}
+
 // resolve follows symbolic links from path to the name that is to be
 // written: an existing non-link, or a name that does not exist yet (the
-// target of a dangling link is created, as open(2) would).
-func resolve(path string) (string, error) {
+// target of a dangling link is created, as open(2) would). direct reports
+// that the way leads through an open file descriptor (see
+// isDescriptorLink), and fdName the first such name on it.
+func resolve(path string) (target string, direct bool, fdName string, err error) {
 	p := path
 	for i := 0; ; i++ {
+		if !direct && isDescriptorLink(p) {
+			direct, fdName = true, p
+		}
 		st, err := os.Lstat(p)
 		if errors.Is(err, fs.ErrNotExist) {
-			return p, nil
+			return p, direct, fdName, nil
 		}
 		if err != nil {
-			return "", rename(err, path)
+			return "", false, "", rename(err, path)
 		}
 		if st.Mode()&fs.ModeSymlink == 0 {
-			return p, nil
+			return p, direct, fdName, nil
 		}
 		if i == maxLinks {
-			return "", &fs.PathError{Op: "open", Path: path, Err: syscall.ELOOP}
+			return "", false, "", &fs.PathError{Op: "open", Path: path, Err: syscall.ELOOP}
 		}
 		link, err := os.Readlink(p)
 		if err != nil {
-			return "", rename(err, path)
+			return "", false, "", rename(err, path)
 		}
 		if !filepath.IsAbs(link) {
 			link = filepath.Join(filepath.Dir(p), link)
@@ -78,12 +98,19 @@ func resolve(path string) (string, error) {
 	}
 }
 
-// writeDirect writes to something that is not a regular file (a FIFO, a
-// device): it cannot be replaced, only written.
-func writeDirect(path, target string, fn func(w io.Writer) error) error {
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		return rename(err, path)
+// writeDirect writes to something that cannot be replaced, only written: a
+// FIFO, a device, or an open descriptor. It appends, so that through a
+// descriptor of a regular file (standard output sent to a file) the bytes
+// follow whatever was written to it before, as they would on the stream.
+func writeDirect(path string, fn func(w io.Writer) error, fdName string) error {
+	// A descriptor of this process is written through a duplicate, at
+	// its own offset; anything else is opened by the name given.
+	f, ok := openDescriptor(fdName)
+	if !ok {
+		var err error
+		if f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0); err != nil {
+			return rename(err, path)
+		}
 	}
 	if err := fn(namedWriter{f, path}); err != nil {
 		f.Close()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 )
@@ -38,5 +39,34 @@ func TestFIFOWrittenThrough(t *testing.T) {
 	}
 	if st.Mode()&os.ModeNamedPipe == 0 {
 		t.Fatalf("the FIFO was replaced: mode %v", st.Mode())
+	}
+}
+
+// TestDescriptorWrittenThrough writes through /proc/self/fd/N of an open
+// regular file, as kume search -ids /dev/stdout > out.npy does: the bytes
+// must go to the descriptor's file at its offset, not replace the file, so
+// what the process writes to the descriptor before and after stays.
+func TestDescriptorWrittenThrough(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "stream.out")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fdPath := "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+	if _, err := os.Stat(fdPath); err != nil {
+		t.Skip("no /proc/self/fd:", err)
+	}
+	io.WriteString(f, "before;")
+	if err := Write(fdPath, writeString("middle;")); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(f, "after")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != "before;middle;after" {
+		t.Fatalf("the file holds %q", b)
 	}
 }
