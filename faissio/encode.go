@@ -15,6 +15,10 @@ type encoder struct {
 	err error
 	buf [8]byte
 	tmp []byte // scratch for big-endian conversion
+
+	plan  *plan
+	remap func(id int64) int64 // ids as written, inside a renumbered refining index; nil: as they are
+	idBuf []int64
 }
 
 func newEncoder(w io.Writer) *encoder {

@@ -161,6 +161,7 @@ func blocksOf32(codes []byte, n, m2, bbs int) []byte {
 // an IndexIDMap when its ids are not 0..n-1.
 func (e *encoder) fastScan(x *fastscan.Index) error {
 	n, packed, ids := x.Packed()
+	ids = e.mapIDs(ids, n)
 	if ids != nil {
 		e.fourcc(tagIDMap)
 		e.header(x.Dim(), int64(n), true, x.Metric())
@@ -218,7 +219,7 @@ func (e *encoder) ivfFastScan(x *ivf.Index, c *fastscan.IVFCodec) error {
 			e.u64(0)
 			continue
 		}
-		e.i64Vector(c.IDs(l))
+		e.i64Vector(e.listIDs(c.IDs(l)))
 		e.byteVector(c.Packed(l))
 	}
 	return e.err

@@ -440,7 +440,7 @@ func (e *encoder) ivfFlat(x *ivf.Index, c *ivf.FlatCodec) error {
 			continue
 		}
 		e.float32s(c.Vectors(l))
-		e.int64s(c.IDs(l))
+		e.int64s(e.listIDs(c.IDs(l)))
 	}
 	return e.err
 }

@@ -283,8 +283,11 @@ func (d *decoder) idMap(tag fourcc) (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sub == tagRefine {
+		return d.idMapRefine(h)
+	}
 	if sub != tagFlatL2 && sub != tagFlatIP && sub != tagFlat && sub != tagPQFastScan {
-		return nil, d.unsupportedTag(sub, "IndexIDMap (kume reads it over IndexFlat and IndexPQFastScan) over")
+		return nil, d.unsupportedTag(sub, "IndexIDMap (kume reads it over IndexFlat, IndexPQFastScan and IndexRefineFlat) over")
 	}
 	d.depth++
 	var sh header
@@ -322,6 +325,34 @@ func (d *decoder) idMap(tag fourcc) (kume.Index, error) {
 		return fs.build(ids)
 	}
 	return f.build(ids)
+}
+
+// idMapRefine reads an IndexIDMap over an IndexRefineFlat, whose tag was
+// just read: inside, the labels are the refine index's rows; the id map
+// gives each row its id. The result is a refine.Index with those ids in its
+// base and its store.
+func (d *decoder) idMapRefine(h header) (kume.Index, error) {
+	d.depth++
+	r, err := d.refine()
+	d.depth--
+	if err != nil {
+		return nil, err
+	}
+	ids, err := d.i64Vector("IndexIDMap ids")
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(ids)) != h.ntotal || int64(r.Len()) != h.ntotal {
+		return nil, d.corrupt("IndexIDMap: ntotal %d, %d ids, its IndexRefineFlat holds %d", h.ntotal, len(ids), r.Len())
+	}
+	if r.Dim() != h.d || r.Metric() != h.metric {
+		return nil, d.corrupt("IndexIDMap is %d-d %v, its IndexRefineFlat %d-d %v", h.d, h.metric, r.Dim(), r.Metric())
+	}
+	if err := checkIDs(ids); err != nil {
+		return nil, d.corrupt("IndexIDMap: %v", err)
+	}
+	// refine checked that every label inside is a row, below len(ids).
+	return withIDs(r, ids)
 }
 
 func checkIDs(ids []int64) error {

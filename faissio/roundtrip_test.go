@@ -220,9 +220,4 @@ func TestWriteUnsupported(t *testing.T) {
 	if buf.Len() != 0 {
 		t.Errorf("%d bytes written for unsupported indexes", buf.Len())
 	}
-	r, _ := refine.New(idx)
-	_ = r.AddWithIDs(ctx, randVecs(3, 2, 12), []int64{5, 9})
-	if err := Write(&buf, r); !errors.Is(err, kume.ErrUnsupported) {
-		t.Errorf("refine with own ids: %v, want ErrUnsupported", err)
-	}
 }

@@ -17,9 +17,15 @@ import (
 // Write encodes idx in FAISS's binary format, the bytes faiss.write_index
 // would produce for the equivalent FAISS index, so that faiss.read_index (and
 // Read) can load it. It supports the indexes kume builds: *flat.Index,
-// *ivf.Index with the Flat codec, *refine.Index and *l2norm.Index, nested in
-// any way FAISS can represent. Other types fail with kume.ErrUnsupported
-// before anything is written.
+// *fastscan.Index, *ivf.Index with the Flat or fast-scan codec,
+// *refine.Index and *l2norm.Index, nested in any way FAISS can represent.
+// Other types fail with kume.ErrUnsupported before anything is written.
+//
+// A refining index whose ids are not 0..n-1 in the order its vectors were
+// stored (after RemoveIDs, or vectors added with AddWithIDs) is written as
+// FAISS stores an IndexIDMap over an IndexRefineFlat, which FAISS searches
+// with the same answers, and which Read turns back into the same
+// refine.Index.
 //
 // idx must not be modified (Add, RemoveIDs, Reset) while it is written.
 func Write(w io.Writer, idx kume.Index) error {
@@ -28,10 +34,16 @@ func Write(w io.Writer, idx kume.Index) error {
 }
 
 func writeTo(w io.Writer, idx kume.Index) (int64, error) {
-	if err := writable(idx); err != nil {
+	p, err := makePlan(idx)
+	if err != nil {
 		return 0, err
 	}
+	return writePlanned(w, idx, p)
+}
+
+func writePlanned(w io.Writer, idx kume.Index, p *plan) (int64, error) {
 	e := newEncoder(w)
+	e.plan = p
 	if err := e.index(idx); err != nil {
 		return e.n, err
 	}
@@ -57,50 +69,22 @@ func (w writerTo) WriteTo(out io.Writer) (int64, error) { return writeTo(out, w.
 // the same directory, which is synced and renamed over path only when
 // complete, so a failed or interrupted write leaves any previous file in
 // place. The new file keeps the old one's permissions; a symbolic link is
-// followed and its target replaced; a FIFO or device (such as /dev/null) is
-// written directly. Errors name path.
+// followed and its target replaced; a FIFO, a device (such as /dev/null) or
+// an open descriptor (/dev/stdout) is written directly. Errors name path.
 func WriteFile(path string, idx kume.Index) error {
-	if err := writable(idx); err != nil {
+	p, err := makePlan(idx)
+	if err != nil {
 		return err
 	}
 	var encErr error // the encoder's own error, already worded
-	err := atomicfile.Write(path, func(w io.Writer) error {
-		encErr = Write(w, idx)
+	err = atomicfile.Write(path, func(w io.Writer) error {
+		_, encErr = writePlanned(w, idx, p)
 		return encErr
 	})
 	if err != nil && err != encErr {
 		err = fmt.Errorf("faissio: %w", err)
 	}
 	return err
-}
-
-// writable checks, before any byte is written, that every part of idx has a
-// FAISS record kume can produce.
-func writable(idx kume.Index) error {
-	switch x := idx.(type) {
-	case *flat.Index:
-		return nil
-	case *ivf.Index:
-		if _, ok := x.Codec().(*ivf.FlatCodec); ok {
-			return nil
-		}
-		if _, ok := x.Codec().(*fastscan.IVFCodec); ok {
-			return nil
-		}
-		return fmt.Errorf("faissio: %w: writing an IVF index with a %T list codec", kume.ErrUnsupported, x.Codec())
-	case *refine.Index:
-		if _, ids := x.Store().Vectors(); ids != nil {
-			return fmt.Errorf("faissio: %w: writing a refining index whose vectors were added with their own ids (FAISS's IndexRefineFlat numbers them 0..n-1)", kume.ErrUnsupported)
-		}
-		return writable(x.Base())
-	case *l2norm.Index:
-		return writable(x.Sub())
-	case *fastscan.Index:
-		return nil
-	case nil:
-		return fmt.Errorf("faissio: %w: nil index", kume.ErrInvalidArgument)
-	}
-	return fmt.Errorf("faissio: %w: writing a %T", kume.ErrUnsupported, idx)
 }
 
 func (e *encoder) header(d int, ntotal int64, trained bool, m metric.Metric) {
@@ -133,6 +117,7 @@ func (e *encoder) index(idx kume.Index) error {
 func (e *encoder) flat(x *flat.Index) error {
 	data, ids := x.Vectors()
 	n := int64(len(data) / x.Dim())
+	ids = e.mapIDs(ids, int(n))
 	if ids != nil {
 		e.fourcc(tagIDMap)
 		e.header(x.Dim(), n, true, x.Metric())
@@ -155,8 +140,12 @@ func (e *encoder) flatNoIDs(d int, m metric.Metric, data []float32) {
 }
 
 // refine writes IndexRefineFlat: the base, then the raw vectors as an
-// IndexFlat, then k_factor.
+// IndexFlat, then k_factor; wrapped in an IndexIDMap when the ids are not
+// the store's rows (see renumber.go).
 func (e *encoder) refine(x *refine.Index) error {
+	if rows := e.plan.rows[x]; rows != nil {
+		return e.refineWithIDs(x, rows)
+	}
 	e.fourcc(tagRefine)
 	e.header(x.Dim(), int64(x.Len()), x.IsTrained(), x.Metric())
 	if err := e.index(x.Base()); err != nil {
