@@ -12,6 +12,9 @@ import (
 	"testing"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/metric"
+	"github.com/kume-ann/kume/refine"
 )
 
 // plainReader hides everything but Read, so the decoder cannot learn the
@@ -294,6 +297,18 @@ func FuzzRead(f *testing.F) {
 		}
 	}
 	f.Add(ivfClaim(8, "sprs", 4))
+	// An IndexIDMap over an IndexRefineFlat (a refining index with its own
+	// ids).
+	base, _ := flat.New(4, metric.L2)
+	r, _ := refine.New(base)
+	if err := r.AddWithIDs(ctx, randVecs(56, 3, 4), []int64{40, 7, 19}); err != nil {
+		f.Fatal(err)
+	}
+	var rb bytes.Buffer
+	if err := Write(&rb, r); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(rb.Bytes())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, r := range []io.Reader{bytes.NewReader(b), plainReader{bytes.NewReader(b)}} {
 			idx, err := Read(r)
