@@ -41,8 +41,9 @@ type Dataset struct {
 	Base, Queries []float32
 	// Metric is the distance the data set is searched with.
 	Metric metric.Metric
-	// GTDir and GTStem say where ground truth is cached next to the data:
-	// GTDir/GTStem.gt.*.ivecs. An empty GTDir means the cache folder.
+	// GTDir and GTStem name cached ground truth: GTStem.gt.*.ivecs, read
+	// from GTDir (next to the data) when such a file is there, else read
+	// from and written to the cache folder. kume never writes into GTDir.
 	GTDir, GTStem string
 }
 

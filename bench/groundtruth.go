@@ -98,11 +98,12 @@ func DefaultCacheDir() string {
 // (nq rows of k), computing them with the flat index the first time and
 // reading them from a cached .ivecs file afterwards. The file's name carries
 // a hash of the base, the queries, k and the metric, so changed inputs are
-// never answered from a stale file. It is kept next to the queries file when
-// that folder is writable, else in cacheDir (DefaultCacheDir when empty).
-// The path of the file is returned too. When the ground truth was computed
-// but could not be cached, ids are valid, path is empty and err wraps
-// ErrNotCached.
+// never answered from a stale file. A file of that name next to the data
+// (in GTDir) is read when present, but ground truth is only ever written to
+// cacheDir (DefaultCacheDir when empty): the data's folder belongs to its
+// owner. The path of the file is returned too. When the ground truth was
+// computed but could not be cached, ids are valid, path is empty and err
+// wraps ErrNotCached.
 func (ds *Dataset) GroundTruthFile(ctx context.Context, cacheDir string, progress Progress) (ids []int32, k int, path string, err error) {
 	k = min(GTK, ds.N())
 	fp := Fingerprint(ds.Base, ds.Queries, ds.D, k, ds.Metric)[:16]
@@ -119,11 +120,12 @@ func (ds *Dataset) GroundTruthFile(ctx context.Context, cacheDir string, progres
 		}, ds.Name)
 	}
 	name := fmt.Sprintf("%s.gt.k%d.%s.ivecs", stem, k, fp)
+	cached := filepath.Join(cacheDir, name)
 	var places []string
 	if ds.GTDir != "" {
 		places = append(places, filepath.Join(ds.GTDir, name))
 	}
-	places = append(places, filepath.Join(cacheDir, name))
+	places = append(places, cached)
 	for _, p := range places {
 		got, n, gk, err := ReadIvecs(p)
 		if err == nil && n == ds.NQ() && gk == k {
@@ -134,26 +136,28 @@ func (ds *Dataset) GroundTruthFile(ctx context.Context, cacheDir string, progres
 	if err != nil {
 		return nil, 0, "", err
 	}
-	var werr error
-	for _, p := range places {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			werr = err
-			continue
-		}
-		tmp := p + ".tmp"
-		if err := WriteFile(tmp, func(w io.Writer) error { return WriteIvecs(w, ids, k) }); err != nil {
-			werr = err
-			continue
-		}
-		if err := os.Rename(tmp, p); err != nil {
-			os.Remove(tmp)
-			werr = err
-			continue
-		}
-		return ids, k, p, nil
+	if err := writeCached(cached, ids, k); err != nil {
+		// The ground truth is right; only caching failed.
+		return ids, k, "", fmt.Errorf("bench: %w: %v", ErrNotCached, err)
 	}
-	// The ground truth is right; only caching failed.
-	return ids, k, "", fmt.Errorf("bench: %w: %v", ErrNotCached, werr)
+	return ids, k, cached, nil
+}
+
+// writeCached writes ids as an .ivecs file at path through a temporary file
+// in the same folder, so that a reader never sees half a file.
+func writeCached(path string, ids []int32, k int) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := WriteFile(tmp, func(w io.Writer) error { return WriteIvecs(w, ids, k) }); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // Recall measures search results against ground truth: the fraction of the

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -87,8 +88,11 @@ func TestGroundTruthCache(t *testing.T) {
 	if err != nil || k != 100 || len(ids) != 20*100 {
 		t.Fatalf("first call: k=%d len=%d %v", k, len(ids), err)
 	}
-	if filepath.Dir(path) != dir {
-		t.Errorf("ground truth cached at %s, want next to the data in %s", path, dir)
+	if filepath.Dir(path) != cache {
+		t.Errorf("ground truth cached at %s, want in the cache folder %s", path, cache)
+	}
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
+		t.Errorf("the data folder was written to: %v %v", ents, err)
 	}
 	// Replace the cached ids with zeros: a second call must read them back
 	// rather than recompute.
@@ -101,24 +105,41 @@ func TestGroundTruthCache(t *testing.T) {
 	if err != nil || path2 != path || slices.ContainsFunc(again, func(v int32) bool { return v != 0 }) {
 		t.Fatalf("second call did not reuse %s (%s, %v)", path, path2, err)
 	}
-	// Changed queries must not be answered from that file.
+	// A file of the same name next to the data is read before the cache.
+	b.Reset()
+	ones := make([]int32, len(ids))
+	for i := range ones {
+		ones[i] = 1
+	}
+	WriteIvecs(&b, ones, k)
+	beside := filepath.Join(dir, filepath.Base(path))
+	if err := os.WriteFile(beside, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, _, path5, err := ds.GroundTruthFile(t.Context(), cache, nil)
+	if err != nil || path5 != beside || !slices.Equal(got, ones) {
+		t.Fatalf("file next to the data not read: %s, %v", path5, err)
+	}
+	// Changed queries must not be answered from either file.
 	ds.Queries[0] += 1
 	fresh, _, path3, err := ds.GroundTruthFile(t.Context(), cache, nil)
-	if err != nil || path3 == path {
-		t.Fatalf("changed queries reused %s (%v)", path3, err)
+	if err != nil || path3 == path || path3 == beside || filepath.Dir(path3) != cache {
+		t.Fatalf("changed queries: cached at %s (%v)", path3, err)
 	}
 	want := bruteForce(ds.Base, ds.Queries, d, 100, metric.L2)
 	if !slices.Equal(fresh, want) {
 		t.Error("recomputed ground truth differs from the brute-force loop")
 	}
-	// A folder that cannot be written falls back to the cache folder.
-	ds.GTDir = filepath.Join(dir, "no", "such")
-	if err := os.WriteFile(filepath.Join(dir, "no"), nil, 0o644); err != nil {
+	// A cache folder that cannot be made still gives the ground truth,
+	// with an error wrapping ErrNotCached.
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, _, path4, err := ds.GroundTruthFile(t.Context(), cache, nil)
-	if err != nil || filepath.Dir(path4) != cache {
-		t.Errorf("unwritable data folder: cached at %q (%v), want in %s", path4, err, cache)
+	ds.Queries[0] += 1
+	ids4, _, path4, err := ds.GroundTruthFile(t.Context(), filepath.Join(blocker, "sub"), nil)
+	if !errors.Is(err, ErrNotCached) || path4 != "" || !slices.Equal(ids4, bruteForce(ds.Base, ds.Queries, d, 100, metric.L2)) {
+		t.Errorf("unwritable cache folder: path %q, %v", path4, err)
 	}
 }
 

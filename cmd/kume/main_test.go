@@ -143,9 +143,12 @@ func TestEndToEnd(t *testing.T) {
 	if bpv := rows[0]["bytes_per_vector"].(float64); bpv < 4*d+8 || bpv > 4*d+8+64 {
 		t.Errorf("bytes_per_vector %v for IVF16,Flat at d=32, want about %d", bpv, 4*d+8)
 	}
-	// The ground truth was cached next to the queries.
-	if m, _ := filepath.Glob(filepath.Join(dir, "queries.gt.k100.*.ivecs")); len(m) != 1 {
-		t.Errorf("ground truth not cached next to the queries: %v", m)
+	// The ground truth was cached in the cache folder, not in the data's.
+	if m, _ := filepath.Glob(filepath.Join(cache, "queries.gt.k100.*.ivecs")); len(m) != 1 {
+		t.Errorf("ground truth not cached in -cache: %v", m)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*.ivecs")); len(m) != 0 {
+		t.Errorf("ground truth written next to the data: %v", m)
 	}
 
 	// The table, a FAISS comparison and a plot.
