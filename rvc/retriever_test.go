@@ -301,3 +301,29 @@ func readRaw[T float32 | int64](t *testing.T, path string) []T {
 	}
 	return out
 }
+
+// BenchmarkBlend blends segments of 2,000 frames at 768-d against an index
+// of 10,000 stored frames (IVF256,Flat, nprobe 1: RVC's index after the
+// reduction), reusing dst.
+func BenchmarkBlend(b *testing.B) {
+	const d, n, nq = 768, 10000, 2000
+	rng := rand.New(rand.NewPCG(8, 9))
+	x := randn(rng, n*d)
+	idx := newIndex(b, d, fmt.Sprintf("IVF%d,Flat", NList(n)), x)
+	if err := factory.SetParams(idx, "nprobe=1"); err != nil {
+		b.Fatal(err)
+	}
+	r, err := NewRetriever(idx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	frames := randn(rng, nq*d)
+	dst := make([]float32, len(frames))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if dst, err = r.Blend(dst, frames, 0.75); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*nq), "µs/frame")
+}
