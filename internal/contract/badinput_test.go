@@ -157,7 +157,14 @@ func TestHugeRequests(t *testing.T) {
 		hugeRequests(t, desc)
 		return
 	}
-	for _, desc := range descriptions(badLists, badM) {
+	descs := descriptions(badLists, badM)
+	if testing.Short() || race.Enabled {
+		// Every process start costs a second under the race detector and
+		// qemu: one index type per code and wrapper.
+		descs = []string{"Flat", fmt.Sprintf("IVF%d,Flat,RFlat", badLists), fmt.Sprintf("PQ%dx4fs", badM),
+			fmt.Sprintf("L2norm,IVF%d,PQ%dx4fsr,RFlat", badLists, badM)}
+	}
+	for _, desc := range descs {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHugeRequests$", "-test.v")
 		if testing.Short() {
 			cmd.Args = append(cmd.Args, "-test.short")

@@ -38,7 +38,7 @@ func standard() stdData {
 	stdOnce.Do(func() {
 		n, nq := 1000, 264
 		if testing.Short() {
-			n, nq = 600, 120
+			n, nq = 400, 60
 		}
 		rng := rand.New(rand.NewPCG(stdSeed, 0))
 		std.base = gaussian(rng, n, stdDim, 0, 1)

@@ -68,7 +68,7 @@ func TestCancelSearch(t *testing.T) {
 	)
 	n, maxQ := 50000, 400000
 	if testing.Short() {
-		n, maxQ = 20000, 40000
+		n, maxQ = 10000, 20000
 	}
 	rng := rand.New(rand.NewPCG(seed, 0))
 	base := uniform(rng, n*d)
@@ -116,9 +116,9 @@ func TestCancelSingleQuery(t *testing.T) {
 		seed = 83
 		k    = 4
 	)
-	n := 1 << 20
+	n := 1 << 19
 	if testing.Short() {
-		n = 1 << 18
+		n = 1 << 17
 	}
 	rng := rand.New(rand.NewPCG(seed, 0))
 	base := uniform(rng, n*d)

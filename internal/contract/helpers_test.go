@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/kume-ann/kume"
@@ -32,8 +33,24 @@ var metrics = []metric.Metric{metric.L2, metric.InnerProduct}
 
 // descriptions returns every factory string kume builds, over nlist lists
 // and m sub-quantizers: each core alone, with ",RFlat", with an "L2norm,"
-// prefix and with both.
+// prefix and with both. With -short, of the L2norm compositions only those
+// over flat codes and one over re-ranked PQ codes are kept.
 func descriptions(nlist, m int) []string {
+	all := allDescriptions(nlist, m)
+	if !testing.Short() {
+		return all
+	}
+	var out []string
+	for _, d := range all {
+		if !strings.HasPrefix(d, "L2norm,") || !strings.Contains(d, "PQ") || d == all[len(all)-1] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// allDescriptions is descriptions without the -short selection.
+func allDescriptions(nlist, m int) []string {
 	cores := []string{
 		"Flat",
 		fmt.Sprintf("IVF%d,Flat", nlist),

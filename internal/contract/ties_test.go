@@ -42,13 +42,20 @@ func TestTies(t *testing.T) {
 	}
 	n := len(group)
 	var queries []float32
-	for i := 0; i < 10; i++ {
+	nq := 10
+	if testing.Short() {
+		nq = 4
+	}
+	for i := 0; i < nq; i++ {
 		queries = append(queries, gaussian(rng, 1, d, 0, 1)...)
 		r := rng.IntN(distinct)
 		queries = append(queries, u[r*d:(r+1)*d]...)
 		queries = append(queries, perturbed(rng, u, d, []int{r}, 1e-3)...)
 	}
 	ks := []int{1, 6, 7, 8, 14, 15, 21, 22}
+	if testing.Short() {
+		ks = []int{1, 6, 7, 14}
+	}
 	for _, desc := range descriptions(nlist, 8) {
 		for _, m := range metrics {
 			idx := build(t, d, desc, m, base, base)
