@@ -254,7 +254,7 @@ func TestFAISSScript(t *testing.T) {
 	dir := t.TempDir()
 	exp := filepath.Join(dir, "exp")
 	mustKume(t, "export", "-data", "synth:d=16,n=2000,nq=50", "-o", exp, "-cache", dir)
-	cmd := exec.Command(pyfaiss.Python, "../../bench/faiss_bench.py", exp, "--threads", "1", "--time", "0.01",
+	cmd := exec.Command(pyfaiss.Interpreter(), "../../bench/faiss_bench.py", exp, "--threads", "1", "--time", "0.01",
 		"--factory", "IVF32,Flat;IVF32_HNSW8,Flat", "--params", "nprobe=1,32 k_factor_rf=2")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
