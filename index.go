@@ -23,8 +23,8 @@ type Index interface {
 	IsTrained() bool
 	// Train learns the index's parameters (centroids, codebooks) from a
 	// sample of vectors. Training an index that needs none is a no-op;
-	// training one that holds vectors fails with ErrInvalidArgument (Reset
-	// it first).
+	// training one that needs it while it holds vectors (placed or encoded
+	// by the old training) fails with ErrInvalidArgument: Reset it first.
 	Train(ctx context.Context, x []float32) error
 	// Add stores vectors with consecutive new ids, starting one past the
 	// largest id the index has held since it was created, loaded or Reset

@@ -18,6 +18,12 @@ type SearchParams struct {
 	// KFactor makes a refining index ask its base index for K*KFactor
 	// candidates before re-ranking them exactly. It must be >= 1.
 	KFactor float32
+	// Filter, when set, restricts the search to the ids it contains: no
+	// other id is returned, and a k-NN search returns k of the allowed ids
+	// when the probed part of the index holds that many. Every kume index
+	// honours it on every path; the coarse quantizer of an IVF index is
+	// searched without it (it restricts the vectors, not the lists).
+	Filter IDFilter
 }
 
 // ParamNames are the ParameterSpace names kume understands, as FAISS spells
