@@ -350,15 +350,19 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 	if !x.pq.IsTrained() {
 		return fmt.Errorf("fastscan: %w: train before searching", kume.ErrNotTrained)
 	}
+	var f kume.IDFilter
+	if p != nil {
+		f = p.Filter
+	}
 	dst.Resize(nq, k)
 	if nq <= 1 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return x.searchRange(ctx, dst, queries, k, 0, nq)
+		return x.searchRange(ctx, dst, queries, k, 0, nq, f)
 	}
 	return parallel.For(ctx, nq, parallel.Grain(nq, 4), func(lo, hi int) error {
-		return x.searchRange(ctx, dst, queries, k, lo, hi)
+		return x.searchRange(ctx, dst, queries, k, lo, hi, f)
 	})
 }
 
@@ -383,12 +387,10 @@ type flatState struct {
 // block's codes are loaded once per group (asm.LUT4ScanMulti).
 const queryGroup = 12
 
-func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, lo, hi int) error {
-	st, _ := x.states.Get().(*flatState)
-	if st == nil {
-		st = &flatState{scanState: newScanState(), table: make([]float32, x.m*16), lut: make([]byte, M2(x.m)*16)}
-	}
-	defer x.states.Put(st)
+func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, lo, hi int, f kume.IDFilter) error {
+	st := x.getState()
+	defer x.putState(st)
+	st.setFilter(f)
 	for g0 := lo; g0 < hi; g0 += queryGroup {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -451,7 +453,6 @@ func (x *Index) searchGroup(st *flatState, dst *kume.Results, queries []float32,
 	nb := Blocks(x.ntotal)
 	for b0 := 0; b0 < nb; b0 += batchBlocks {
 		b1 := min(b0+batchBlocks, nb)
-		n := b1 - b0
 		open := false
 		for j := 0; j < nq; j++ {
 			st.thr[j] = kernelThreshold(&st.heaps[j], 0)
@@ -460,10 +461,15 @@ func (x *Index) searchGroup(st *flatState, dst *kume.Results, queries []float32,
 		if !open {
 			break // no query can take anything more
 		}
-		sums, masks := st.msums[:nq*n*BlockSize], st.mmasks[:nq*n]
-		asm.LUT4ScanMulti(sums, masks, x.packed[b0*lb:b1*lb], m2, st.luts[:nq*lb], st.thr[:nq])
-		for j := 0; j < nq; j++ {
-			collect(&st.heaps[j], sums[j*n*BlockSize:(j+1)*n*BlockSize], masks[j*n:(j+1)*n], b0, x.ntotal, 0, x.ids)
+		for _, r := range st.runs(b0, b1, x.ntotal, x.ids) {
+			n := r.b1 - r.b0
+			sums, masks := st.msums[:nq*n*BlockSize], st.mmasks[:nq*n]
+			asm.LUT4ScanMulti(sums, masks, x.packed[r.b0*lb:r.b1*lb], m2, st.luts[:nq*lb], st.thr[:nq])
+			for j := 0; j < nq; j++ {
+				qm := masks[j*n : (j+1)*n]
+				st.restrict(qm, r, b0)
+				collect(&st.heaps[j], sums[j*n*BlockSize:(j+1)*n*BlockSize], qm, r.b0, x.ntotal, 0, x.ids, st.lane)
+			}
 		}
 	}
 	ip := x.mt == metric.InnerProduct
@@ -471,4 +477,18 @@ func (x *Index) searchGroup(st *flatState, dst *kume.Results, queries []float32,
 		dist, _ := dst.Row(g0 + j)
 		finishHeap(&st.heaps[j], dist, st.ab[2*j], st.ab[2*j+1], ip, st.tops[j])
 	}
+}
+
+func (x *Index) getState() *flatState {
+	st, _ := x.states.Get().(*flatState)
+	if st == nil {
+		st = &flatState{scanState: newScanState(), table: make([]float32, x.m*16), lut: make([]byte, M2(x.m)*16)}
+	}
+	return st
+}
+
+// putState returns st to the pool, without its filter.
+func (x *Index) putState(st *flatState) {
+	st.setFilter(nil)
+	x.states.Put(st)
 }

@@ -323,6 +323,11 @@ func (s *ivfScanner) prepare(q []float32, lists []int64, coarse []float32) (a, b
 	return a, b, top, perList
 }
 
+// SetFilter restricts the following searches to the ids f contains: blocks
+// whose ids a kume.IDMasker filters out are not scanned, other filters are
+// asked about each vector that would enter the results.
+func (s *ivfScanner) SetFilter(f kume.IDFilter) { s.st.setFilter(f) }
+
 func (s *ivfScanner) Search(ctx context.Context, q []float32, lists []int64, coarse []float32, dist []float32, ids []int64) error {
 	c := s.c
 	a, b, top, perList := s.prepare(q, lists, coarse)
@@ -457,7 +462,6 @@ func (s *ivfScanner) scanGroup(pl *pqList, group []int32, nprobe int, bbias []ui
 	nb := Blocks(n)
 	for b0 := 0; b0 < nb; b0 += batchBlocks {
 		b1 := min(b0+batchBlocks, nb)
-		nbb := b1 - b0
 		open := false
 		for j, pair := range group {
 			s.gthr[j] = kernelThreshold(&heaps[int(pair)/nprobe], bbias[pair])
@@ -466,10 +470,15 @@ func (s *ivfScanner) scanGroup(pl *pqList, group []int32, nprobe int, bbias []ui
 		if !open {
 			return
 		}
-		sums, masks := s.gsums[:g*nbb*BlockSize], s.gmasks[:g*nbb]
-		asm.LUT4ScanMulti(sums, masks, pl.packed[b0*lb:b1*lb], m2, s.gluts[:g*lb], s.gthr[:g])
-		for j, pair := range group {
-			collect(&heaps[int(pair)/nprobe], sums[j*nbb*BlockSize:(j+1)*nbb*BlockSize], masks[j*nbb:(j+1)*nbb], b0, n, bbias[pair], pl.ids)
+		for _, r := range s.st.runs(b0, b1, n, pl.ids) {
+			nbb := r.b1 - r.b0
+			sums, masks := s.gsums[:g*nbb*BlockSize], s.gmasks[:g*nbb]
+			asm.LUT4ScanMulti(sums, masks, pl.packed[r.b0*lb:r.b1*lb], m2, s.gluts[:g*lb], s.gthr[:g])
+			for j, pair := range group {
+				qm := masks[j*nbb : (j+1)*nbb]
+				s.st.restrict(qm, r, b0)
+				collect(&heaps[int(pair)/nprobe], sums[j*nbb*BlockSize:(j+1)*nbb*BlockSize], qm, r.b0, n, bbias[pair], pl.ids, s.st.lane)
+			}
 		}
 	}
 }

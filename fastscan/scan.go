@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 
+	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/topk"
 )
@@ -18,6 +19,80 @@ type scanState struct {
 	masks []uint32
 	heap  topk.Heap
 	rs    rangeScratch
+
+	// A filter: masker when it tells blocks apart (kume.IDMasker), else
+	// lane, asked about each vector that would enter the results.
+	masker kume.IDFilter
+	lane   kume.IDFilter
+	allow  []uint32 // the masker's mask of each block of a batch
+	spans  []span   // runs of blocks with something allowed
+	base   int64    // the id of position 0 when a scan's ids are positions
+}
+
+// span is a run of blocks [b0, b1).
+type span struct{ b0, b1 int }
+
+// setFilter makes the following scans return only ids f contains.
+func (st *scanState) setFilter(f kume.IDFilter) {
+	st.masker, st.lane = nil, nil
+	if f == nil {
+		return
+	}
+	if _, ok := f.(kume.IDMasker); ok {
+		st.masker = f
+	} else {
+		st.lane = f
+	}
+}
+
+// runs returns the runs of blocks among b0..b1-1, of a list of n codes with
+// ids (nil: the codes' positions), that hold an id the filter allows: the
+// whole range without a masking filter. With one, st.allow[b-b0] is the
+// mask of block b.
+func (st *scanState) runs(b0, b1, n int, ids []int64) []span {
+	st.spans = st.spans[:0]
+	if st.masker == nil {
+		st.spans = append(st.spans, span{b0, b1})
+		return st.spans
+	}
+	if cap(st.allow) < b1-b0 {
+		st.allow = make([]uint32, batchBlocks)
+	}
+	allow := st.allow[:b1-b0]
+	start := -1
+	for b := b0; b < b1; b++ {
+		i0 := b * BlockSize
+		cnt := min(BlockSize, n-i0)
+		var sub []int64
+		if ids != nil {
+			sub = ids[i0 : i0+cnt]
+		}
+		m := kume.FilterMask(st.masker, sub, st.base+int64(i0), cnt)
+		allow[b-b0] = m
+		switch {
+		case m != 0 && start < 0:
+			start = b
+		case m == 0 && start >= 0:
+			st.spans = append(st.spans, span{start, b})
+			start = -1
+		}
+	}
+	if start >= 0 {
+		st.spans = append(st.spans, span{start, b1})
+	}
+	return st.spans
+}
+
+// restrict clears in masks (those of the blocks of run r, in a batch that
+// starts at block b0) the vectors the masking filter excludes.
+func (st *scanState) restrict(masks []uint32, r span, b0 int) {
+	if st.masker == nil {
+		return
+	}
+	allow := st.allow[r.b0-b0 : r.b1-b0]
+	for i := range masks {
+		masks[i] &= allow[i]
+	}
 }
 
 func newScanState() *scanState {
@@ -37,17 +112,21 @@ func (st *scanState) scanList(packed []byte, n, m2 int, lut []byte, biasq uint16
 		if thr == 0 {
 			return // nothing in this list can enter the top k
 		}
-		masks := st.masks[:b1-b0]
-		sums := st.sums[:(b1-b0)*BlockSize]
-		asm.LUT4Scan(sums, masks, packed[b0*bb:b1*bb], m2, lut, thr)
-		collect(h, sums, masks, b0, n, biasq, ids)
+		for _, r := range st.runs(b0, b1, n, ids) {
+			masks := st.masks[:r.b1-r.b0]
+			sums := st.sums[:(r.b1-r.b0)*BlockSize]
+			asm.LUT4Scan(sums, masks, packed[r.b0*bb:r.b1*bb], m2, lut, thr)
+			st.restrict(masks, r, b0)
+			collect(h, sums, masks, r.b0, n, biasq, ids, st.lane)
+		}
 	}
 }
 
 // collect pushes into h the vectors of blocks b0, b0+1, ... whose bit is set
-// in masks and whose key, sum + biasq, beats h's threshold. n is the number
-// of vectors of the whole list: the padding of its last block is ignored.
-func collect(h *topk.Heap, sums []uint16, masks []uint32, b0, n int, biasq uint16, ids []int64) {
+// in masks and whose key, sum + biasq, beats h's threshold, and, when lane is
+// not nil, whose id it contains. n is the number of vectors of the whole
+// list: the padding of its last block is ignored.
+func collect(h *topk.Heap, sums []uint16, masks []uint32, b0, n int, biasq uint16, ids []int64, lane kume.IDFilter) {
 	if last := n - (b0+len(masks)-1)*BlockSize; last < BlockSize {
 		masks[len(masks)-1] &= 1<<last - 1 // padding vectors of the last block
 	}
@@ -58,11 +137,14 @@ func collect(h *topk.Heap, sums []uint16, masks []uint32, b0, n int, biasq uint1
 			i := (b0+bi)*BlockSize + v
 			key := float32(uint32(sums[bi*BlockSize+v]) + uint32(biasq))
 			if key <= h.Threshold() {
+				id := int64(i)
 				if ids != nil {
-					h.Push(key, ids[i])
-				} else {
-					h.Push(key, int64(i))
+					id = ids[i]
 				}
+				if lane != nil && !lane.Contains(id) {
+					continue
+				}
+				h.Push(key, id)
 			}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/exact"
 	"github.com/kume-ann/kume/internal/parallel"
+	"github.com/kume-ann/kume/internal/rangeres"
 	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/metric"
 )
@@ -56,6 +57,7 @@ type scratch struct {
 	qnorm []float32
 	heaps []topk.Heap
 	cands []exact.Collector
+	hits  [][]rangeres.Hit // per query of a range tile
 }
 
 // New returns an empty exact index for d-dimensional vectors.
@@ -302,6 +304,10 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 	dst.Resize(nq, k)
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	var f kume.IDFilter
+	if p != nil {
+		f = p.Filter
+	}
 	tiled := nq >= minTileQueries
 	grain := 1
 	if tiled {
@@ -312,22 +318,23 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return x.searchRange(ctx, dst, queries, k, 0, nq, tiled)
+		return x.searchRange(ctx, dst, queries, k, 0, nq, tiled, f)
 	}
 	return parallel.For(ctx, nq, grain, func(lo, hi int) error {
-		return x.searchRange(ctx, dst, queries, k, lo, hi, tiled)
+		return x.searchRange(ctx, dst, queries, k, lo, hi, tiled, f)
 	})
 }
 
-// searchRange answers queries lo..hi-1 of a batch into dst.
-func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, lo, hi int, tiled bool) error {
+// searchRange answers queries lo..hi-1 of a batch into dst, returning only
+// ids f contains (all when f is nil).
+func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, lo, hi int, tiled bool, f kume.IDFilter) error {
 	s := x.getScratch()
 	defer x.scratch.Put(s)
 	if tiled && hi-lo >= 2 {
-		return x.searchTile(ctx, queries[lo*x.d:hi*x.d], k, dst.Distances[lo*k:hi*k], dst.IDs[lo*k:hi*k], s)
+		return x.searchTile(ctx, queries[lo*x.d:hi*x.d], k, dst.Distances[lo*k:hi*k], dst.IDs[lo*k:hi*k], s, f)
 	}
 	for i := lo; i < hi; i++ {
-		if err := x.searchOne(ctx, queries[i*x.d:(i+1)*x.d], dst.Distances[i*k:(i+1)*k], dst.IDs[i*k:(i+1)*k], s); err != nil {
+		if err := x.searchOne(ctx, queries[i*x.d:(i+1)*x.d], dst.Distances[i*k:(i+1)*k], dst.IDs[i*k:(i+1)*k], s, f); err != nil {
 			return err
 		}
 	}
@@ -354,7 +361,7 @@ func (x *Index) id(row int) int64 {
 }
 
 // searchOne compares one query with every stored vector, rowBlock at a time.
-func (x *Index) searchOne(ctx context.Context, q []float32, dist []float32, ids []int64, s *scratch) error {
+func (x *Index) searchOne(ctx context.Context, q []float32, dist []float32, ids []int64, s *scratch, f kume.IDFilter) error {
 	h := &s.heaps[0]
 	h.Reset(dist, ids)
 	n := len(x.data) / x.d
@@ -366,8 +373,16 @@ func (x *Index) searchOne(ctx context.Context, q []float32, dist []float32, ids 
 			}
 		}
 		r1 := min(r0+rowBlock, n)
-		buf := s.dist[:r1-r0]
 		rows := x.data[r0*x.d : r1*x.d]
+		if f != nil {
+			var rowIDs []int64
+			if x.ids != nil {
+				rowIDs = x.ids[r0:r1]
+			}
+			exact.Scan(h, q, rows, rowIDs, int64(r0), ip, f, s.dist[:rowBlock])
+			continue
+		}
+		buf := s.dist[:r1-r0]
 		if ip {
 			asm.DotMany(buf, q, rows)
 		} else {
@@ -383,7 +398,7 @@ func (x *Index) searchOne(ctx context.Context, q []float32, dist []float32, ids 
 // at a time, with the many-to-many kernel. The kernel's scores only choose
 // candidates; their distances are recomputed with the one-query kernel
 // (package exact), so the answers are those of searchOne, bit for bit.
-func (x *Index) searchTile(ctx context.Context, qs []float32, k int, dist []float32, ids []int64, s *scratch) error {
+func (x *Index) searchTile(ctx context.Context, qs []float32, k int, dist []float32, ids []int64, s *scratch, f kume.IDFilter) error {
 	nq := len(qs) / x.d
 	n := len(x.data) / x.d
 	ip := x.m == metric.InnerProduct
@@ -393,6 +408,7 @@ func (x *Index) searchTile(ctx context.Context, qs []float32, k int, dist []floa
 	for i := 0; i < nq; i++ {
 		s.heaps[i].Reset(dist[i*k:(i+1)*k], ids[i*k:(i+1)*k])
 		s.cands[i].Reset(qs[i*x.d:(i+1)*x.d], qn[i], k, x.m, scale)
+		s.cands[i].SetFilter(f)
 	}
 	for r0 := 0; r0 < n; r0 += tileRows {
 		if err := ctx.Err(); err != nil {

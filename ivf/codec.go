@@ -1,6 +1,11 @@
 package ivf
 
-import "context"
+import (
+	"context"
+	"fmt"
+
+	"github.com/kume-ann/kume"
+)
 
 // Codec stores and scans the contents of inverted lists. The IVF index
 // decides which list a vector belongs to and which lists a query visits; the
@@ -71,4 +76,38 @@ type BatchScanner interface {
 	// ids[i*k:(i+1)*k]. Each query's answer must equal what Search
 	// returns for it alone. It checks ctx as Search does.
 	SearchBatch(ctx context.Context, queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64) error
+}
+
+// FilterScanner is a Scanner that can restrict its results to the ids a
+// filter contains (SearchParams.Filter). A search with a filter over a codec
+// whose scanner lacks it fails with kume.ErrUnsupported: a filter is never
+// ignored.
+type FilterScanner interface {
+	Scanner
+	// SetFilter restricts the following searches (Search, SearchBatch and
+	// RangeSearch) to ids f contains; nil lifts the restriction.
+	SetFilter(f kume.IDFilter)
+}
+
+// RangeScanner is a Scanner that can also answer range searches.
+type RangeScanner interface {
+	Scanner
+	// RangeSearch appends to dist and ids every vector of lists (as Search
+	// takes them) within radius of q, by the codec's distance (squared L2
+	// below radius, or inner product above it), in any order, and returns
+	// the extended slices. It checks ctx as Search does.
+	RangeSearch(ctx context.Context, q []float32, lists []int64, coarse []float32, radius float32, dist []float32, ids []int64) ([]float32, []int64, error)
+}
+
+// setFilter gives f to s, or fails when s cannot honour a filter.
+func setFilter(s Scanner, f kume.IDFilter) error {
+	fs, ok := s.(FilterScanner)
+	if !ok {
+		if f == nil {
+			return nil
+		}
+		return fmt.Errorf("ivf: %w: the list codec's scanner (%T) cannot filter ids", kume.ErrUnsupported, s)
+	}
+	fs.SetFilter(f)
+	return nil
 }

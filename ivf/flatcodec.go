@@ -7,6 +7,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/exact"
+	"github.com/kume-ann/kume/internal/rangeres"
 	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/metric"
 )
@@ -126,9 +127,10 @@ const cancelVectors = 1 << 15
 const tileRows = 256
 
 type flatScanner struct {
-	c    *FlatCodec
-	buf  []float32
-	heap topk.Heap
+	c      *FlatCodec
+	buf    []float32
+	heap   topk.Heap
+	filter kume.IDFilter
 
 	// Batches.
 	heaps  []topk.Heap
@@ -138,6 +140,8 @@ type flatScanner struct {
 	qbuf   []float32 // the queries of one list, gathered
 	qnorms []float32
 	tile   []float32
+
+	out rangeres.Out // a list's hits in a range search
 }
 
 func (s *flatScanner) Search(ctx context.Context, q []float32, lists []int64, coarse []float32, dist []float32, ids []int64) error {
@@ -160,11 +164,18 @@ func (s *flatScanner) Search(ctx context.Context, q []float32, lists []int64, co
 	return nil
 }
 
+// SetFilter restricts the following searches to the ids f contains.
+func (s *flatScanner) SetFilter(f kume.IDFilter) { s.filter = f }
+
 // scanOne compares one query with every vector of a list and offers them to h.
 func (s *flatScanner) scanOne(q []float32, li int, h *topk.Heap) {
 	c := s.c
 	ip := c.m == metric.InnerProduct
 	l := &c.lists[li]
+	if s.filter != nil {
+		exact.Scan(h, q, l.vecs, l.ids, 0, ip, s.filter, s.buf)
+		return
+	}
 	for r0 := 0; r0 < len(l.ids); r0 += flatScanBlock {
 		r1 := min(r0+flatScanBlock, len(l.ids))
 		buf := s.buf[:r1-r0]
@@ -216,6 +227,7 @@ func (s *flatScanner) SearchBatch(ctx context.Context, queries []float32, nprobe
 	for i := range heaps {
 		heaps[i].Reset(dist[i*k:(i+1)*k], ids[i*k:(i+1)*k])
 		cands[i].Reset(queries[i*d:(i+1)*d], qn[i], k, c.m, scale)
+		cands[i].SetFilter(s.filter)
 	}
 	s.groups.Group(lists[:nq*nprobe], len(c.lists))
 	var err error
@@ -287,4 +299,30 @@ func (s *flatScanner) scanTiled(queries, qnAll []float32, probes []int32, nprobe
 			cands[int(p)/nprobe].Offer(buf[j*nr:(j+1)*nr], rows, l.norms[r0:r1], l.ids[r0:r1], 0)
 		}
 	}
+}
+
+// RangeSearch appends the vectors of lists within radius of q, with their
+// exact distances (those Search returns, bit for bit).
+func (s *flatScanner) RangeSearch(ctx context.Context, q []float32, lists []int64, coarse []float32, radius float32, dist []float32, ids []int64) ([]float32, []int64, error) {
+	c := s.c
+	ip := c.m == metric.InnerProduct
+	work := 0
+	for _, li := range lists {
+		if li < 0 {
+			continue
+		}
+		if work += len(c.lists[li].ids); work >= cancelVectors {
+			work = 0
+			if err := ctx.Err(); err != nil {
+				return dist, ids, err
+			}
+		}
+		l := &c.lists[li]
+		s.out.Hits = s.out.Hits[:0]
+		exact.ScanRadius(&s.out, q, l.vecs, l.ids, 0, ip, radius, s.filter, s.buf)
+		for _, h := range s.out.Hits {
+			dist, ids = append(dist, h.Dist), append(ids, h.ID)
+		}
+	}
+	return dist, ids, nil
 }

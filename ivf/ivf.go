@@ -478,24 +478,32 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 		nprobe = p.NProbe
 	}
 	nprobe = min(nprobe, x.nlist)
+	var f kume.IDFilter
+	if p != nil {
+		f = p.Filter
+	}
 	dst.Resize(nq, k)
 	if nq <= 1 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return x.searchRange(ctx, dst, queries, k, nprobe, 0, nq)
+		return x.searchRange(ctx, dst, queries, k, nprobe, 0, nq, f)
 	}
 	return parallel.For(ctx, nq, parallel.Grain(nq, 16), func(lo, hi int) error {
-		return x.searchRange(ctx, dst, queries, k, nprobe, lo, hi)
+		return x.searchRange(ctx, dst, queries, k, nprobe, lo, hi, f)
 	})
 }
 
-func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, nprobe, lo, hi int) error {
+func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, nprobe, lo, hi int, f kume.IDFilter) error {
 	s, _ := x.searchers.Get().(*searcher)
 	if s == nil || s.scanner == nil {
 		s = &searcher{scanner: x.codec.NewScanner()}
 	}
 	defer x.searchers.Put(s)
+	if err := setFilter(s.scanner, f); err != nil {
+		return err
+	}
+	defer setFilter(s.scanner, nil)
 	qs := queries[lo*x.d : hi*x.d]
 	if err := x.quantizer.SearchInto(ctx, &s.coarse, qs, nprobe, nil); err != nil {
 		return err

@@ -158,3 +158,18 @@ func (x *Index) SetParam(name string, v float64) error {
 	}
 	return s.SetParam(name, v)
 }
+
+// RangeSearch searches the wrapped index with normalised queries; it fails
+// with kume.ErrUnsupported when the wrapped index has no range search.
+func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float32, params *kume.SearchParams) (*kume.RangeResults, error) {
+	rs, ok := x.sub.(kume.RangeSearcher)
+	if !ok {
+		return nil, fmt.Errorf("l2norm: %w: the wrapped index (%T) has no range search", kume.ErrUnsupported, x.sub)
+	}
+	p, err := x.normalized("queries", queries)
+	if err != nil {
+		return nil, err
+	}
+	defer x.release(p)
+	return rs.RangeSearch(ctx, *p, radius, params)
+}

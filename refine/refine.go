@@ -249,9 +249,13 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 	if err := x.base.SearchInto(ctx, &s.cand, queries, kb, p); err != nil {
 		return err
 	}
+	var f kume.IDFilter
+	if p != nil {
+		f = p.Filter
+	}
 	if nq <= 1 {
 		if nq == 1 {
-			x.rerankRow(queries, k, s.cand.IDs, dst, 0, s)
+			x.rerankRow(queries, k, s.cand.IDs, dst, 0, s, f)
 		}
 		return nil
 	}
@@ -259,15 +263,17 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 		w := x.getScratch()
 		defer x.scratch.Put(w)
 		for i := lo; i < hi; i++ {
-			x.rerankRow(queries[i*d:(i+1)*d], k, s.cand.IDs[i*kb:(i+1)*kb], dst, i, w)
+			x.rerankRow(queries[i*d:(i+1)*d], k, s.cand.IDs[i*kb:(i+1)*kb], dst, i, w, f)
 		}
 		return nil
 	})
 }
 
 // rerankRow computes exact distances for one query's candidates and writes
-// the best k into row i of dst.
-func (x *Index) rerankRow(q []float32, k int, cand []int64, dst *kume.Results, i int, s *scratch) {
+// the best k into row i of dst. The base drew the candidates from the ids f
+// allows; they are checked again, so that a base that does not honour
+// filters cannot leak an id.
+func (x *Index) rerankRow(q []float32, k int, cand []int64, dst *kume.Results, i int, s *scratch, f kume.IDFilter) {
 	if cap(s.exact) < len(cand) {
 		s.exact = make([]float32, len(cand))
 	}
@@ -277,7 +283,7 @@ func (x *Index) rerankRow(q []float32, k int, cand []int64, dst *kume.Results, i
 	s.heap.Reset(dist, ids)
 	ip := x.Metric() == metric.InnerProduct
 	for j, id := range cand {
-		if id < 0 {
+		if id < 0 || f != nil && !f.Contains(id) {
 			continue
 		}
 		key := exact[j]

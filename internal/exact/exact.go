@@ -27,6 +27,7 @@ package exact
 import (
 	"math"
 
+	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/metric"
@@ -77,8 +78,9 @@ type Collector struct {
 	ubKeys []float32
 	ubIDs  []int64
 
-	cand  []candidate
-	limit int
+	cand   []candidate
+	limit  int
+	filter kume.IDFilter
 }
 
 // Reset prepares c for query q, whose squared norm is qn, k results, metric
@@ -94,7 +96,13 @@ func (c *Collector) Reset(q []float32, qn float32, k int, m metric.Metric, scale
 	c.upper.Reset(c.ubKeys[:k], c.ubIDs[:k])
 	c.cand = c.cand[:0]
 	c.limit = max(2*k, 64)
+	c.filter = nil
 }
+
+// SetFilter makes c ignore the rows whose ids f does not contain (nil: keep
+// every row), until the next Reset. A filtered row neither becomes a
+// candidate nor lowers the bound the others are kept by.
+func (c *Collector) SetFilter(f kume.IDFilter) { c.filter = f }
 
 // Offer takes the kernel scores of consecutive rows (inner products for the
 // inner-product metric, squared distances for L2): row j is
@@ -113,6 +121,13 @@ func (c *Collector) Offer(scores, rows, norms []float32, ids []int64, base int64
 		if lb > thr { // false for NaN: such a row stays a candidate
 			continue
 		}
+		id := base + int64(j)
+		if ids != nil {
+			id = ids[j]
+		}
+		if c.filter != nil && !c.filter.Contains(id) {
+			continue
+		}
 		ub := key + e
 		if !(ub <= thr) && ub == ub {
 			// Not better than the k-th upper bound (nor NaN): no change.
@@ -122,10 +137,6 @@ func (c *Collector) Offer(scores, rows, norms []float32, ids []int64, base int64
 			}
 			c.upper.Push(ub, 0)
 			thr = c.upper.Threshold()
-		}
-		id := base + int64(j)
-		if ids != nil {
-			id = ids[j]
 		}
 		c.cand = append(c.cand, candidate{lb: lb, id: id, row: rows[j*d : (j+1)*d]})
 		if len(c.cand) >= c.limit {

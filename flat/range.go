@@ -1,0 +1,144 @@
+package flat
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/internal/check"
+	"github.com/kume-ann/kume/internal/exact"
+	"github.com/kume-ann/kume/internal/rangeres"
+	"github.com/kume-ann/kume/metric"
+)
+
+// RangeSearch returns, for each query, every stored vector within radius:
+// squared L2 distance below radius, or inner product above it (FAISS's
+// range_search), best first, equal distances by smaller id. Distances are
+// those Search returns, bit for bit: batches choose candidates with the
+// many-to-many kernel, keeping every row whose score's lower bound is within
+// the radius, and measure them with the one-query kernel. p.Filter, when
+// set, restricts the results to the ids it contains.
+func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
+	nq, err := check.Vectors("queries", queries, x.d)
+	if err != nil {
+		return nil, fmt.Errorf("flat: %w", err)
+	}
+	if err := rangeres.CheckRadius(radius); err != nil {
+		return nil, fmt.Errorf("flat: %w", err)
+	}
+	var f kume.IDFilter
+	if p != nil {
+		f = p.Filter
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	grain := 1
+	if nq >= minTileQueries {
+		grain = tileQueries / 4
+	}
+	return rangeres.Run(ctx, nq, grain, x.m, func(lo, hi int, out *rangeres.Out) error {
+		s := x.getScratch()
+		defer x.scratch.Put(s)
+		if hi-lo >= minTileQueries {
+			return x.rangeTile(ctx, queries[lo*x.d:hi*x.d], radius, f, out, s)
+		}
+		for i := lo; i < hi; i++ {
+			if err := x.rangeOne(ctx, queries[i*x.d:(i+1)*x.d], radius, f, out, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// rangeOne answers one query with the one-query kernel.
+func (x *Index) rangeOne(ctx context.Context, q []float32, radius float32, f kume.IDFilter, out *rangeres.Out, s *scratch) error {
+	n := len(x.data) / x.d
+	ip := x.m == metric.InnerProduct
+	for r0 := 0; r0 < n; r0 += cancelRows {
+		if r0 > 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		r1 := min(r0+cancelRows, n)
+		var rowIDs []int64
+		if x.ids != nil {
+			rowIDs = x.ids[r0:r1]
+		}
+		exact.ScanRadius(out, q, x.data[r0*x.d:r1*x.d], rowIDs, int64(r0), ip, radius, f, s.dist[:rowBlock])
+	}
+	return out.Done()
+}
+
+// rangeTile answers a group of queries with the many-to-many kernel: a row
+// whose score is within the score's error bound of the radius is measured
+// again with the one-query kernel, which decides.
+func (x *Index) rangeTile(ctx context.Context, qs []float32, radius float32, f kume.IDFilter, out *rangeres.Out, s *scratch) error {
+	nq := len(qs) / x.d
+	n := len(x.data) / x.d
+	ip := x.m == metric.InnerProduct
+	qn := s.qnorm[:nq]
+	asm.SqNorms(qn, qs, x.d)
+	scale := exact.ErrorScale(x.d, x.m)
+	keyRadius := radius
+	if ip {
+		keyRadius = -radius
+	}
+	if cap(s.hits) < nq {
+		s.hits = make([][]rangeres.Hit, nq)
+	}
+	hits := s.hits[:nq]
+	for i := range hits {
+		hits[i] = hits[i][:0]
+	}
+	for r0 := 0; r0 < n; r0 += tileRows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r1 := min(r0+tileRows, n)
+		nr := r1 - r0
+		buf := s.dist[:nq*nr]
+		rows := x.data[r0*x.d : r1*x.d]
+		norms := x.norms[r0:r1]
+		if ip {
+			asm.DotTile(buf, qs, rows, x.d)
+		} else {
+			asm.L2SqrTile(buf, qs, qn, rows, norms, x.d)
+		}
+		for i := 0; i < nq; i++ {
+			q := qs[i*x.d : (i+1)*x.d]
+			for j, sc := range buf[i*nr : (i+1)*nr] {
+				key := sc
+				if ip {
+					key = -sc
+				}
+				if key-scale*(qn[i]+norms[j]) > keyRadius { // false for NaN: measured
+					continue
+				}
+				id := x.id(r0 + j)
+				if f != nil && !f.Contains(id) {
+					continue
+				}
+				row := rows[j*x.d : (j+1)*x.d]
+				var v float32
+				if ip {
+					v = asm.Dot(q, row)
+				} else {
+					v = asm.L2Sqr(q, row)
+				}
+				if rangeres.Keep(x.m, v, radius) {
+					hits[i] = append(hits[i], rangeres.Hit{Dist: v, ID: id})
+				}
+			}
+		}
+	}
+	for i := range hits {
+		out.Hits = append(out.Hits, hits[i]...)
+		if err := out.Done(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
