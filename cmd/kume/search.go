@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/bench"
@@ -24,17 +26,25 @@ func kumeParams(s string) (kume.SearchParams, error) {
 const searchChunk = 4096
 
 func runSearch(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "search", "-index FILE [-k 8] [-params STR] [-ids ids.npy] [-dist dist.npy] queries.npy")
+	fs := newFlags(e, "search", "-index FILE [-k 8] [-params STR] [-filter-ids ids.npy | -filter-range lo:hi] [-radius R [-lims lims.npy]] [-ids ids.npy] [-dist dist.npy] queries.npy")
 	indexPath := fs.String("index", "", "index file (FAISS's format)")
 	k := fs.Int("k", 8, "results per query")
 	params := fs.String("params", "", `search parameters, as "nprobe=1" (default: those stored in the index)`)
 	idsPath := fs.String("ids", "", "write the result ids here: int64 .npy, nq x k (-1 for no result)")
 	distPath := fs.String("dist", "", "write the result distances here: float32 .npy, nq x k (squared L2, or inner products)")
+	filterIDs := fs.String("filter-ids", "", "return only the ids in this int64 .npy file (any shape)")
+	filterRange := fs.String("filter-range", "", "return only the ids lo <= id < hi, given as lo:hi")
+	radius := fs.String("radius", "", "range search: every vector with squared L2 distance below R (inner product above R), instead of the k nearest")
+	limsPath := fs.String("lims", "", "with -radius: write FAISS's lims here (int64 .npy, nq+1); -ids and -dist then hold the results of all queries end to end")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if *indexPath == "" {
 		return usageError("-index FILE is required")
+	}
+	filter, err := searchFilter(*filterIDs, *filterRange)
+	if err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError("want one queries file (.npy, .fvecs, .bvecs, or a folder of .npy); got %d arguments", fs.NArg())
@@ -45,6 +55,17 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	p, err := kumeParams(*params)
 	if err != nil {
 		return err
+	}
+	p.Filter = filter
+	var r float32
+	if *radius != "" {
+		v, err := strconv.ParseFloat(*radius, 32)
+		if err != nil || math.IsNaN(v) {
+			return usageError("-radius %q: want a number", *radius)
+		}
+		r = float32(v)
+	} else if *limsPath != "" {
+		return usageError("-lims needs -radius")
 	}
 	// Check both inputs exist before the slow part.
 	for _, path := range []string{*indexPath, fs.Arg(0)} {
@@ -65,6 +86,9 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	}
 	if q.N > 0 && *k > kume.MaxResults/q.N {
 		return usageError("-k %d with %d queries: %d results, more than the %d one search may return; ask for fewer results or split the queries", *k, q.N, int64(*k)*int64(q.N), kume.MaxResults)
+	}
+	if *radius != "" {
+		return rangeSearch(ctx, e, idx, q, r, &p, *limsPath, *idsPath, *distPath)
 	}
 	res := &kume.Results{}
 	res.Resize(q.N, *k)
