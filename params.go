@@ -18,6 +18,12 @@ type SearchParams struct {
 	// KFactor makes a refining index ask its base index for K*KFactor
 	// candidates before re-ranking them exactly. It must be >= 1.
 	KFactor float32
+	// EfSearch is the beam width of an HNSW index's search ("efSearch"):
+	// the candidates kept while walking the graph's bottom level.
+	EfSearch int
+	// QuantizerEfSearch is the efSearch of an IVF index's HNSW coarse
+	// quantizer ("quantizer_efSearch", as in "IVF65536_HNSW32,Flat").
+	QuantizerEfSearch int
 	// Filter, when set, restricts the search to the ids it contains: no
 	// other id is returned, and a k-NN search returns k of the allowed ids
 	// when the probed part of the index holds that many. Every kume index
@@ -28,7 +34,7 @@ type SearchParams struct {
 
 // ParamNames are the ParameterSpace names kume understands, as FAISS spells
 // them. "k_factor" is accepted as another name for "k_factor_rf".
-var ParamNames = []string{"nprobe", "k_factor_rf", "k_factor"}
+var ParamNames = []string{"nprobe", "k_factor_rf", "k_factor", "efSearch", "quantizer_efSearch"}
 
 // ParseSearchParams parses a FAISS ParameterSpace string such as
 // "nprobe=16,k_factor_rf=4" (pairs separated by commas or spaces) into
@@ -59,6 +65,15 @@ func (p *SearchParams) Set(name string, v float64) error {
 			v = math.Trunc(v)
 		}
 		p.KFactor = float32(v)
+	case "efSearch", "quantizer_efSearch":
+		if v < 1 || v > 1<<20 {
+			return fmt.Errorf("%w: %s = %v, want an integer in 1..2^20", ErrInvalidArgument, name, v)
+		}
+		if name == "efSearch" {
+			p.EfSearch = int(v)
+		} else {
+			p.QuantizerEfSearch = int(v)
+		}
 	default:
 		return fmt.Errorf("%w: unknown search parameter %q (known: %s)", ErrInvalidArgument, name, strings.Join(ParamNames, ", "))
 	}

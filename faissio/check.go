@@ -6,6 +6,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/hnsw"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/l2norm"
@@ -52,6 +53,12 @@ func eachID(idx kume.Index, fn func(id int64) error) error {
 			}
 		}
 		return nil
+	case *hnsw.Index:
+		data, ids := x.Vectors()
+		if ids != nil {
+			return eachOf(ids, fn)
+		}
+		return eachUpTo(len(data)/x.Dim(), fn)
 	case *l2norm.Index:
 		return eachID(x.Sub(), fn)
 	case *refine.Index:

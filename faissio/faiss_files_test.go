@@ -13,6 +13,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/hnsw"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/l2norm"
 	"github.com/kume-ann/kume/metric"
@@ -240,6 +241,29 @@ func TestFAISSFiles(t *testing.T) {
 	}
 }
 
+// TestFAISSFileHNSW reads the IndexHNSWFlat FAISS wrote and writes it back
+// byte for byte. (Its answers are compared with FAISS's in hnsw_test.go.)
+func TestFAISSFileHNSW(t *testing.T) {
+	orig, err := os.ReadFile(filepath.Join("testdata", "hnsw.index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := Read(bytes.NewReader(orig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := idx.(*hnsw.Index); !ok || idx.Len() == 0 {
+		t.Fatalf("read a %T holding %d vectors", idx, idx.Len())
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, idx); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), orig) {
+		t.Errorf("written back: %d bytes differ from FAISS's %d (first difference at byte %d)", buf.Len(), len(orig), firstDiff(buf.Bytes(), orig))
+	}
+}
+
 func firstDiff(a, b []byte) int {
 	for i := range min(len(a), len(b)) {
 		if a[i] != b[i] {
@@ -254,7 +278,6 @@ func firstDiff(a, b []byte) int {
 func TestFAISSFilesUnsupported(t *testing.T) {
 	for name, want := range map[string]string{
 		"ivf_pq8": "IndexIVFPQ",
-		"hnsw":    "IndexHNSWFlat",
 	} {
 		_, err := ReadFile(filepath.Join("testdata", name+".index"))
 		if !errors.Is(err, kume.ErrUnsupported) || !bytes.Contains([]byte(err.Error()), []byte(want)) {

@@ -185,6 +185,12 @@ func (d *decoder) index() (kume.Index, error) {
 		return r.build(nil)
 	case tagIDMap, tagIDMap2:
 		return d.idMap(h)
+	case tagHNSWFlat:
+		r, err := d.hnswFlat()
+		if err != nil {
+			return nil, err
+		}
+		return r.build(nil)
 	case tagIVFFlat:
 		return d.ivfFlat()
 	case tagIVFPQ, tagIVFPQOld:
@@ -286,8 +292,11 @@ func (d *decoder) idMap(tag fourcc) (kume.Index, error) {
 	if sub == tagRefine {
 		return d.idMapRefine(h)
 	}
+	if sub == tagHNSWFlat {
+		return d.idMapHNSW(h)
+	}
 	if sub != tagFlatL2 && sub != tagFlatIP && sub != tagFlat && sub != tagPQFastScan {
-		return nil, d.unsupportedTag(sub, "IndexIDMap (kume reads it over IndexFlat, IndexPQFastScan and IndexRefineFlat) over")
+		return nil, d.unsupportedTag(sub, "IndexIDMap (kume reads it over IndexFlat, IndexPQFastScan, IndexHNSWFlat and IndexRefineFlat) over")
 	}
 	d.depth++
 	var sh header

@@ -7,6 +7,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/hnsw"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/l2norm"
 	"github.com/kume-ann/kume/refine"
@@ -42,7 +43,7 @@ func makePlan(idx kume.Index) (*plan, error) {
 // that index's row map.
 func (p *plan) walk(idx kume.Index, renumbered bool) error {
 	switch x := idx.(type) {
-	case *flat.Index, *fastscan.Index:
+	case *flat.Index, *fastscan.Index, *hnsw.Index:
 		return nil
 	case *ivf.Index:
 		switch x.Codec().(type) {

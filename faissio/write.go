@@ -7,6 +7,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/hnsw"
 	"github.com/kume-ann/kume/internal/atomicfile"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/l2norm"
@@ -108,6 +109,8 @@ func (e *encoder) index(idx kume.Index) error {
 		return e.l2norm(x)
 	case *fastscan.Index:
 		return e.fastScan(x)
+	case *hnsw.Index:
+		return e.hnswFlat(x, true)
 	}
 	return fmt.Errorf("faissio: %w: writing a %T", kume.ErrUnsupported, idx)
 }

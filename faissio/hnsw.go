@@ -1,0 +1,224 @@
+package faissio
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/hnsw"
+	"github.com/kume-ann/kume/metric"
+)
+
+// The IndexHNSWFlat record ('IHNf'): the index header; FAISS's HNSW
+// structure (assign_probas as vector<double>, cum_nneighbor_per_level,
+// levels as vector<int32>, offsets as vector<uint64>, neighbors as
+// vector<int32>, then entry_point, max_level, efConstruction, efSearch and
+// the retired upper_beam as int32); then the storage, an IndexFlat record.
+// FAISS 1.7.3 searched with upper_beam when it was not 1; current FAISS
+// ignores it, and so does kume.
+
+// hnswData is a decoded IndexHNSWFlat record, not yet an index.
+type hnswData struct {
+	h    header
+	g    *hnsw.Graph
+	data []float32
+}
+
+// build makes the index, with the given ids (nil: the rows).
+func (r *hnswData) build(ids []int64) (*hnsw.Index, error) {
+	x, err := hnsw.FromGraph(r.h.d, r.h.metric, r.g, r.data, ids)
+	if err != nil {
+		return nil, fmt.Errorf("faissio: %w", err)
+	}
+	return x, nil
+}
+
+// hnswFlat reads an IndexHNSWFlat record whose tag was just read.
+func (d *decoder) hnswFlat() (*hnswData, error) {
+	h, err := d.header("IndexHNSWFlat")
+	if err != nil {
+		return nil, err
+	}
+	g := &hnsw.Graph{}
+	if g.AssignProbas, err = d.f64Vector("HNSW assign_probas"); err != nil {
+		return nil, err
+	}
+	if g.CumNeighbors, err = d.i32Vector("HNSW cum_nneighbor_per_level"); err != nil {
+		return nil, err
+	}
+	if g.Levels, err = d.i32Vector("HNSW levels"); err != nil {
+		return nil, err
+	}
+	if int64(len(g.Levels)) != h.ntotal {
+		return nil, d.corrupt("HNSW has %d levels entries for %d vectors", len(g.Levels), h.ntotal)
+	}
+	if g.Offsets, err = d.u64Vector("HNSW offsets"); err != nil {
+		return nil, err
+	}
+	if g.Neighbors, err = d.i32Vector("HNSW neighbors"); err != nil {
+		return nil, err
+	}
+	var tail [5]int32
+	for i := range tail {
+		if tail[i], err = d.i32(); err != nil {
+			return nil, err
+		}
+	}
+	g.EntryPoint, g.MaxLevel, g.EfConstruction, g.EfSearch = tail[0], tail[1], tail[2], tail[3]
+	if err := g.Check(); err != nil {
+		return nil, fmt.Errorf("faissio: at byte %d: IndexHNSWFlat: %w", d.pos, err)
+	}
+	st, err := d.fourcc()
+	if err != nil {
+		return nil, err
+	}
+	if st != tagFlatL2 && st != tagFlatIP && st != tagFlat {
+		return nil, d.unsupportedTag(st, "IndexHNSWFlat (kume reads it over IndexFlat storage) with storage")
+	}
+	d.depth++
+	f, err := d.flatRecord(st)
+	d.depth--
+	if err != nil {
+		return nil, err
+	}
+	if f.h.d != h.d || f.h.metric != h.metric || f.h.ntotal != h.ntotal {
+		return nil, d.corrupt("IndexHNSWFlat is %d-d %v with %d vectors, its storage %d-d %v with %d", h.d, h.metric, h.ntotal, f.h.d, f.h.metric, f.h.ntotal)
+	}
+	if err := checkStored("IndexHNSWFlat storage", f.data, h.d); err != nil {
+		return nil, err
+	}
+	return &hnswData{h: h, g: g, data: f.data}, nil
+}
+
+// i32Vector reads a vector<int32>; memory grows only as the bytes arrive.
+func (d *decoder) i32Vector(what string) ([]int32, error) {
+	n, err := d.count(what, 4)
+	if err != nil {
+		return nil, err
+	}
+	var dst []int32
+	for n > 0 {
+		c := d.growStep(n, 4)
+		dst = grow(dst, c)
+		part := dst[len(dst) : len(dst)+c]
+		b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(part))), 4*len(part))
+		if err := d.full(b); err != nil {
+			return nil, err
+		}
+		if !littleEndian {
+			for i := range part {
+				part[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
+			}
+		}
+		dst = dst[:len(dst)+c]
+		n -= c
+	}
+	return dst, nil
+}
+
+// f64Vector reads a vector<double>.
+func (d *decoder) f64Vector(what string) ([]float64, error) {
+	n, err := d.count(what, 8)
+	if err != nil {
+		return nil, err
+	}
+	v, err := d.int64s(nil, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = math.Float64frombits(uint64(x))
+		if !(out[i] >= 0 && out[i] <= 1) {
+			return nil, d.corrupt("%s[%d] = %v is not a probability", what, i, out[i])
+		}
+	}
+	return out, nil
+}
+
+// hnswFlat writes an IndexHNSWFlat record with its storage; an IndexIDMap
+// around it when the ids are not the rows. withIDs false writes the record
+// alone (as an IVF's quantizer, whose ids are the list numbers).
+func (e *encoder) hnswFlat(x *hnsw.Index, withIDs bool) error {
+	g := x.Graph()
+	data, ids := x.Vectors()
+	n := int64(g.Len())
+	if withIDs {
+		ids = e.mapIDs(ids, int(n))
+		if ids != nil {
+			e.fourcc(tagIDMap)
+			e.header(x.Dim(), n, true, x.Metric())
+		}
+	} else {
+		ids = nil
+	}
+	e.fourcc(tagHNSWFlat)
+	e.header(x.Dim(), n, true, x.Metric())
+	e.u64(uint64(len(g.AssignProbas)))
+	for _, p := range g.AssignProbas {
+		e.u64(math.Float64bits(p))
+	}
+	e.i32s(g.CumNeighbors)
+	e.i32s(g.Levels)
+	e.u64Vector(g.Offsets)
+	e.i32s(g.Neighbors)
+	e.i32(g.EntryPoint)
+	e.i32(g.MaxLevel)
+	e.i32(g.EfConstruction)
+	e.i32(g.EfSearch)
+	e.i32(1) // upper_beam, retired
+	e.flatNoIDs(x.Dim(), x.Metric(), data[:len(data):len(data)])
+	if ids != nil {
+		e.i64Vector(ids)
+	}
+	return e.err
+}
+
+// i32s writes a vector<int32>.
+func (e *encoder) i32s(v []int32) {
+	e.u64(uint64(len(v)))
+	if littleEndian {
+		if len(v) > 0 {
+			e.write(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v)))
+		}
+		return
+	}
+	for _, x := range v {
+		e.i32(x)
+	}
+}
+
+// hnswMetricOK reports whether an IVF's HNSW quantizer agrees with it.
+func hnswMetricOK(q *hnsw.Index, d int, m metric.Metric) error {
+	if q.Dim() != d || q.Metric() != m {
+		return fmt.Errorf("faissio: %w: an IVF index is %d-d %v, its HNSW quantizer %d-d %v", kume.ErrCorrupt, d, m, q.Dim(), q.Metric())
+	}
+	return nil
+}
+
+// idMapHNSW reads an IndexIDMap over an IndexHNSWFlat, whose tag was just
+// read.
+func (d *decoder) idMapHNSW(h header) (kume.Index, error) {
+	d.depth++
+	r, err := d.hnswFlat()
+	d.depth--
+	if err != nil {
+		return nil, err
+	}
+	ids, err := d.i64Vector("IndexIDMap ids")
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(ids)) != h.ntotal || r.h.ntotal != h.ntotal {
+		return nil, d.corrupt("IndexIDMap: ntotal %d, %d ids, its IndexHNSWFlat holds %d", h.ntotal, len(ids), r.h.ntotal)
+	}
+	if r.h.d != h.d || r.h.metric != h.metric {
+		return nil, d.corrupt("IndexIDMap is %d-d %v, its IndexHNSWFlat %d-d %v", h.d, h.metric, r.h.d, r.h.metric)
+	}
+	if err := checkIDs(ids); err != nil {
+		return nil, d.corrupt("IndexIDMap: %v", err)
+	}
+	return r.build(ids)
+}

@@ -1,0 +1,278 @@
+package hnsw
+
+import (
+	"context"
+
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/internal/topk"
+	"github.com/kume-ann/kume/metric"
+)
+
+// cancelSteps is how many level-0 expansions one query makes between checks
+// of its context (a few milliseconds of work at the largest beams).
+const cancelSteps = 4096
+
+// searcher is the per-goroutine state of searches and insertions.
+type searcher struct {
+	vis   []uint8 // vis[i] == visno: node i was visited by the current walk
+	visno uint8
+	cand  minimax
+	res   topk.Heap
+	buf   []int32   // unvisited neighbours of the node being expanded
+	dis   []float32 // their distances
+	// Insertion state.
+	near  []scored // a walk's best nodes
+	front []scored // a walk's frontier (a min-heap)
+	keep  []scored
+}
+
+// scored is a node and its distance to the query.
+type scored struct {
+	d  float32
+	id int32
+}
+
+// reset prepares s for a walk over n nodes.
+func (s *searcher) reset(n int) {
+	if len(s.vis) < n {
+		s.vis = make([]uint8, n+n/4)
+		s.visno = 0
+	}
+	s.visno++
+	if s.visno == 0 {
+		clear(s.vis)
+		s.visno = 1
+	}
+}
+
+func (s *searcher) visit(i int32) bool {
+	if s.vis[i] == s.visno {
+		return false
+	}
+	s.vis[i] = s.visno
+	return true
+}
+
+// key is the distance HNSW orders by: squared L2, or the negated inner
+// product (smaller is better in both).
+func (x *Index) key(q []float32, i int32) float32 {
+	v := x.data[int(i)*x.d : int(i+1)*x.d]
+	if x.m == metric.InnerProduct {
+		return -asm.Dot(q, v)
+	}
+	return asm.L2Sqr(q, v)
+}
+
+// greedy walks level l from nearest to a local minimum of the distance to
+// q, moving to the first strictly nearer neighbour of each sweep's best, as
+// FAISS's greedy_update_nearest does.
+func (x *Index) greedy(q []float32, l int, nearest int32, dn float32) (int32, float32) {
+	g := x.g
+	for {
+		prev := nearest
+		for _, v := range g.span(nearest, l) {
+			if v < 0 {
+				break
+			}
+			if d := x.key(q, v); d < dn {
+				nearest, dn = v, d
+			}
+		}
+		if nearest == prev {
+			return nearest, dn
+		}
+	}
+}
+
+// searchOne answers one query: greedy descent from the entry point through
+// the upper levels, then a beam search of level 0 with a candidate pool of
+// max(efSearch, k), stopped when efSearch candidates already seen are
+// nearer than the one about to be expanded (FAISS's search with its bounded
+// queue and relative-distance check). dist and ids receive the k best nodes
+// seen, by (distance, id).
+//
+// With a filter, only allowed ids enter the results; the walk is the same
+// (FAISS's IDSelector rule), so a strict filter may leave slots empty.
+func (x *Index) searchOne(ctx context.Context, s *searcher, q []float32, ef int, filter kume.IDFilter, dist []float32, ids []int64) error {
+	k := len(dist)
+	h := &s.res
+	h.Reset(dist, ids)
+	g := x.g
+	if g.EntryPoint < 0 {
+		h.Finish(x.m == metric.InnerProduct)
+		return nil
+	}
+	nearest := g.EntryPoint
+	dn := x.key(q, nearest)
+	for l := int(g.MaxLevel); l >= 1; l-- {
+		nearest, dn = x.greedy(q, l, nearest, dn)
+	}
+	s.reset(g.Len())
+	c := &s.cand
+	c.reset(max(ef, k))
+	c.legacy = x.rule == Rule173
+	c.push(nearest, dn)
+	if id := x.id(nearest); filter == nil || filter.Contains(id) {
+		h.Push(dn, id)
+	}
+	s.visit(nearest)
+	if cap(s.buf) < int(g.CumNeighbors[1]) {
+		s.buf = make([]int32, g.CumNeighbors[1])
+		s.dis = make([]float32, g.CumNeighbors[1])
+	}
+	steps := 0
+	for c.nvalid > 0 {
+		v0, d0 := c.popMin()
+		if c.countBelow(d0) >= ef {
+			break
+		}
+		steps++
+		if steps%cancelSteps == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		buf := s.buf[:0]
+		for _, v := range g.span(v0, 0) {
+			if v < 0 {
+				break
+			}
+			if s.visit(v) {
+				buf = append(buf, v)
+			}
+		}
+		for _, v := range buf {
+			asm.Prefetch(x.data[int(v)*x.d : int(v+1)*x.d])
+		}
+		for _, v := range buf {
+			d := x.key(q, v)
+			if d <= h.Threshold() {
+				if id := x.id(v); filter == nil || filter.Contains(id) {
+					h.Push(d, id)
+				}
+			}
+			c.push(v, d)
+		}
+	}
+	h.Finish(x.m == metric.InnerProduct)
+	return nil
+}
+
+// minimax is FAISS's MinimaxHeap: a max-heap of at most n (distance, node)
+// pairs ordered by distance then node, from which the nearest is taken out
+// by marking it -1 in place. Marked entries keep their distance: they still
+// count in countBelow and are evicted first only when they are the heap's
+// top. Ties are resolved exactly as FAISS resolves them, so that a search
+// over a FAISS graph expands the nodes FAISS expands.
+//
+// With legacy set it keeps FAISS 1.7.3's count of unmarked entries, which
+// also dropped when the evicted top was a marked entry (see Rule173).
+type minimax struct {
+	ids    []int32
+	dis    []float32
+	n, k   int
+	nvalid int
+	legacy bool
+}
+
+func (m *minimax) reset(n int) {
+	if cap(m.ids) < n {
+		m.ids = make([]int32, n)
+		m.dis = make([]float32, n)
+	}
+	m.ids, m.dis = m.ids[:n], m.dis[:n]
+	m.n, m.k, m.nvalid = n, 0, 0
+}
+
+// after reports whether (d1, i1) comes after (d2, i2) in the heap's order:
+// FAISS's CMax::cmp2.
+func after(d1 float32, i1 int32, d2 float32, i2 int32) bool {
+	return d1 > d2 || (d1 == d2 && i1 > i2)
+}
+
+func (m *minimax) push(i int32, d float32) {
+	if d != d { // NaN counts as the worst distance
+		d = float32(3.4028234663852886e38)
+	}
+	if m.k == m.n {
+		if !(m.dis[0] > d) {
+			return
+		}
+		if m.ids[0] != -1 || m.legacy {
+			m.nvalid--
+		}
+		m.pop()
+	}
+	// Sift up from position k (FAISS's heap_push, 0-based).
+	j := m.k
+	m.k++
+	for j > 0 {
+		p := (j - 1) / 2
+		if !after(d, i, m.dis[p], m.ids[p]) {
+			break
+		}
+		m.dis[j], m.ids[j] = m.dis[p], m.ids[p]
+		j = p
+	}
+	m.dis[j], m.ids[j] = d, i
+	m.nvalid++
+}
+
+// pop removes the top (FAISS's heap_pop).
+func (m *minimax) pop() {
+	k := m.k
+	d, id := m.dis[k-1], m.ids[k-1]
+	j := 0
+	for {
+		c1 := 2*j + 1
+		if c1 >= k {
+			break
+		}
+		c2 := c1 + 1
+		c := c1
+		if c2 < k && !after(m.dis[c1], m.ids[c1], m.dis[c2], m.ids[c2]) {
+			c = c2
+		}
+		if after(d, id, m.dis[c], m.ids[c]) {
+			break
+		}
+		m.dis[j], m.ids[j] = m.dis[c], m.ids[c]
+		j = c
+	}
+	m.dis[j], m.ids[j] = d, id
+	m.k--
+}
+
+// popMin takes out the nearest unmarked entry; of equal distances, the one
+// stored last.
+func (m *minimax) popMin() (int32, float32) {
+	i := m.k - 1
+	for i >= 0 && m.ids[i] == -1 {
+		i--
+	}
+	if i < 0 {
+		return -1, 0
+	}
+	best, bd := i, m.dis[i]
+	for i--; i >= 0; i-- {
+		if m.ids[i] != -1 && m.dis[i] < bd {
+			best, bd = i, m.dis[i]
+		}
+	}
+	id := m.ids[best]
+	m.ids[best] = -1
+	m.nvalid--
+	return id, bd
+}
+
+// countBelow counts the entries, marked or not, nearer than d.
+func (m *minimax) countBelow(d float32) int {
+	n := 0
+	for _, v := range m.dis[:m.k] {
+		if v < d {
+			n++
+		}
+	}
+	return n
+}
