@@ -427,8 +427,10 @@ func (x *Index) searchTile(ctx context.Context, qs []float32, k int, dist []floa
 		if x.ids != nil {
 			rowIDs = x.ids[r0:r1]
 		}
+		norms := x.norms[r0:r1]
+		normMax := maxOf(norms)
 		for i := 0; i < nq; i++ {
-			s.cands[i].Offer(buf[i*nr:(i+1)*nr], rows, x.norms[r0:r1], rowIDs, int64(r0))
+			s.cands[i].Offer(buf[i*nr:(i+1)*nr], rows, norms, normMax, rowIDs, int64(r0))
 		}
 	}
 	for i := 0; i < nq; i++ {
@@ -436,6 +438,15 @@ func (x *Index) searchTile(ctx context.Context, qs []float32, k int, dist []floa
 		s.heaps[i].Finish(ip)
 	}
 	return nil
+}
+
+// maxOf returns the largest of v (v holds non-negative norms).
+func maxOf(v []float32) float32 {
+	var m float32
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
 }
 
 // pushAll offers scores for rows r0, r0+1, ... to h. Inner products are

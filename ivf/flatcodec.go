@@ -295,8 +295,13 @@ func (s *flatScanner) scanTiled(queries, qnAll []float32, probes []int32, nprobe
 		} else {
 			asm.L2SqrTile(buf, qs, qn, rows, l.norms[r0:r1], d)
 		}
+		norms := l.norms[r0:r1]
+		var normMax float32
+		for _, v := range norms {
+			normMax = max(normMax, v)
+		}
 		for j, p := range probes {
-			cands[int(p)/nprobe].Offer(buf[j*nr:(j+1)*nr], rows, l.norms[r0:r1], l.ids[r0:r1], 0)
+			cands[int(p)/nprobe].Offer(buf[j*nr:(j+1)*nr], rows, norms, normMax, l.ids[r0:r1], 0)
 		}
 	}
 }

@@ -107,14 +107,20 @@ func (c *Collector) SetFilter(f kume.IDFilter) { c.filter = f }
 // Offer takes the kernel scores of consecutive rows (inner products for the
 // inner-product metric, squared distances for L2): row j is
 // rows[j*d:(j+1)*d], with squared norm norms[j] and id ids[j], or base+j
-// when ids is nil. The rows must stay unchanged until Flush.
-func (c *Collector) Offer(scores, rows, norms []float32, ids []int64, base int64) {
+// when ids is nil; normMax is at least every norms[j]. The rows must stay
+// unchanged until Flush.
+func (c *Collector) Offer(scores, rows, norms []float32, normMax float32, ids []int64, base int64) {
 	d := len(c.q)
+	sign := float32(1)
+	if c.ip {
+		sign = -1
+	}
 	thr := c.upper.Threshold()
+	reject := c.rejectAbove(thr, normMax)
 	for j, s := range scores {
-		key := s
-		if c.ip {
-			key = -s
+		key := sign * s
+		if key > reject {
+			continue // most rows: no bound needed
 		}
 		e := c.scale * (c.qn + norms[j])
 		lb := key - e
@@ -137,6 +143,7 @@ func (c *Collector) Offer(scores, rows, norms []float32, ids []int64, base int64
 			}
 			c.upper.Push(ub, 0)
 			thr = c.upper.Threshold()
+			reject = c.rejectAbove(thr, normMax)
 		}
 		c.cand = append(c.cand, candidate{lb: lb, id: id, row: rows[j*d : (j+1)*d]})
 		if len(c.cand) >= c.limit {
@@ -144,6 +151,16 @@ func (c *Collector) Offer(scores, rows, norms []float32, ids []int64, base int64
 			c.limit = max(c.limit, 2*len(c.cand))
 		}
 	}
+}
+
+// rejectAbove returns a key above which no row whose squared norm is at
+// most normMax can have a lower bound at or below thr: thr plus the largest
+// error bound, moved up two float32 steps so that the rounding of the sum
+// never rejects a row the exact test would keep.
+func (c *Collector) rejectAbove(thr, normMax float32) float32 {
+	r := thr + c.scale*(c.qn+normMax)
+	r = math.Nextafter32(r, float32(math.Inf(1)))
+	return math.Nextafter32(r, float32(math.Inf(1)))
 }
 
 // prune drops the candidates whose lower bound exceeds thr.

@@ -90,7 +90,11 @@ func TestCollectorMatchesDirect(t *testing.T) {
 			c.Reset(q, qn[0], k, m, ErrorScale(d, m))
 			for r0 := 0; r0 < n; r0 += 50 {
 				r1 := min(r0+50, n)
-				c.Offer(scores[r0:r1], ys[r0*d:r1*d], yn[r0:r1], nil, int64(r0))
+				var nm float32
+				for _, v := range yn[r0:r1] {
+					nm = max(nm, v)
+				}
+				c.Offer(scores[r0:r1], ys[r0*d:r1*d], yn[r0:r1], nm, nil, int64(r0))
 			}
 			keys, ids := make([]float32, k), make([]int64, k)
 			var h topk.Heap
