@@ -6,6 +6,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/hnsw"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/l2norm"
 	"github.com/kume-ann/kume/metric"
@@ -47,13 +48,24 @@ func Build(d int, s Spec, m metric.Metric) (kume.Index, error) {
 // buildCore builds the index without its wrappers.
 func buildCore(d int, s Spec, m metric.Metric) (kume.Index, error) {
 	if s.NList > 0 {
+		var codec ivf.Codec
 		switch s.Code {
 		case CodeFlat:
-			return ivf.NewFlat(d, s.NList, m)
+			codec = ivf.NewFlatCodec(m)
 		case CodePQ4FastScan:
-			codec, err := fastscan.NewIVFCodec(d, s.M, m, s.ByResidual)
+			c, err := fastscan.NewIVFCodec(d, s.M, m, s.ByResidual)
 			if err != nil {
 				return nil, err
+			}
+			codec = c
+		}
+		if codec != nil {
+			if s.QuantizerM > 0 {
+				q, err := hnsw.New(d, s.QuantizerM, m)
+				if err != nil {
+					return nil, err
+				}
+				return ivf.NewWithQuantizer(d, s.NList, m, codec, q)
 			}
 			return ivf.New(d, s.NList, m, codec)
 		}

@@ -6,10 +6,13 @@
 // description, metric). The grammar kume implements:
 //
 //	[L2norm,] core [,RFlat | ,Refine(Flat)]
-//	core = Flat | PQ{M}x4fs[_bbs] | IVF{n}[k|M],Flat | IVF{n}[k|M],PQ{M}x4fs[r][_bbs]
+//	core = Flat | PQ{M}x4fs[_bbs] | IVF{n}[k|M][_HNSW{M}],Flat | IVF{n}[k|M][_HNSW{M}],PQ{M}x4fs[r][_bbs]
 //
 // {M} must divide the dimension; a k or M suffix on the number of lists
-// multiplies it by 1024 or 1048576, as in FAISS. Strings naming pieces FAISS has
+// multiplies it by 1024 or 1048576, as in FAISS. "_HNSW{M}" after IVF{n}
+// makes the coarse quantizer an HNSW graph over the centroids (FAISS's
+// IndexHNSWFlat, M = 32 when omitted) instead of an exact one; its efSearch
+// is the search parameter "quantizer_efSearch". Strings naming pieces FAISS has
 // and kume does not (HNSW, OPQ, PCA, SQ8, 8-bit PQ, IDMap, ...) fail with an
 // error wrapping kume.ErrUnsupported that names the piece; malformed strings
 // fail with an error wrapping kume.ErrFactory that says what is wrong and where.
@@ -52,6 +55,9 @@ type Spec struct {
 	// NList is the number of inverted lists of an "IVF{n}" index, or 0 for a
 	// flat (non-IVF) index.
 	NList int
+	// QuantizerM is the M of an HNSW coarse quantizer ("IVF{n}_HNSW{M}"), or
+	// 0 for the exact (flat) one.
+	QuantizerM int
 	// Code is how vectors are stored.
 	Code CodeKind
 	// M is the number of PQ sub-quantizers (CodePQ4FastScan only).
@@ -70,7 +76,9 @@ func (s Spec) String() string {
 	if s.Normalize {
 		parts = append(parts, "L2norm")
 	}
-	if s.NList > 0 {
+	if s.NList > 0 && s.QuantizerM > 0 {
+		parts = append(parts, fmt.Sprintf("IVF%d_HNSW%d", s.NList, s.QuantizerM))
+	} else if s.NList > 0 {
 		parts = append(parts, fmt.Sprintf("IVF%d", s.NList))
 	}
 	switch s.Code {
@@ -92,6 +100,7 @@ func (s Spec) String() string {
 var (
 	reIVF      = regexp.MustCompile(`^IVF([0-9]+)([kM]?)$`)
 	reIVFOther = regexp.MustCompile(`^IVF([0-9]+)([kM]?)_(.+)$`)
+	reHNSWQ    = regexp.MustCompile(`^HNSW([0-9]*)$`)
 	rePQfs     = regexp.MustCompile(`^PQ([0-9]+)x([0-9]+)fs(r?)(?:_([0-9]+))?$`)
 	rePQ       = regexp.MustCompile(`^PQ([0-9]+)(?:x([0-9]+))?(np)?$`)
 )
@@ -105,7 +114,7 @@ var unsupportedPieces = []struct{ prefix, name string }{
 	{"RR", "random rotation"},
 	{"ITQ", "ITQ transform"},
 	{"Pad", "padding transform"},
-	{"HNSW", "HNSW graph index"},
+	{"HNSW", "stand-alone HNSW graph index (use IVF{n}_HNSW{M}, or package hnsw)"},
 	{"NSG", "NSG graph index"},
 	{"IMI", "multi-index quantizer (IMI)"},
 	{"SQ", "scalar quantizer"},
@@ -189,7 +198,25 @@ func Parse(d int, description string) (Spec, error) {
 			return s, parseCode(d, description, code, &s)
 		}
 		if m := reIVFOther.FindStringSubmatch(coarse); m != nil {
-			return s, unsupported(description, fmt.Sprintf("coarse quantizer %q (only a flat quantizer, IVF{n}, is supported yet)", coarse))
+			hm := reHNSWQ.FindStringSubmatch(m[3])
+			if hm == nil {
+				return s, unsupported(description, fmt.Sprintf("coarse quantizer %q (kume has the flat one, IVF{n}, and HNSW, IVF{n}_HNSW{M})", coarse))
+			}
+			n, err := listCount(m[1], m[2])
+			if err != nil {
+				return s, bad("%s: %v", coarse, err)
+			}
+			if n > MaxLists || int64(n)*int64(d) > 1<<32 {
+				return s, bad("%s: %d lists of %d floats is too large (at most %d lists and 2^32 floats of centroids)", coarse, n, d, MaxLists)
+			}
+			M := 32 // FAISS's default when HNSW has no number
+			if hm[1] != "" {
+				if M, err = strconv.Atoi(hm[1]); err != nil || M < 2 || M > 4096 {
+					return s, bad("%s: HNSW's M must be 2..4096", coarse)
+				}
+			}
+			s.NList, s.QuantizerM = n, M
+			return s, parseCode(d, description, code, &s)
 		}
 		if isTransform(coarse) || pieceName(coarse) != "" {
 			return s, unsupported(description, pieceName(coarse))

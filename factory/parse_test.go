@@ -29,6 +29,9 @@ func TestParseGood(t *testing.T) {
 		{64, "L2norm,IVF16,PQ16x4fs,RFlat", Spec{Normalize: true, NList: 16, Code: CodePQ4FastScan, M: 16, Refine: true}},
 		{64, "L2norm,Flat", Spec{Normalize: true, Code: CodeFlat}},
 		{784, "IVF256,PQ196x4fs,RFlat", Spec{NList: 256, Code: CodePQ4FastScan, M: 196, Refine: true}},
+		{256, "IVF16384_HNSW32,Flat", Spec{NList: 16384, QuantizerM: 32, Code: CodeFlat}},
+		{256, "IVF64k_HNSW,Flat", Spec{NList: 65536, QuantizerM: 32, Code: CodeFlat}},
+		{64, "L2norm,IVF256_HNSW8,PQ16x4fsr,RFlat", Spec{Normalize: true, NList: 256, QuantizerM: 8, Code: CodePQ4FastScan, M: 16, ByResidual: true, Refine: true}},
 	}
 	for _, c := range cases {
 		got, err := Parse(c.d, c.s)
@@ -96,12 +99,14 @@ func TestParseBad(t *testing.T) {
 			"factory: bad factory string \"IVF16,Flat,Flat,Flat\": 4 components where at most [L2norm,]IVF{n},code[,RFlat] is understood"},
 		{0, "Flat", kume.ErrInvalidArgument,
 			"factory: invalid argument: dimension 0 is outside 1..1048576"},
-		{256, "IVF1024_HNSW32,Flat", kume.ErrUnsupported,
-			"factory: not supported in \"IVF1024_HNSW32,Flat\": coarse quantizer \"IVF1024_HNSW32\" (only a flat quantizer, IVF{n}, is supported yet)"},
+		{256, "IVF1024_NSG32,Flat", kume.ErrUnsupported,
+			"factory: not supported in \"IVF1024_NSG32,Flat\": coarse quantizer \"IVF1024_NSG32\" (kume has the flat one, IVF{n}, and HNSW, IVF{n}_HNSW{M})"},
+		{256, "IVF1024_HNSW1,Flat", kume.ErrFactory,
+			"factory: bad factory string \"IVF1024_HNSW1,Flat\": IVF1024_HNSW1: HNSW's M must be 2..4096"},
 		{256, "HNSW32", kume.ErrUnsupported,
-			"factory: not supported in \"HNSW32\": HNSW32: HNSW graph index is not supported"},
+			"factory: not supported in \"HNSW32\": HNSW32: stand-alone HNSW graph index (use IVF{n}_HNSW{M}, or package hnsw) is not supported"},
 		{256, "HNSW32,Flat", kume.ErrUnsupported,
-			"factory: not supported in \"HNSW32,Flat\": HNSW32: HNSW graph index is not supported"},
+			"factory: not supported in \"HNSW32,Flat\": HNSW32: stand-alone HNSW graph index (use IVF{n}_HNSW{M}, or package hnsw) is not supported"},
 		{256, "OPQ16_64,IVF1024,PQ16x4fs", kume.ErrUnsupported,
 			"factory: not supported in \"OPQ16_64,IVF1024,PQ16x4fs\": OPQ16_64: OPQ rotation is not supported"},
 		{256, "PCA64,Flat", kume.ErrUnsupported,

@@ -13,9 +13,11 @@ import (
 	"testing"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/factory"
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/hnsw"
 	"github.com/kume-ann/kume/internal/pyfaiss"
+	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -322,5 +324,78 @@ func TestHNSWIDMapAndHostile(t *testing.T) {
 	binary.LittleEndian.PutUint32(bad[off+8:], 50)
 	if _, err := Read(bytes.NewReader(bad)); !errors.Is(err, kume.ErrCorrupt) {
 		t.Fatalf("neighbour 50 of 50 nodes: %v", err)
+	}
+}
+
+func TestIVFHNSWFromAndToFAISS(t *testing.T) {
+	pyfaiss.Require(t)
+	rng := rand.New(rand.NewPCG(27, 28))
+	const d, n, nq, k = 16, 6000, 400, 8
+	base, queries := randVectors(rng, n, d), randVectors(rng, nq, d)
+	dir := t.TempDir()
+	bp, qp := pyfaiss.WriteF32(t, dir, "base.f32", base), pyfaiss.WriteF32(t, dir, "q.f32", queries)
+	const desc = "IVF128_HNSW8,Flat"
+	file, res := filepath.Join(dir, "ivf.index"), filepath.Join(dir, "ivf.res")
+	efs := []int{4, 16, 64}
+	for _, nprobe := range []int{1, 4} {
+		pyfaiss.Run(t, pyHNSWScript, bp, qp, strconv.Itoa(d), strconv.Itoa(k), desc, "L2", strconv.Itoa(nprobe), "4,16,64", file, res)
+		wantI, wantD := readHNSWRes(t, res, len(efs), nq, k)
+		idx, err := ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, ok := idx.(*ivf.Index)
+		if !ok {
+			t.Fatalf("read a %T", idx)
+		}
+		q, ok := x.Quantizer().(*hnsw.Index)
+		if !ok {
+			t.Fatalf("the quantizer is a %T", x.Quantizer())
+		}
+		_ = q.SetRule(hnsw.Rule173)
+		for e, ef := range efs {
+			p, err := kume.ParseSearchParams("nprobe=" + strconv.Itoa(nprobe) + ",quantizer_efSearch=" + strconv.Itoa(ef))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := x.Search(context.Background(), queries, k, &p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareFAISS(t, desc+" nprobe="+strconv.Itoa(nprobe)+" quantizer_efSearch="+strconv.Itoa(ef), nq, k, wantI[e], got.IDs, wantD[e], got.Distances)
+		}
+		var buf bytes.Buffer
+		if err := Write(&buf, x); err != nil {
+			t.Fatal(err)
+		}
+		if orig, _ := os.ReadFile(file); !bytes.Equal(buf.Bytes(), orig) {
+			t.Errorf("written back: %d bytes differ from FAISS's %d (first at %d)", buf.Len(), len(orig), firstDiff(buf.Bytes(), orig))
+		}
+	}
+	// kume's own IVF over an HNSW quantizer, searched by FAISS.
+	idx, err := factory.New(d, desc, metric.L2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := idx.Train(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.Add(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	x := idx.(*ivf.Index)
+	_ = x.Quantizer().(*hnsw.Index).SetRule(hnsw.Rule173)
+	if err := WriteFile(file, x); err != nil {
+		t.Fatal(err)
+	}
+	pyfaiss.Run(t, pyHNSWScript, bp, qp, strconv.Itoa(d), strconv.Itoa(k), desc, "L2", "2", "4,16,64", file+".unused", res, file)
+	wantI, wantD := readHNSWRes(t, res, len(efs), nq, k)
+	for e, ef := range efs {
+		got, err := x.Search(ctx, queries, k, &kume.SearchParams{NProbe: 2, QuantizerEfSearch: ef})
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareFAISS(t, "kume's "+desc+" quantizer_efSearch="+strconv.Itoa(ef), nq, k, wantI[e], got.IDs, wantD[e], got.Distances)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/fastscan"
+	"github.com/kume-ann/kume/hnsw"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/metric"
 )
@@ -16,6 +17,7 @@ type ivfHeader struct {
 	nlist     int
 	nprobe    uint64
 	centroids []float32 // nil when the index is not trained
+	hq        *hnswData // an HNSW coarse quantizer, nil for a flat one
 }
 
 func (d *decoder) ivfHeader(what string) (*ivfHeader, error) {
@@ -38,11 +40,19 @@ func (d *decoder) ivfHeader(what string) (*ivfHeader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if qt != tagFlatL2 && qt != tagFlatIP && qt != tagFlat {
-		return nil, d.unsupportedTag(qt, "%s (kume reads flat coarse quantizers) with quantizer", what)
-	}
+	var q *flatData
+	var hq *hnswData
 	d.depth++
-	q, err := d.flatRecord(qt)
+	switch qt {
+	case tagFlatL2, tagFlatIP, tagFlat:
+		q, err = d.flatRecord(qt)
+	case tagHNSWFlat:
+		if hq, err = d.hnswFlat(); err == nil {
+			q = &flatData{h: hq.h, data: hq.data}
+		}
+	default:
+		err = d.unsupportedTag(qt, "%s (kume reads flat and HNSW-flat coarse quantizers) with quantizer", what)
+	}
 	d.depth--
 	if err != nil {
 		return nil, err
@@ -53,7 +63,7 @@ func (d *decoder) ivfHeader(what string) (*ivfHeader, error) {
 	if err := d.directMap(); err != nil {
 		return nil, err
 	}
-	x := &ivfHeader{header: h, nlist: int(nlist), nprobe: nprobe}
+	x := &ivfHeader{header: h, nlist: int(nlist), nprobe: nprobe, hq: hq}
 	switch {
 	case q.h.ntotal == int64(nlist):
 		x.centroids = q.data
@@ -92,11 +102,21 @@ func (d *decoder) directMap() error {
 
 // newIVF builds the kume index for an IVF header, with the stored nprobe.
 func (h *ivfHeader) newIVF(codec ivf.Codec) (*ivf.Index, error) {
-	x, err := ivf.New(h.d, h.nlist, h.metric, codec)
+	var x *ivf.Index
+	var err error
+	if h.hq != nil {
+		q, qerr := h.hq.build(nil)
+		if qerr != nil {
+			return nil, qerr
+		}
+		x, err = ivf.NewWithQuantizer(h.d, h.nlist, h.metric, codec, q)
+	} else {
+		x, err = ivf.New(h.d, h.nlist, h.metric, codec)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("faissio: %w", err)
 	}
-	if h.centroids != nil {
+	if h.centroids != nil && h.hq == nil {
 		if err := x.SetCentroids(h.centroids); err != nil {
 			// NaN or infinite components: FAISS stores them, kume refuses them.
 			return nil, fmt.Errorf("faissio: %w: coarse centroids: %w", kume.ErrUnsupported, err)
@@ -408,6 +428,12 @@ func (e *encoder) ivfHeader(x *ivf.Index) {
 	e.header(x.Dim(), int64(x.Len()), trained, x.Metric())
 	e.u64(uint64(x.NList()))
 	e.u64(uint64(x.NProbe()))
+	if q, ok := x.Quantizer().(*hnsw.Index); ok {
+		_ = e.hnswFlat(q, false)
+		e.u8(0) // no direct map
+		e.u64(0)
+		return
+	}
 	q := x.Quantizer()
 	cent, _ := q.Vectors()
 	tag := tagFlatL2

@@ -245,13 +245,21 @@ func withIDs(idx kume.Index, ids []int64) (kume.Index, error) {
 		default:
 			return nil, fmt.Errorf("faissio: %w: an IVF index with a %T list codec", kume.ErrUnsupported, x.Codec())
 		}
-		y, err := ivf.New(x.Dim(), x.NList(), x.Metric(), codec)
-		if err != nil {
-			return nil, fmt.Errorf("faissio: %w", err)
-		}
-		cent, _ := x.Quantizer().Vectors()
-		if err := y.SetCentroids(cent); err != nil {
-			return nil, fmt.Errorf("faissio: %w", err)
+		var y *ivf.Index
+		var err error
+		if q, ok := x.Quantizer().(*hnsw.Index); ok {
+			// The graph is kept: the copy shares the quantizer.
+			if y, err = ivf.NewWithQuantizer(x.Dim(), x.NList(), x.Metric(), codec, q); err != nil {
+				return nil, fmt.Errorf("faissio: %w", err)
+			}
+		} else {
+			if y, err = ivf.New(x.Dim(), x.NList(), x.Metric(), codec); err != nil {
+				return nil, fmt.Errorf("faissio: %w", err)
+			}
+			cent, _ := x.Quantizer().Vectors()
+			if err := y.SetCentroids(cent); err != nil {
+				return nil, fmt.Errorf("faissio: %w", err)
+			}
 		}
 		if err := y.SetNProbe(x.NProbe()); err != nil {
 			return nil, fmt.Errorf("faissio: %w", err)

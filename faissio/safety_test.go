@@ -226,7 +226,7 @@ func TestInconsistent(t *testing.T) {
 		{"nlist 9", offNList, le64(9), kume.ErrCorrupt},
 		{"nlist 2^40", offNList, le64(1 << 40), kume.ErrCorrupt},
 		{"nprobe 0", offNProbe, le64(0), kume.ErrCorrupt},
-		{"HNSW quantizer", offQuantizer, []byte("IHNf"), kume.ErrUnsupported},
+		{"a flat quantizer tagged HNSW", offQuantizer, []byte("IHNf"), kume.ErrCorrupt},
 		{"garbage quantizer", offQuantizer, []byte{0, 1, 2, 3}, kume.ErrCorrupt},
 		{"quantizer metric", offQMetric, le32(0), kume.ErrCorrupt},
 		{"quantizer count", offQCount, le64(1e12), kume.ErrCorrupt},

@@ -39,7 +39,7 @@ type Index struct {
 	KMeans kmeans.Config
 
 	mu        sync.RWMutex
-	quantizer *flat.Index // the coarse centroids
+	quantizer Quantizer // the coarse centroids
 	trained   bool
 	ntotal    int
 	next      int64 // the id of the next Add (see NextID)
@@ -55,6 +55,7 @@ type loc struct{ list, pos int32 }
 type searcher struct {
 	scanner Scanner
 	coarse  kume.Results
+	qparams kume.SearchParams // the coarse quantizer's, see quantizerParams
 }
 
 // New returns an untrained IVF index for d-dimensional vectors with nlist
@@ -87,8 +88,10 @@ func (x *Index) Metric() metric.Metric { return x.m }
 // Codec returns the list codec.
 func (x *Index) Codec() Codec { return x.codec }
 
-// Quantizer returns the flat index of coarse centroids (empty until trained).
-func (x *Index) Quantizer() *flat.Index { return x.quantizer }
+// Quantizer returns the coarse quantizer, the index of the centroids (empty
+// until trained): a *flat.Index unless the index was made with
+// NewWithQuantizer.
+func (x *Index) Quantizer() Quantizer { return x.quantizer }
 
 // IsTrained reports whether the coarse quantizer and the codec are trained.
 func (x *Index) IsTrained() bool {
@@ -123,8 +126,18 @@ func (x *Index) SetNProbe(n int) error {
 	return nil
 }
 
-// SetParam sets "nprobe".
+// SetParam sets "nprobe", or "quantizer_efSearch" (the efSearch of an HNSW
+// coarse quantizer).
 func (x *Index) SetParam(name string, v float64) error {
+	if name == "quantizer_efSearch" {
+		if s, ok := x.quantizer.(kume.ParamSetter); ok {
+			var p kume.SearchParams
+			if err := p.Set(name, v); err != nil {
+				return err
+			}
+			return s.SetParam("efSearch", float64(p.QuantizerEfSearch))
+		}
+	}
 	if name != "nprobe" {
 		return fmt.Errorf("ivf: %w: unknown search parameter %q", kume.ErrInvalidArgument, name)
 	}
@@ -482,19 +495,23 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 	if p != nil {
 		f = p.Filter
 	}
+	qef, err := quantizerEf(p)
+	if err != nil {
+		return err
+	}
 	dst.Resize(nq, k)
 	if nq <= 1 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return x.searchRange(ctx, dst, queries, k, nprobe, 0, nq, f)
+		return x.searchRange(ctx, dst, queries, k, nprobe, 0, nq, f, qef)
 	}
 	return parallel.For(ctx, nq, parallel.Grain(nq, 16), func(lo, hi int) error {
-		return x.searchRange(ctx, dst, queries, k, nprobe, lo, hi, f)
+		return x.searchRange(ctx, dst, queries, k, nprobe, lo, hi, f, qef)
 	})
 }
 
-func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, nprobe, lo, hi int, f kume.IDFilter) error {
+func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, nprobe, lo, hi int, f kume.IDFilter, qef int) error {
 	s, _ := x.searchers.Get().(*searcher)
 	if s == nil || s.scanner == nil {
 		s = &searcher{scanner: x.codec.NewScanner()}
@@ -505,7 +522,7 @@ func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []fl
 	}
 	defer setFilter(s.scanner, nil)
 	qs := queries[lo*x.d : hi*x.d]
-	if err := x.quantizer.SearchInto(ctx, &s.coarse, qs, nprobe, nil); err != nil {
+	if err := x.quantizer.SearchInto(ctx, &s.coarse, qs, nprobe, s.quantizerParams(qef)); err != nil {
 		return err
 	}
 	if bs, ok := s.scanner.(BatchScanner); ok && hi-lo >= 2 {

@@ -57,6 +57,7 @@ func allDescriptions(nlist, m int) []string {
 		fmt.Sprintf("PQ%dx4fs", m),
 		fmt.Sprintf("IVF%d,PQ%dx4fs", nlist, m),
 		fmt.Sprintf("IVF%d,PQ%dx4fsr", nlist, m),
+		fmt.Sprintf("IVF%d_HNSW8,Flat", nlist),
 	}
 	var out []string
 	for _, c := range cores {
