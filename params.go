@@ -81,9 +81,20 @@ func (p *SearchParams) Set(name string, v float64) error {
 }
 
 // EachParam splits a ParameterSpace string into name=value pairs and calls fn
-// for each, in order, stopping at the first error.
+// for each, in order, stopping at the first error. Pairs are separated by
+// commas or spaces; an empty pair between commas (a stray comma, as in
+// "nprobe=4,,") is an error. An empty or blank string has no pairs.
 func EachParam(s string, fn func(name string, value float64) error) error {
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+	var fields []string
+	if strings.TrimSpace(s) != "" {
+		for i, part := range strings.Split(s, ",") {
+			f := strings.Fields(part)
+			if len(f) == 0 {
+				return fmt.Errorf("%w: parameter string %q: pair %d is empty (a stray comma?)", ErrInvalidArgument, s, i+1)
+			}
+			fields = append(fields, f...)
+		}
+	}
 	for _, f := range fields {
 		name, val, ok := strings.Cut(f, "=")
 		if !ok || name == "" {

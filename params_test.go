@@ -11,6 +11,8 @@ func TestParseSearchParams(t *testing.T) {
 		"nprobe=16":                           {NProbe: 16},
 		"nprobe=16,k_factor_rf=4":             {NProbe: 16, KFactor: 4},
 		"nprobe=2 k_factor=1.5":               {NProbe: 2, KFactor: 1.5},
+		" nprobe=3 ,\tk_factor_rf=2 ":         {NProbe: 3, KFactor: 2},
+		"  ":                                  {},
 		"k_factor_rf=4.7":                     {KFactor: 4},
 		"efSearch=64,quantizer_efSearch=32.9": {EfSearch: 64, QuantizerEfSearch: 32},
 	}
@@ -20,7 +22,8 @@ func TestParseSearchParams(t *testing.T) {
 			t.Errorf("ParseSearchParams(%q) = %+v, %v; want %+v", s, got, err, want)
 		}
 	}
-	for _, s := range []string{"nprobe", "nprobe=0", "nprobe=-3", "nprobe=abc", "efSearch=0", "quantizer_efSearch=-1", "efsearch=16", "k_factor_rf=0.5", "nprobe=NaN", "=4"} {
+	for _, s := range []string{"nprobe", "nprobe=0", "nprobe=-3", "nprobe=abc", "efSearch=0", "quantizer_efSearch=-1", "efsearch=16", "k_factor_rf=0.5", "nprobe=NaN", "=4",
+		"nprobe=4,,", "nprobe=4,", ",nprobe=4", "nprobe=4, ,k_factor_rf=2", ","} {
 		if _, err := ParseSearchParams(s); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("ParseSearchParams(%q) error = %v, want ErrInvalidArgument", s, err)
 		}
