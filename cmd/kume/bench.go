@@ -66,6 +66,17 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageError("-params %q: %v", *params, err)
 	}
+	// What can be checked without the data is checked before it is loaded.
+	if *plotPath != "" {
+		if err := checkPlotPath(*plotPath); err != nil {
+			return usageError("%v", err)
+		}
+	}
+	if len(factories) > 0 {
+		if factories, err = precheckFactories(e, factories); err != nil {
+			return err
+		}
+	}
 	var theirs []bench.Result
 	if *compare != "" {
 		if theirs, err = readResults(*compare); err != nil {
@@ -105,7 +116,11 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	case len(theirs) > 0:
 		todo = settingsOf(theirs)
 	default:
-		todo = defaultSettings(ds.N(), ds.D)
+		builtin := isBuiltin(spec)
+		todo = defaultSettings(ds.N(), ds.D, builtin)
+		if n := rvcNList(ds.N()); builtin && n > builtinMaxNList {
+			fmt.Fprintf(e.stderr, "kume bench: RVC's rule gives %d lists for %d vectors (as kume build would use); the built-in data sets use at most %d\n", n, ds.N(), builtinMaxNList)
+		}
 	}
 	for i := range todo {
 		if len(grids) > 0 || todo[i].params == nil {
@@ -118,13 +133,17 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 
 	out := newBenchOutput(e, *jsonOut, todo)
+	run := benchRun{
+		Data: ds.Name, N: ds.N(), NQ: ds.NQ(), D: ds.D, Metric: ds.Metric.String(), K: *k,
+		Threads: runtime.GOMAXPROCS(0), SIMD: simdLevel(), Machine: machineName(),
+	}
 	if !*jsonOut {
 		where := gtPath
 		if where == "" {
 			where = "not cached"
 		}
-		fmt.Fprintf(e.stdout, "%s: %d base, %d queries, %d-d, %v; k=%d; %d threads; ground truth %s\n\n",
-			ds.Name, ds.N(), ds.NQ(), ds.D, ds.Metric, *k, runtime.GOMAXPROCS(0), where)
+		fmt.Fprintf(e.stdout, "%s: %d base, %d queries, %d-d, %v; k=%d\n%s; %s; SIMD %s; ground truth %s\n\n",
+			ds.Name, ds.N(), ds.NQ(), ds.D, ds.Metric, *k, run.Machine, plural(run.Threads, "thread"), run.SIMD, where)
 		out.header()
 	}
 	r := &bench.Runner{Data: ds, GT: gt, GTK: gtk, K: *k, MinTime: *minTime, Progress: e.progress.report}
@@ -161,7 +180,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		printComparison(e.stdout, ours, theirs)
 	}
 	if *plotPath != "" {
-		if err := plotCurves(*plotPath, ds.Name, ours, theirs); err != nil {
+		if err := plotCurves(*plotPath, run, ours, theirs); err != nil {
 			return err
 		}
 		if !*jsonOut {
@@ -214,4 +233,43 @@ func bytesString(b float64) string {
 		return "?"
 	}
 	return fmt.Sprintf("%.1f", b)
+}
+
+// benchRun is what a bench run measured on: it heads the table and captions
+// the plot.
+type benchRun struct {
+	Data          string
+	N, NQ, D, K   int
+	Metric        string
+	Threads       int
+	SIMD, Machine string
+}
+
+// precheckFactories checks the -factory strings' grammar before the data is
+// loaded (with a stand-in dimension that their PQ{M}s divide): a malformed
+// string is a usage error; one naming pieces kume does not have is reported
+// and dropped, and an error returned when none is left.
+func precheckFactories(e *env, factories []string) ([]string, error) {
+	var keep, skipped []string
+	for _, f := range factories {
+		d := probeDim(f)
+		if d == 0 {
+			keep = append(keep, f) // checked once the data is loaded
+			continue
+		}
+		_, err := factory.Parse(d, f)
+		switch {
+		case errors.Is(err, kume.ErrUnsupported):
+			fmt.Fprintf(e.stderr, "kume bench: skipping %s: %v\n", f, err)
+			skipped = append(skipped, f)
+		case err != nil:
+			return nil, usageError("-factory %q: %v", f, err)
+		default:
+			keep = append(keep, f)
+		}
+	}
+	if len(keep) == 0 {
+		return nil, fmt.Errorf("no -factory string can be built (unsupported: %s)", strings.Join(skipped, "; "))
+	}
+	return keep, nil
 }

@@ -61,7 +61,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		Dataset: ds.Name, N: ds.N(), NQ: ds.NQ(), D: ds.D, Metric: ds.Metric.String(),
 		Base: "base.npy", Queries: "queries.npy", GT: "groundtruth.ivecs", GTK: gtk,
 	}
-	for _, s := range defaultSettings(ds.N(), ds.D) {
+	for _, s := range defaultSettings(ds.N(), ds.D, isBuiltin(*data)) {
 		m.Settings = append(m.Settings, manifestSetting{s.factory, s.params})
 	}
 	files := []struct {

@@ -20,7 +20,11 @@ func saveIndex(path string, idx kume.Index) error {
 // loadIndex reads an index in FAISS's index format (as faiss.write_index
 // writes it).
 func loadIndex(path string) (kume.Index, error) {
-	return faissio.ReadFile(path)
+	idx, err := faissio.ReadFile(path)
+	if err != nil {
+		return nil, notIndex(path, err)
+	}
+	return idx, nil
 }
 
 // writeOutput writes an output file (-ids, -dist, export's files) with fn.

@@ -206,14 +206,28 @@ func TestBadInput(t *testing.T) {
 	wantFail(t, 2, []string{"flag provided but not defined: -nosuch", "kume bench -h"}, "bench", "-nosuch")
 	wantFail(t, 2, []string{"-threads -1"}, "bench", "-threads", "-1")
 	wantFail(t, 2, []string{"-k 0"}, "bench", "-k", "0")
-	wantFail(t, 2, []string{"-params", "efSearch"}, "bench", "-params", "efSearch=16")
+	wantFail(t, 2, []string{"-params", "ef_search"}, "bench", "-params", "ef_search=16")
 	wantFail(t, 2, []string{"bad value \"x\""}, "bench", "-params", "nprobe=x")
 	wantFail(t, 1, []string{"unknown data set \"nosuch\""}, "bench", "-data", "nosuch")
 	wantFail(t, 1, []string{"b16.npy has 16-dimensional", "q8.npy have 8"}, "bench", "-data", b16+","+q8)
 	wantFail(t, 1, []string{missing}, "bench", "-data", b16+","+missing)
-	wantFail(t, 1, []string{"IVF1024_HNSW32", "not supported"}, "bench", "-data", "synth:d=8,n=300,nq=5", "-factory", "IVF16_HNSW32,Flat", "-factory", "IVF1024_HNSW32,Flat", "-cache", dir)
-	wantFail(t, 2, []string{"-factory \"IVFx,Flat\""}, "bench", "-data", "synth:d=8,n=300,nq=5", "-factory", "IVFx,Flat", "-cache", dir)
-	wantFail(t, 1, []string{"-plot", "unknown image type"}, "bench", "-data", "synth:d=8,n=300,nq=5", "-factory", "Flat", "-plot", filepath.Join(dir, "x.txt"), "-time", "1ms", "-cache", dir)
+	// Mistakes in -factory and -plot are found before the data is read:
+	// the data named here does not exist, and no error mentions it.
+	early := func(status int, parts []string, args ...string) {
+		t.Helper()
+		args = append([]string{"bench", "-data", missing + "," + missing, "-cache", dir}, args...)
+		wantFail(t, status, parts, args...)
+		if _, _, errOut := runKume(t, args...); strings.Contains(errOut, "missing.npy") {
+			t.Errorf("kume %s: the data was read before the mistake was reported: %s", strings.Join(args, " "), errOut)
+		}
+	}
+	early(1, []string{"skipping OPQ16,IVF16,Flat", "not supported", "IVF16,SQ8", "no -factory string can be built"}, "-factory", "OPQ16,IVF16,Flat", "-factory", "IVF16,SQ8")
+	early(2, []string{"-factory \"IVFx,Flat\""}, "-factory", "IVFx,Flat")
+	early(2, []string{"-factory \"IVF16,PQ8x4fs,,RFlat\"", "stray comma"}, "-factory", "Flat", "-factory", "IVF16,PQ8x4fs,,RFlat")
+	early(2, []string{"-plot", "unknown image type \".txt\""}, "-factory", "Flat", "-plot", filepath.Join(dir, "x.txt"))
+	early(2, []string{"-plot", "no such file"}, "-factory", "Flat", "-plot", filepath.Join(dir, "no", "such", "x.svg"))
+	// The M of PQ{M} must divide the real dimension, known once loaded.
+	wantFail(t, 2, []string{"-factory \"PQ3x4fs\"", "must divide"}, "bench", "-data", "synth:d=8,n=300,nq=5", "-factory", "PQ3x4fs", "-cache", dir)
 	wantFail(t, 1, []string{"faiss.json", "no such file"}, "bench", "-compare", filepath.Join(dir, "faiss.json"))
 
 	wantFail(t, 2, []string{"-o FILE is required"}, "build", b16)
@@ -235,12 +249,18 @@ func TestBadInput(t *testing.T) {
 	wantFail(t, 2, []string{"-params \"nprobe=0\""}, "search", "-index", index, "-params", "nprobe=0", b16)
 	wantFail(t, 1, []string{missing}, "search", "-index", missing, q8)
 	wantFail(t, 1, []string{notIndex}, "search", "-index", notIndex, q8)
-	wantFail(t, 1, []string{notIndex}, "info", notIndex)
+	wantFail(t, 1, []string{notIndex, "is not a FAISS index file", `starts with "this is not an i"`}, "info", notIndex)
+	wantFail(t, 1, []string{empty, "is not a FAISS index file (it is empty)"}, "info", empty)
+	wantFail(t, 1, []string{b16, "is not a FAISS index file", `\x93NUMPY`}, "search", "-index", b16, q8)
 	wantFail(t, 2, []string{"want one index file"}, "info")
 
 	// Help is not an error.
-	if code, _, errOut := runKume(t, "search", "-h"); code != 0 || !strings.Contains(errOut, "-index") {
+	if code, _, errOut := runKume(t, "search", "-h"); code != 0 || !strings.Contains(errOut, "-index") || !strings.Contains(errOut, "\nflags:\n") {
 		t.Errorf("search -h: exit %d, %q", code, errOut)
+	}
+	// A command without flags lists none, and no empty heading.
+	if code, _, errOut := runKume(t, "info", "-h"); code != 0 || errOut != "usage: kume info FILE\n" {
+		t.Errorf("info -h: exit %d, %q", code, errOut)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -42,12 +43,11 @@ func frontier(rs []bench.Result) []bench.Result {
 // plotCurves draws recall@10 against queries per second (log scale), one
 // curve per engine and factory string, into path; the format follows the
 // file's extension (.svg, .png, .pdf, .eps, .jpg, .tif).
-func plotCurves(path, title string, ours, theirs []bench.Result) error {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".svg", ".png", ".pdf", ".eps", ".jpg", ".jpeg", ".tif", ".tiff":
-	default:
-		return fmt.Errorf("-plot %s: unknown image type %q (want .svg, .png or .pdf)", path, filepath.Ext(path))
+func plotCurves(path string, run benchRun, ours, theirs []bench.Result) error {
+	if err := checkPlotPath(path); err != nil {
+		return err
 	}
+	title := run.Data
 	p := plot.New()
 	p.Title.Text = title + ": recall@10 vs queries per second"
 	p.X.Label.Text = "recall@10"
@@ -116,6 +116,23 @@ func plotCurves(path, title string, ours, theirs []bench.Result) error {
 	}
 	if err := p.Save(8*vg.Inch, 5*vg.Inch, path); err != nil {
 		return fmt.Errorf("-plot %s: %v", path, err)
+	}
+	return nil
+}
+
+// checkPlotPath checks, before anything is measured, that path names an
+// image type the plot can be drawn as and a folder that exists.
+func checkPlotPath(path string) error {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".svg", ".png", ".pdf", ".eps", ".jpg", ".jpeg", ".tif", ".tiff":
+	default:
+		return fmt.Errorf("-plot %s: unknown image type %q (want .svg, .png or .pdf)", path, filepath.Ext(path))
+	}
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("-plot %s: %v", path, err)
+	} else if !st.IsDir() {
+		return fmt.Errorf("-plot %s: %s is not a folder", path, dir)
 	}
 	return nil
 }

@@ -112,7 +112,13 @@ func newFlags(e *env, name, synopsis string) *flagSet {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	return &flagSet{FlagSet: fs, help: func() {
-		fmt.Fprintf(e.stderr, "usage: kume %s %s\n\nflags:\n", name, synopsis)
+		fmt.Fprintf(e.stderr, "usage: kume %s %s\n", name, synopsis)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n == 0 {
+			return
+		}
+		fmt.Fprintf(e.stderr, "\nflags:\n")
 		fs.SetOutput(e.stderr)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)

@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/bench"
 	"github.com/kume-ann/kume/factory"
 )
 
@@ -22,15 +24,42 @@ func rvcNList(n int) int {
 	return max(1, min(int(16*math.Sqrt(float64(n))), n/39))
 }
 
+// builtinMaxNList caps the number of lists of bench's default strings on the
+// built-in data sets, so that training takes seconds: RVC's rule gives 5128
+// lists for the 200,000 vectors of synth256.
+const builtinMaxNList = 1024
+
+// isBuiltin reports whether a -data spec names a built-in data set
+// (synth256, fashion-mnist, ...) rather than files.
+func isBuiltin(spec string) bool {
+	name, _, _ := strings.Cut(spec, ":")
+	if name == "synth" {
+		return true
+	}
+	for _, n := range bench.Names {
+		if name == n {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultNList is the number of lists of the default IVF strings: RVC's
+// rule, as kume build uses, capped at builtinMaxNList for built-in data.
+func defaultNList(n int, builtin bool) int {
+	nlist := rvcNList(n)
+	if builtin {
+		nlist = min(nlist, builtinMaxNList)
+	}
+	return nlist
+}
+
 // defaultSettings are what `kume bench` measures when no -factory is given:
 // RVC's IVF{n},Flat over a range of nprobe, and the fast-scan index RVC's
-// documentation recommends with exact re-ranking. n is RVC's rule capped at
-// 1024 and rounded down to a power of two.
-func defaultSettings(n, d int) []setting {
-	nlist := 1
-	for nlist*2 <= min(1024, rvcNList(n)) {
-		nlist *= 2
-	}
+// documentation recommends with exact re-ranking, with n = defaultNList (the
+// index kume build makes from the same files).
+func defaultSettings(n, d int, builtin bool) []setting {
+	nlist := defaultNList(n, builtin)
 	m := d
 	if d%2 == 0 {
 		m = d / 2
@@ -43,6 +72,34 @@ func defaultSettings(n, d int) []setting {
 			"nprobe=16,k_factor_rf=1", "nprobe=16,k_factor_rf=4",
 		}},
 	}
+}
+
+// probeDim is a dimension that every PQ{M} of a factory string divides (the
+// least common multiple of the M's), so that the string's grammar can be
+// checked before the data, and with it the real dimension, is loaded. It
+// returns 0 when that multiple exceeds factory.MaxDim.
+func probeDim(description string) int {
+	d := 1
+	for _, m := range rePQM.FindAllStringSubmatch(description, -1) {
+		v, err := strconv.Atoi(m[1])
+		if err != nil || v < 1 {
+			continue
+		}
+		d = d / gcd(d, v) * v
+		if d > factory.MaxDim {
+			return 0
+		}
+	}
+	return d
+}
+
+var rePQM = regexp.MustCompile(`PQ([0-9]+)`)
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // axis is one parameter and the values to try.
