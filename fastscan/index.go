@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/kume-ann/kume"
-	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/parallel"
 	"github.com/kume-ann/kume/internal/topk"
@@ -198,7 +197,7 @@ func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
 			x.ids = append(x.ids, ids...)
 		}
 	}
-	x.packed = appendPacked(x.packed, codes, x.ntotal, n, x.m)
+	x.packed = AppendPacked(x.packed, codes, x.ntotal, n, x.m)
 	x.ntotal += n
 	if ids == nil {
 		x.next = first + int64(n)
@@ -206,27 +205,6 @@ func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
 		x.next = check.AfterIDs(x.next, ids)
 	}
 	return nil
-}
-
-// appendPacked grows packed (holding n0 codes) to hold n more and packs
-// codes into them.
-func appendPacked(packed, codes []byte, n0, n, m int) []byte {
-	need := Blocks(n0+n) * BlockBytes(m)
-	if need > len(packed) {
-		packed = append(packed, make([]byte, need-len(packed))...)
-	}
-	Pack(packed, codes, n, m, n0)
-	return packed
-}
-
-// truncatePacked keeps the first n codes of packed: whole blocks past them
-// are dropped and the rest of the last block is zeroed.
-func truncatePacked(packed []byte, n, m int) []byte {
-	end := Blocks(n) * BlockSize
-	if pad := end - n; pad > 0 {
-		Pack(packed, make([]byte, pad*((m+1)/2)), pad, m, n)
-	}
-	return packed[:Blocks(n)*BlockBytes(m)]
 }
 
 // Reset removes every vector, keeping the quantizer.
@@ -289,44 +267,27 @@ func (x *Index) RemoveIDs(ids []int64) (int, error) {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	keep, codes, kept := filterPacked(x.packed, x.ntotal, x.m, func(i int) bool {
+	var keep []int32
+	for i := 0; i < x.ntotal; i++ {
 		id := int64(i)
 		if x.ids != nil {
 			id = x.ids[i]
 		}
-		return !drop[id]
-	})
-	removed := x.ntotal - len(keep)
-	if x.ids == nil {
-		x.ids = make([]int64, x.ntotal)
-		for i := range x.ids {
-			x.ids[i] = int64(i)
+		if !drop[id] {
+			keep = append(keep, int32(i))
 		}
 	}
+	removed := x.ntotal - len(keep)
 	newIDs := make([]int64, len(keep))
 	for j, i := range keep {
-		newIDs[j] = x.ids[i]
-	}
-	x.ids, x.ntotal = newIDs, kept
-	x.packed = appendPacked(nil, codes, 0, kept, x.m)
-	return removed, nil
-}
-
-// filterPacked unpacks the n codes of packed and returns the positions kept,
-// their unpacked codes, and how many there are.
-func filterPacked(packed []byte, n, m int, keep func(i int) bool) ([]int, []byte, int) {
-	cs := (m + 1) / 2
-	all := make([]byte, n*cs)
-	Unpack(all, packed, n, m, 0)
-	var pos []int
-	var codes []byte
-	for i := 0; i < n; i++ {
-		if keep(i) {
-			pos = append(pos, i)
-			codes = append(codes, all[i*cs:(i+1)*cs]...)
+		newIDs[j] = int64(i)
+		if x.ids != nil {
+			newIDs[j] = x.ids[i]
 		}
 	}
-	return pos, codes, len(pos)
+	x.packed = KeepPacked(x.packed, x.ntotal, x.m, keep)
+	x.ids, x.ntotal = newIDs, len(keep)
+	return removed, nil
 }
 
 // Search returns the k best stored vectors of each query by FAISS's
@@ -366,21 +327,18 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 	})
 }
 
-// flatState is the per-goroutine scratch of the flat index's search.
+// flatState is the per-goroutine scratch of the flat index's search: the
+// tables, heaps, scales and biases (all zero) of a group of queries scanned
+// together.
 type flatState struct {
-	*scanState
+	*Scanner
 	table []float32
-	lut   []byte
-
-	// Batches: the tables, heaps, scales and kernel outputs of a group of
-	// queries scanned together.
-	luts   []byte
-	heaps  []topk.Heap
-	thr    []uint16
-	ab     []float32 // a, b per query
-	tops   []uint32
-	msums  []uint16
-	mmasks []uint32
+	luts  []byte
+	heaps []topk.Heap
+	hp    []*topk.Heap // &heaps[j]
+	ab    []float32    // a, b per query
+	tops  []uint32
+	zero  []uint16 // the biases: the flat index has none
 }
 
 // queryGroup is how many queries of a batch scan the blocks together: each
@@ -390,17 +348,12 @@ const queryGroup = 12
 func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, lo, hi int, f kume.IDFilter) error {
 	st := x.getState()
 	defer x.putState(st)
-	st.setFilter(f)
+	st.SetFilter(f)
 	for g0 := lo; g0 < hi; g0 += queryGroup {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		g1 := min(g0+queryGroup, hi)
-		if g1-g0 == 1 {
-			x.searchOne(st, dst, queries, g0)
-			continue
-		}
-		x.searchGroup(st, dst, queries, g0, g1)
+		x.searchGroup(st, dst, queries, g0, min(g0+queryGroup, hi))
 	}
 	return nil
 }
@@ -414,19 +367,11 @@ func (x *Index) tables(st *flatState, q []float32, lut []byte) (a, b float32, to
 	} else {
 		x.pq.L2Tables(st.table, q)
 	}
-	a, b = quantizeTables(lut, nil, st.table, nil, 1, x.m, true, &st.rs)
+	a, b = st.QuantizeTables(lut, nil, st.table, nil, 1, x.m, true)
 	if ip {
-		top = complement(lut, x.m)
+		top = Complement(lut, x.m)
 	}
 	return a, b, top
-}
-
-func (x *Index) searchOne(st *flatState, dst *kume.Results, queries []float32, i int) {
-	a, b, top := x.tables(st, queries[i*x.d:(i+1)*x.d], st.lut)
-	dist, ids := dst.Row(i)
-	st.heap.Reset(dist, ids)
-	st.scanList(x.packed, x.ntotal, M2(x.m), st.lut, 0, x.ids)
-	st.finish(dist, a, b, x.mt == metric.InnerProduct, top)
 }
 
 // searchGroup answers queries g0..g1-1 together: each batch of blocks is
@@ -435,60 +380,42 @@ func (x *Index) searchOne(st *flatState, dst *kume.Results, queries []float32, i
 func (x *Index) searchGroup(st *flatState, dst *kume.Results, queries []float32, g0, g1 int) {
 	nq, m2 := g1-g0, M2(x.m)
 	lb := 16 * m2
-	if len(st.heaps) < queryGroup {
-		st.luts = make([]byte, queryGroup*lb)
-		st.heaps = make([]topk.Heap, queryGroup)
-		st.thr = make([]uint16, queryGroup)
-		st.ab = make([]float32, 2*queryGroup)
-		st.tops = make([]uint32, queryGroup)
-		st.msums = make([]uint16, queryGroup*batchBlocks*BlockSize)
-		st.mmasks = make([]uint32, queryGroup*batchBlocks)
-	}
 	for j := 0; j < nq; j++ {
 		i := g0 + j
 		st.ab[2*j], st.ab[2*j+1], st.tops[j] = x.tables(st, queries[i*x.d:(i+1)*x.d], st.luts[j*lb:(j+1)*lb])
 		dist, ids := dst.Row(i)
 		st.heaps[j].Reset(dist, ids)
 	}
-	nb := Blocks(x.ntotal)
-	for b0 := 0; b0 < nb; b0 += batchBlocks {
-		b1 := min(b0+batchBlocks, nb)
-		open := false
-		for j := 0; j < nq; j++ {
-			st.thr[j] = kernelThreshold(&st.heaps[j], 0)
-			open = open || st.thr[j] != 0
-		}
-		if !open {
-			break // no query can take anything more
-		}
-		for _, r := range st.runs(b0, b1, x.ntotal, x.ids) {
-			n := r.b1 - r.b0
-			sums, masks := st.msums[:nq*n*BlockSize], st.mmasks[:nq*n]
-			asm.LUT4ScanMulti(sums, masks, x.packed[r.b0*lb:r.b1*lb], m2, st.luts[:nq*lb], st.thr[:nq])
-			for j := 0; j < nq; j++ {
-				qm := masks[j*n : (j+1)*n]
-				st.restrict(qm, r, b0)
-				collect(&st.heaps[j], sums[j*n*BlockSize:(j+1)*n*BlockSize], qm, r.b0, x.ntotal, 0, x.ids, st.lane)
-			}
-		}
-	}
+	st.Scan(x.packed, x.ntotal, m2, x.ids, st.luts[:nq*lb], st.zero[:nq], st.hp[:nq])
 	ip := x.mt == metric.InnerProduct
 	for j := 0; j < nq; j++ {
 		dist, _ := dst.Row(g0 + j)
-		finishHeap(&st.heaps[j], dist, st.ab[2*j], st.ab[2*j+1], ip, st.tops[j])
+		Finish(&st.heaps[j], dist, st.ab[2*j], st.ab[2*j+1], ip, st.tops[j])
 	}
 }
 
 func (x *Index) getState() *flatState {
 	st, _ := x.states.Get().(*flatState)
 	if st == nil {
-		st = &flatState{scanState: newScanState(), table: make([]float32, x.m*16), lut: make([]byte, M2(x.m)*16)}
+		st = &flatState{
+			Scanner: NewScanner(),
+			table:   make([]float32, x.m*16),
+			luts:    make([]byte, queryGroup*BlockBytes(x.m)),
+			heaps:   make([]topk.Heap, queryGroup),
+			hp:      make([]*topk.Heap, queryGroup),
+			ab:      make([]float32, 2*queryGroup),
+			tops:    make([]uint32, queryGroup),
+			zero:    make([]uint16, queryGroup),
+		}
+		for j := range st.heaps {
+			st.hp[j] = &st.heaps[j]
+		}
 	}
 	return st
 }
 
 // putState returns st to the pool, without its filter.
 func (x *Index) putState(st *flatState) {
-	st.setFilter(nil)
+	st.SetFilter(nil)
 	x.states.Put(st)
 }

@@ -3,11 +3,9 @@ package fastscan
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/kume-ann/kume"
-	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/kmeans"
@@ -146,7 +144,7 @@ func (c *IVFCodec) Add(list int, x []float32, ids []int64) error {
 // AddPacked appends already encoded (unpacked, FAISS-order) codes to a list.
 func (c *IVFCodec) AddPacked(list int, codes []byte, ids []int64) {
 	l := &c.lists[list]
-	l.packed = appendPacked(l.packed, codes, len(l.ids), len(ids), c.m)
+	l.packed = AppendPacked(l.packed, codes, len(l.ids), len(ids), c.m)
 	l.ids = append(l.ids, ids...)
 }
 
@@ -157,7 +155,7 @@ func (c *IVFCodec) Truncate(list, n int) {
 	if n >= len(l.ids) {
 		return
 	}
-	l.packed = truncatePacked(l.packed, n, c.m)
+	l.packed = TruncatePacked(l.packed, n, c.m)
 	l.ids = l.ids[:n]
 }
 
@@ -202,16 +200,21 @@ func (c *IVFCodec) Remove(drop func(int64) bool) int {
 	removed := 0
 	for li := range c.lists {
 		l := &c.lists[li]
-		pos, codes, kept := filterPacked(l.packed, len(l.ids), c.m, func(i int) bool { return !drop(l.ids[i]) })
-		if kept == len(l.ids) {
+		var keep []int32
+		for i, id := range l.ids {
+			if !drop(id) {
+				keep = append(keep, int32(i))
+			}
+		}
+		if len(keep) == len(l.ids) {
 			continue
 		}
-		ids := make([]int64, kept)
-		for j, i := range pos {
+		ids := make([]int64, len(keep))
+		for j, i := range keep {
 			ids[j] = l.ids[i]
 		}
-		removed += len(l.ids) - kept
-		*l = pqList{packed: appendPacked(nil, codes, 0, kept, c.m), ids: ids}
+		removed += len(l.ids) - len(keep)
+		*l = pqList{packed: KeepPacked(l.packed, len(l.ids), c.m, keep), ids: ids}
 	}
 	return removed
 }
@@ -227,11 +230,13 @@ func (c *IVFCodec) Reset() {
 func (c *IVFCodec) BytesPerVector() float64 { return float64(M2(c.m)) / 2 }
 
 // NewScanner returns a scanner with its own tables and buffers.
-func (c *IVFCodec) NewScanner() ivf.Scanner { return &ivfScanner{c: c, st: newScanState()} }
+func (c *IVFCodec) NewScanner() ivf.Scanner { return &ivfScanner{c: c, st: NewScanner()} }
 
 type ivfScanner struct {
 	c        *IVFCodec
-	st       *scanState
+	st       *Scanner
+	heap     topk.Heap
+	one      [1]*topk.Heap
 	residual []float32
 	tables   []float32
 	bias     []float32
@@ -247,9 +252,8 @@ type ivfScanner struct {
 	heaps  []topk.Heap
 	groups ivf.ByList
 	gluts  []byte // the tables of one group of queries, side by side
-	gthr   []uint16
-	gsums  []uint16
-	gmasks []uint32
+	gbias  []uint16
+	gheaps []*topk.Heap
 }
 
 // prepare builds and quantizes query q's tables for its probed lists into
@@ -300,17 +304,17 @@ func (s *ivfScanner) prepare(q []float32, lists []int64, coarse []float32) (a, b
 		clear(s.bias)
 	}
 	if perList {
-		a, b = quantizeTables(s.luts, s.biasq, s.tables, s.bias, nt, c.m, false, &s.st.rs)
+		a, b = s.st.QuantizeTables(s.luts, s.biasq, s.tables, s.bias, nt, c.m, false)
 	} else {
 		// One table; the biases (inner product with residuals) go through
 		// the same rule as FAISS's 2-D table with a bias per probe.
-		a, b = quantizeShared(s.luts, s.biasq, s.tables, s.bias, c.m, &s.st.rs)
+		a, b = s.st.QuantizeShared(s.luts, s.biasq, s.tables, s.bias, c.m)
 	}
 	if ip {
 		// Larger is better: scan 255 - entry and top - bias instead, so
 		// that smaller keys are better as under L2, with the very same
 		// quantized values as FAISS.
-		top = complement(s.luts[:M2(c.m)*16], c.m)
+		top = Complement(s.luts[:M2(c.m)*16], c.m)
 		var maxBias uint16
 		for _, v := range s.biasq {
 			maxBias = max(maxBias, v)
@@ -326,13 +330,13 @@ func (s *ivfScanner) prepare(q []float32, lists []int64, coarse []float32) (a, b
 // SetFilter restricts the following searches to the ids f contains: blocks
 // whose ids a kume.IDMasker filters out are not scanned, other filters are
 // asked about each vector that would enter the results.
-func (s *ivfScanner) SetFilter(f kume.IDFilter) { s.st.setFilter(f) }
+func (s *ivfScanner) SetFilter(f kume.IDFilter) { s.st.SetFilter(f) }
 
 func (s *ivfScanner) Search(ctx context.Context, q []float32, lists []int64, coarse []float32, dist []float32, ids []int64) error {
 	c := s.c
 	a, b, top, perList := s.prepare(q, lists, coarse)
-	st := s.st
-	st.heap.Reset(dist, ids)
+	s.heap.Reset(dist, ids)
+	s.one[0] = &s.heap
 	m2 := M2(c.m)
 	work := 0
 	for j, l := range lists {
@@ -350,9 +354,9 @@ func (s *ivfScanner) Search(ctx context.Context, q []float32, lists []int64, coa
 			lut = s.luts[j*m2*16 : (j+1)*m2*16]
 		}
 		pl := &c.lists[l]
-		st.scanList(pl.packed, len(pl.ids), m2, lut, s.biasq[j], pl.ids)
+		s.st.Scan(pl.packed, len(pl.ids), m2, pl.ids, lut, s.biasq[j:j+1], s.one[:])
 	}
-	st.finish(dist, a, b, c.mt == metric.InnerProduct, top)
+	Finish(&s.heap, dist, a, b, c.mt == metric.InnerProduct, top)
 	return nil
 }
 
@@ -413,11 +417,10 @@ func (s *ivfScanner) searchShared(ctx context.Context, queries []float32, nprobe
 		s.bab[2*i], s.bab[2*i+1], btop[i] = a, b, top
 		heaps[i].Reset(dist[i*k:(i+1)*k], ids[i*k:(i+1)*k])
 	}
-	if len(s.gthr) < queryGroup {
+	if len(s.gbias) < queryGroup {
 		s.gluts = make([]byte, queryGroup*lb)
-		s.gthr = make([]uint16, queryGroup)
-		s.gsums = make([]uint16, queryGroup*batchBlocks*BlockSize)
-		s.gmasks = make([]uint32, queryGroup*batchBlocks)
+		s.gbias = make([]uint16, queryGroup)
+		s.gheaps = make([]*topk.Heap, queryGroup)
 	}
 	s.groups.Group(lists, len(c.lists))
 	var err error
@@ -446,68 +449,20 @@ func (s *ivfScanner) searchShared(ctx context.Context, queries []float32, nprobe
 		return err
 	}
 	for i := range heaps {
-		finishHeap(&heaps[i], dist[i*k:(i+1)*k], s.bab[2*i], s.bab[2*i+1], ip, btop[i])
+		Finish(&heaps[i], dist[i*k:(i+1)*k], s.bab[2*i], s.bab[2*i+1], ip, btop[i])
 	}
 	return nil
 }
 
 // scanGroup scans list pl for a group of (query, probe) pairs whose tables
-// are in s.gluts, in batches of blocks, each query against its own
-// threshold.
+// are in s.gluts, each query against its own threshold.
 func (s *ivfScanner) scanGroup(pl *pqList, group []int32, nprobe int, bbias []uint16, heaps []topk.Heap) {
-	m2 := M2(s.c.m)
-	lb := 16 * m2
+	for j, pair := range group {
+		s.gbias[j] = bbias[pair]
+		s.gheaps[j] = &heaps[int(pair)/nprobe]
+	}
 	g := len(group)
-	n := len(pl.ids)
-	nb := Blocks(n)
-	for b0 := 0; b0 < nb; b0 += batchBlocks {
-		b1 := min(b0+batchBlocks, nb)
-		open := false
-		for j, pair := range group {
-			s.gthr[j] = kernelThreshold(&heaps[int(pair)/nprobe], bbias[pair])
-			open = open || s.gthr[j] != 0
-		}
-		if !open {
-			return
-		}
-		for _, r := range s.st.runs(b0, b1, n, pl.ids) {
-			nbb := r.b1 - r.b0
-			sums, masks := s.gsums[:g*nbb*BlockSize], s.gmasks[:g*nbb]
-			asm.LUT4ScanMulti(sums, masks, pl.packed[r.b0*lb:r.b1*lb], m2, s.gluts[:g*lb], s.gthr[:g])
-			for j, pair := range group {
-				qm := masks[j*nbb : (j+1)*nbb]
-				s.st.restrict(qm, r, b0)
-				collect(&heaps[int(pair)/nprobe], sums[j*nbb*BlockSize:(j+1)*nbb*BlockSize], qm, r.b0, n, bbias[pair], pl.ids, s.st.lane)
-			}
-		}
-	}
-}
-
-// quantizeShared quantizes one table shared by every probe, with a bias per
-// probe, under FAISS's IVF rule: the offset is the table's summed row minima
-// plus the smallest bias, and the 16-bit budget must hold the spread of the
-// biases plus the summed row spans.
-func quantizeShared(lut []byte, biasq []uint16, table, bias []float32, m int, rs *rangeScratch) (a, b float32) {
-	lo, hi := rs.ranges(table[:m*16])
-	var sumMin, sumSpan, maxSpan float32
-	for s := range lo {
-		sumMin += lo[s]
-		sumSpan += hi[s] - lo[s]
-		maxSpan = max(maxSpan, hi[s]-lo[s])
-	}
-	minBias, maxBias := float32(0), float32(0)
-	if len(bias) > 0 {
-		minBias, maxBias = bias[0], bias[0]
-		for _, v := range bias[1:] {
-			minBias, maxBias = min(minBias, v), max(maxBias, v)
-		}
-	}
-	a = scale(maxSpan, maxBias-minBias+sumSpan, false)
-	fillLUT(lut, table, lo, a)
-	for j, v := range bias {
-		biasq[j] = uint16(math.Floor(float64(float32((v-minBias)*a) + 0.5)))
-	}
-	return a, sumMin + minBias
+	s.st.Scan(pl.packed, len(pl.ids), M2(s.c.m), pl.ids, s.gluts[:g*16*M2(s.c.m)], s.gbias[:g], s.gheaps[:g])
 }
 
 func grow(s []float32, n int) []float32 {

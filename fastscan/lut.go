@@ -6,7 +6,7 @@ import (
 	"github.com/kume-ann/kume/asm"
 )
 
-// quantizeTables turns nt float tables (m rows of 16 entries each, smaller is
+// QuantizeTables turns nt float tables (m rows of 16 entries each, smaller is
 // better) plus a float bias per table into uint8 tables (m2 rows each; rows m
 // .. m2-1 zero) and uint16 biases, such that for any codes
 //
@@ -22,9 +22,9 @@ import (
 // bits: rows are shifted by their minimum, and a is the smaller of 255 /
 // (largest row span) and 65535 / (largest total span of a table plus its
 // bias above the smallest).
-func quantizeTables(q []byte, biasq []uint16, tables, bias []float32, nt, m int, flat bool, rs *rangeScratch) (a, b float32) {
+func (st *Scanner) QuantizeTables(q []byte, biasq []uint16, tables, bias []float32, nt, m int, flat bool) (a, b float32) {
 	m2 := M2(m)
-	lo, hi := rs.ranges(tables[:nt*m*16])
+	lo, hi := st.rs.ranges(tables[:nt*m*16])
 	var maxSpan, maxTotal float32
 	b = float32(math.Inf(1))
 	for j := 0; j < nt; j++ {
@@ -53,6 +53,33 @@ func quantizeTables(q []byte, biasq []uint16, tables, bias []float32, nt, m int,
 		}
 	}
 	return a, b
+}
+
+// QuantizeShared quantizes one table shared by every probe, with a bias per
+// probe, under FAISS's IVF rule: the offset is the table's summed row minima
+// plus the smallest bias, and the 16-bit budget must hold the spread of the
+// biases plus the summed row spans.
+func (st *Scanner) QuantizeShared(lut []byte, biasq []uint16, table, bias []float32, m int) (a, b float32) {
+	lo, hi := st.rs.ranges(table[:m*16])
+	var sumMin, sumSpan, maxSpan float32
+	for s := range lo {
+		sumMin += lo[s]
+		sumSpan += hi[s] - lo[s]
+		maxSpan = max(maxSpan, hi[s]-lo[s])
+	}
+	minBias, maxBias := float32(0), float32(0)
+	if len(bias) > 0 {
+		minBias, maxBias = bias[0], bias[0]
+		for _, v := range bias[1:] {
+			minBias, maxBias = min(minBias, v), max(maxBias, v)
+		}
+	}
+	a = scale(maxSpan, maxBias-minBias+sumSpan, false)
+	fillLUT(lut, table, lo, a)
+	for j, v := range bias {
+		biasq[j] = uint16(math.Floor(float64(float32((v-minBias)*a) + 0.5)))
+	}
+	return a, sumMin + minBias
 }
 
 // rangeScratch holds the row minima and maxima of the tables of one query.

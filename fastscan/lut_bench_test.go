@@ -18,15 +18,15 @@ func BenchmarkQuantize(b *testing.B) {
 		bias := make([]float32, 16)
 		lut := make([]byte, M2(m)*16)
 		biasq := make([]uint16, 16)
-		var rs rangeScratch
+		st := NewScanner()
 		b.Run(fmt.Sprintf("shared/M=%d", m), func(b *testing.B) {
 			for b.Loop() {
-				quantizeShared(lut, biasq, table, bias, m, &rs)
+				st.QuantizeShared(lut, biasq, table, bias, m)
 			}
 		})
 		b.Run(fmt.Sprintf("flat/M=%d", m), func(b *testing.B) {
 			for b.Loop() {
-				quantizeTables(lut, nil, table, nil, 1, m, true, &rs)
+				st.QuantizeTables(lut, nil, table, nil, 1, m, true)
 			}
 		})
 	}

@@ -77,3 +77,38 @@ func Unpack(codes, packed []byte, n, m, start int) {
 		}
 	}
 }
+
+// AppendPacked grows packed (holding n0 codes) to hold n more and packs
+// codes (FAISS's unpacked form) into them.
+func AppendPacked(packed, codes []byte, n0, n, m int) []byte {
+	need := Blocks(n0+n) * BlockBytes(m)
+	if need > len(packed) {
+		packed = append(packed, make([]byte, need-len(packed))...)
+	}
+	Pack(packed, codes, n, m, n0)
+	return packed
+}
+
+// TruncatePacked keeps the first n codes of packed: whole blocks past them
+// are dropped and the rest of the last block is zeroed, as FAISS's files
+// have it.
+func TruncatePacked(packed []byte, n, m int) []byte {
+	end := Blocks(n) * BlockSize
+	if pad := end - n; pad > 0 {
+		Pack(packed, make([]byte, pad*((m+1)/2)), pad, m, n)
+	}
+	return packed[:Blocks(n)*BlockBytes(m)]
+}
+
+// KeepPacked returns new packed blocks holding the codes at positions keep
+// (ascending) of the n codes of packed, in that order.
+func KeepPacked(packed []byte, n, m int, keep []int32) []byte {
+	cs := (m + 1) / 2
+	all := make([]byte, n*cs)
+	Unpack(all, packed, n, m, 0)
+	codes := make([]byte, 0, len(keep)*cs)
+	for _, i := range keep {
+		codes = append(codes, all[int(i)*cs:(int(i)+1)*cs]...)
+	}
+	return AppendPacked(nil, codes, 0, len(keep), m)
+}

@@ -46,10 +46,10 @@ func estimate(key float32, a, b float32, ip bool, top uint32) float32 {
 	return distance(key, a, b)
 }
 
-// scanRadius scans n packed codes (ids, or base plus positions when nil) with one
+// ScanRadius scans n packed codes (ids, or base plus positions when nil) with one
 // query's table and appends to dist and out every code whose estimate, as
 // Search returns it, is within radius and whose id the filter allows.
-func (st *scanState) scanRadius(packed []byte, n, m2 int, lut []byte, biasq uint16, ids []int64, base int64, a, b float32, ip bool, top uint32, radius float32, dist []float32, out []int64) ([]float32, []int64) {
+func (st *Scanner) ScanRadius(packed []byte, n, m2 int, lut []byte, biasq uint16, ids []int64, base int64, a, b float32, ip bool, top uint32, radius float32, dist []float32, out []int64) ([]float32, []int64) {
 	thr := radiusThreshold(radius, a, b, ip, top, biasq)
 	if thr == 0 {
 		return dist, out
@@ -118,11 +118,11 @@ func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float
 	return rangeres.Run(ctx, nq, 4, x.mt, func(lo, hi int, out *rangeres.Out) error {
 		st := x.getState()
 		defer x.putState(st)
-		st.setFilter(f)
+		st.SetFilter(f)
 		var dist []float32
 		var ids []int64
 		for i := lo; i < hi; i++ {
-			a, b, top := x.tables(st, queries[i*x.d:(i+1)*x.d], st.lut)
+			a, b, top := x.tables(st, queries[i*x.d:(i+1)*x.d], st.luts[:BlockBytes(x.m)])
 			// The context is checked between pieces of a few milliseconds.
 			for c0 := 0; c0 < x.ntotal; c0 += cancelCodes {
 				if err := ctx.Err(); err != nil {
@@ -133,7 +133,7 @@ func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float
 				if x.ids != nil {
 					sub = x.ids[c0:c1]
 				}
-				dist, ids = st.scanRadius(x.packed[c0/BlockSize*BlockBytes(x.m):], c1-c0, M2(x.m), st.lut, 0, sub, int64(c0), a, b, ip, top, radius, dist[:0], ids[:0])
+				dist, ids = st.ScanRadius(x.packed[c0/BlockSize*BlockBytes(x.m):], c1-c0, M2(x.m), st.luts[:BlockBytes(x.m)], 0, sub, int64(c0), a, b, ip, top, radius, dist[:0], ids[:0])
 				for j, v := range dist {
 					out.Append(v, ids[j])
 				}
@@ -169,7 +169,7 @@ func (s *ivfScanner) RangeSearch(ctx context.Context, q []float32, lists []int64
 			lut = s.luts[j*m2*16 : (j+1)*m2*16]
 		}
 		pl := &c.lists[l]
-		dist, ids = s.st.scanRadius(pl.packed, len(pl.ids), m2, lut, s.biasq[j], pl.ids, 0, a, b, ip, top, radius, dist, ids)
+		dist, ids = s.st.ScanRadius(pl.packed, len(pl.ids), m2, lut, s.biasq[j], pl.ids, 0, a, b, ip, top, radius, dist, ids)
 	}
 	return dist, ids, nil
 }

@@ -13,11 +13,13 @@ import (
 // lowered between calls, and each call does bounded work.
 const batchBlocks = 64
 
-// scanState is the per-goroutine scratch of a scan.
-type scanState struct {
+// Scanner is the per-goroutine scratch of block scans: the kernels' sums
+// and masks, a filter, and the range scratch of table quantization. Both
+// the flat index and the inverted-list codec scan their blocks with it.
+type Scanner struct {
 	sums  []uint16
 	masks []uint32
-	heap  topk.Heap
+	thr   []uint16
 	rs    rangeScratch
 
 	// A filter: masker when it tells blocks apart (kume.IDMasker), else
@@ -29,11 +31,19 @@ type scanState struct {
 	base   int64    // the id of position 0 when a scan's ids are positions
 }
 
+// NewScanner returns an empty scanner.
+func NewScanner() *Scanner {
+	return &Scanner{sums: make([]uint16, batchBlocks*BlockSize), masks: make([]uint32, batchBlocks), thr: make([]uint16, 1)}
+}
+
 // span is a run of blocks [b0, b1).
 type span struct{ b0, b1 int }
 
-// setFilter makes the following scans return only ids f contains.
-func (st *scanState) setFilter(f kume.IDFilter) {
+// SetFilter makes the following scans return only ids f contains: blocks
+// whose ids a kume.IDMasker excludes are not scanned, other filters are
+// asked about each vector that would enter the results; nil lifts the
+// restriction.
+func (st *Scanner) SetFilter(f kume.IDFilter) {
 	st.masker, st.lane = nil, nil
 	if f == nil {
 		return
@@ -49,7 +59,7 @@ func (st *scanState) setFilter(f kume.IDFilter) {
 // ids (nil: the codes' positions), that hold an id the filter allows: the
 // whole range without a masking filter. With one, st.allow[b-b0] is the
 // mask of block b.
-func (st *scanState) runs(b0, b1, n int, ids []int64) []span {
+func (st *Scanner) runs(b0, b1, n int, ids []int64) []span {
 	st.spans = st.spans[:0]
 	if st.masker == nil {
 		st.spans = append(st.spans, span{b0, b1})
@@ -85,7 +95,7 @@ func (st *scanState) runs(b0, b1, n int, ids []int64) []span {
 
 // restrict clears in masks (those of the blocks of run r, in a batch that
 // starts at block b0) the vectors the masking filter excludes.
-func (st *scanState) restrict(masks []uint32, r span, b0 int) {
+func (st *Scanner) restrict(masks []uint32, r span, b0 int) {
 	if st.masker == nil {
 		return
 	}
@@ -95,29 +105,47 @@ func (st *scanState) restrict(masks []uint32, r span, b0 int) {
 	}
 }
 
-func newScanState() *scanState {
-	return &scanState{sums: make([]uint16, batchBlocks*BlockSize), masks: make([]uint32, batchBlocks)}
-}
-
-// scanList scans n packed vectors with one query's quantized table lut
-// (m2*16 bytes) and pushes each vector whose sum plus biasq beats the heap's
-// threshold, with key = sum + biasq and id ids[i] (or i when ids is nil).
-func (st *scanState) scanList(packed []byte, n, m2 int, lut []byte, biasq uint16, ids []int64) {
-	h := &st.heap
-	bb := 16 * m2
+// Scan scans n packed codes (FAISS's blocks of m2 sub-quantizers; ids, or
+// the positions when nil) for g = len(heaps) queries at once: query j has
+// the quantized table luts[j*16*m2:(j+1)*16*m2], the list bias bias[j] and
+// the heap heaps[j], and every code whose key, sum + bias[j], beats the
+// heap's threshold is pushed with its id. Each batch of blocks is loaded
+// once for all g queries (asm.LUT4ScanMulti; asm.LUT4Scan for one), each
+// query against its own threshold; the scan stops when no query can take
+// anything more.
+func (st *Scanner) Scan(packed []byte, n, m2 int, ids []int64, luts []byte, bias []uint16, heaps []*topk.Heap) {
+	g := len(heaps)
+	lb := 16 * m2
+	if len(st.thr) < g {
+		st.thr = make([]uint16, g)
+		st.sums = make([]uint16, g*batchBlocks*BlockSize)
+		st.masks = make([]uint32, g*batchBlocks)
+	}
+	thr := st.thr[:g]
 	nb := Blocks(n)
 	for b0 := 0; b0 < nb; b0 += batchBlocks {
 		b1 := min(b0+batchBlocks, nb)
-		thr := kernelThreshold(h, biasq)
-		if thr == 0 {
-			return // nothing in this list can enter the top k
+		open := false
+		for j, h := range heaps {
+			thr[j] = kernelThreshold(h, bias[j])
+			open = open || thr[j] != 0
+		}
+		if !open {
+			return // nothing more can enter any query's top k
 		}
 		for _, r := range st.runs(b0, b1, n, ids) {
-			masks := st.masks[:r.b1-r.b0]
-			sums := st.sums[:(r.b1-r.b0)*BlockSize]
-			asm.LUT4Scan(sums, masks, packed[r.b0*bb:r.b1*bb], m2, lut, thr)
-			st.restrict(masks, r, b0)
-			collect(h, sums, masks, r.b0, n, biasq, ids, st.lane)
+			nbb := r.b1 - r.b0
+			sums, masks := st.sums[:g*nbb*BlockSize], st.masks[:g*nbb]
+			if g == 1 {
+				asm.LUT4Scan(sums, masks, packed[r.b0*lb:r.b1*lb], m2, luts[:lb], thr[0])
+			} else {
+				asm.LUT4ScanMulti(sums, masks, packed[r.b0*lb:r.b1*lb], m2, luts[:g*lb], thr)
+			}
+			for j, h := range heaps {
+				qm := masks[j*nbb : (j+1)*nbb]
+				st.restrict(qm, r, b0)
+				collect(h, sums[j*nbb*BlockSize:(j+1)*nbb*BlockSize], qm, r.b0, n, bias[j], ids, st.lane)
+			}
 		}
 	}
 }
@@ -165,16 +193,11 @@ func kernelThreshold(h *topk.Heap, biasq uint16) uint16 {
 	return uint16(min(t-float32(biasq)+1, math.MaxUint16))
 }
 
-// finish sorts the heap and converts its integer keys into distances with
-// the query's scale a and offset b. For inner product the keys are top minus
-// the quantized score (see complement): scores are recovered from top - key,
-// and empty slots get -Inf.
-func (st *scanState) finish(dist []float32, a, b float32, ip bool, top uint32) {
-	finishHeap(&st.heap, dist, a, b, ip, top)
-}
-
-// finishHeap is finish for any heap.
-func finishHeap(h *topk.Heap, dist []float32, a, b float32, ip bool, top uint32) {
+// Finish sorts the heap h and converts its integer keys into the distances
+// dist (h's slots) with the query's scale a and offset b. For inner product
+// the keys are top minus the quantized score (see Complement): scores are
+// recovered from top - key, and empty slots get -Inf.
+func Finish(h *topk.Heap, dist []float32, a, b float32, ip bool, top uint32) {
 	n := h.Finish(false)
 	for i := range dist {
 		switch {
@@ -190,14 +213,14 @@ func finishHeap(h *topk.Heap, dist []float32, a, b float32, ip bool, top uint32)
 	}
 }
 
-// complement replaces each entry e of the first m rows of a quantized table
+// Complement replaces each entry e of the first m rows of a quantized table
 // by rowmax - e, where rowmax is the largest entry of its row, and returns
 // the sum of the row maxima, top: for any codes the complemented sum is top
 // minus the original one, so the scan, which keeps the smallest sums, keeps
 // the largest inner products. FAISS quantizes inner-product tables as they
 // are and keeps the largest sums; complementing after quantization gives
 // exactly its values, within the same 16-bit range as its sums.
-func complement(lut []byte, m int) uint32 {
+func Complement(lut []byte, m int) uint32 {
 	var top uint32
 	for s := 0; s < m; s++ {
 		row := lut[s*16 : s*16+16]

@@ -30,7 +30,7 @@ func TestQuantizeRecoversEstimate(t *testing.T) {
 			}
 			q := make([]byte, nt*M2(m)*16)
 			biasq := make([]uint16, nt)
-			a, b := quantizeTables(q, biasq, tables, bias, nt, m, flat, new(rangeScratch))
+			a, b := NewScanner().QuantizeTables(q, biasq, tables, bias, nt, m, flat)
 			// Any code's estimate is within half a step per entry (and per
 			// bias) of the float sum.
 			for trial := 0; trial < 50; trial++ {
@@ -74,7 +74,7 @@ func TestScanMatchesReference(t *testing.T) {
 						codes[i*cs+cs-1] &= 15
 					}
 				}
-				packed := appendPacked(nil, codes, 0, n, m)
+				packed := AppendPacked(nil, codes, 0, n, m)
 				lut := make([]byte, M2(m)*16)
 				for i := range lut[:m*16] {
 					lut[i] = byte(rng.IntN(256))
@@ -103,11 +103,12 @@ func TestScanMatchesReference(t *testing.T) {
 					}
 					return ref[i].id < ref[j].id
 				})
-				st := newScanState()
+				st := NewScanner()
 				dist, got := make([]float32, k), make([]int64, k)
-				st.heap.Reset(dist, got)
-				st.scanList(packed, n, M2(m), lut, biasq, ids)
-				cnt := st.heap.Finish(false)
+				var h topk.Heap
+				h.Reset(dist, got)
+				st.Scan(packed, n, M2(m), ids, lut, []uint16{biasq}, []*topk.Heap{&h})
+				cnt := h.Finish(false)
 				if cnt != min(k, n) {
 					t.Fatalf("m=%d n=%d k=%d: %d results", m, n, k, cnt)
 				}
@@ -166,7 +167,7 @@ func TestComplement(t *testing.T) {
 			lut[i] = byte(rng.IntN(256))
 		}
 		orig := append([]byte(nil), lut...)
-		top := complement(lut, m)
+		top := Complement(lut, m)
 		var maxSum uint32
 		for s := 0; s < m; s++ {
 			var hi byte
@@ -208,10 +209,10 @@ func TestTruncatePacked(t *testing.T) {
 					codes[i*cs+cs-1] &= 15
 				}
 			}
-			full := appendPacked(nil, codes, 0, total, m)
+			full := AppendPacked(nil, codes, 0, total, m)
 			for n := 0; n <= total; n++ {
-				got := truncatePacked(append([]byte(nil), full...), n, m)
-				want := appendPacked(nil, codes[:n*cs], 0, n, m)
+				got := TruncatePacked(append([]byte(nil), full...), n, m)
+				want := AppendPacked(nil, codes[:n*cs], 0, n, m)
 				if string(got) != string(want) {
 					t.Fatalf("m=%d total=%d n=%d: truncated bytes differ from packing n codes", m, total, n)
 				}
