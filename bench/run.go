@@ -134,6 +134,13 @@ func (r *Runner) Measure(ctx context.Context, b *Built, params string) (Result, 
 	if k == 0 {
 		k = 10
 	}
+	stage := "searching " + b.Factory
+	if params != "" {
+		stage += " " + params
+	}
+	if r.Progress != nil {
+		r.Progress(stage, 0, 1)
+	}
 	var res kume.Results
 	if err := b.Index.SearchInto(ctx, &res, ds.Queries, k, &p); err != nil {
 		return Result{}, fmt.Errorf("searching %s with %q: %w", b.Factory, params, err)
@@ -160,5 +167,8 @@ func (r *Runner) Measure(ctx context.Context, b *Built, params string) (Result, 
 		runs++
 	}
 	out.QPS = float64(runs*ds.NQ()) / time.Since(start).Seconds()
+	if r.Progress != nil {
+		r.Progress(stage, 1, 1)
+	}
 	return out, nil
 }

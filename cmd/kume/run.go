@@ -78,7 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer stop()
 		e := &env{stdout: stdout, stderr: stderr, progress: newProgress(stderr)}
 		err := c.run(ctx, e, args[1:])
-		e.progress.done()
+		e.progress.stop()
 		switch {
 		case err == nil:
 			return 0
