@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/bench"
 	"github.com/kume-ann/kume/internal/pyfaiss"
 	"github.com/kume-ann/kume/metric"
@@ -157,8 +158,9 @@ func TestEndToEnd(t *testing.T) {
 {"engine":"faiss","dataset":"x","factory":"IVF16,Flat","params":"nprobe=16","recall@1":1,"recall@10":1,"qps":100,"build_s":0.1,"bytes_per_vector":136}
 `), 0o644)
 	svg := filepath.Join(dir, "curves.svg")
-	out = mustKume(t, "bench", "-data", basePath+","+qpath, "-compare", faiss, "-plot", svg, "-time", "10ms", "-cache", cache)
-	for _, want := range []string{"recall@1", "bytes/vec", "IVF16,Flat", "kume vs FAISS", "FAISS QPS", "plot: " + svg} {
+	out = mustKume(t, "bench", "-data", basePath+","+qpath, "-compare", faiss, "-plot", svg, "-time", "10ms", "-cache", cache, "-threads", "1")
+	for _, want := range []string{"recall@1", "bytes/vec", "IVF16,Flat", "kume vs FAISS", "FAISS QPS", "plot: " + svg,
+		"; 1 thread; SIMD " + asm.Selected(), machineName()} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bench -compare output lacks %q:\n%s", want, out)
 		}
