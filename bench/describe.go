@@ -9,6 +9,7 @@ import (
 	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/ivf"
+	"github.com/kume-ann/kume/ivf/ivfpqfs"
 	"github.com/kume-ann/kume/kmeans"
 	"github.com/kume-ann/kume/l2norm"
 	"github.com/kume-ann/kume/metric"
@@ -104,7 +105,7 @@ func Describe(idx kume.Index) Info {
 			switch c := x.Codec().(type) {
 			case *ivf.FlatCodec:
 				code = "Flat"
-			case *fastscan.IVFCodec:
+			case *ivfpqfs.Codec:
 				code = fmt.Sprintf("PQ%dx4fs", c.M())
 				if c.ByResidual() {
 					code += "r"

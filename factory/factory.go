@@ -8,6 +8,7 @@ import (
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/hnsw"
 	"github.com/kume-ann/kume/ivf"
+	"github.com/kume-ann/kume/ivf/ivfpqfs"
 	"github.com/kume-ann/kume/l2norm"
 	"github.com/kume-ann/kume/metric"
 	"github.com/kume-ann/kume/refine"
@@ -53,7 +54,7 @@ func buildCore(d int, s Spec, m metric.Metric) (kume.Index, error) {
 		case CodeFlat:
 			codec = ivf.NewFlatCodec(m)
 		case CodePQ4FastScan:
-			c, err := fastscan.NewIVFCodec(d, s.M, m, s.ByResidual)
+			c, err := ivfpqfs.New(d, s.M, m, s.ByResidual)
 			if err != nil {
 				return nil, err
 			}

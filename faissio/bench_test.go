@@ -25,7 +25,7 @@ func filledIVF(tb testing.TB, n, d, nlist int) *ivf.Index {
 		tb.Fatal(err)
 	}
 	data := randVecs(6, n, d)
-	err = x.LoadLists(func(c ivf.Codec) error {
+	err = x.LoadLists(func(c *ivf.Lists) error {
 		per := make([][]int, nlist)
 		for i := 0; i < n; i++ {
 			per[i%nlist] = append(per[i%nlist], i)

@@ -46,9 +46,8 @@ func eachID(idx kume.Index, fn func(id int64) error) error {
 		if x.Len() == 0 {
 			return nil // an untrained codec has no lists to walk
 		}
-		c := x.Codec()
 		for l := 0; l < x.NList(); l++ {
-			if err := eachOf(c.IDs(l), fn); err != nil {
+			if err := eachOf(x.Lists().IDs(l), fn); err != nil {
 				return err
 			}
 		}

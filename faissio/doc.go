@@ -10,7 +10,7 @@
 //	IwFl + ilar     IndexIVFFlat with array inverted lists  -> *ivf.Index (Flat codec)
 //	IPfs            IndexPQFastScan                         -> *fastscan.Index
 //	IxMp + IPfs     IndexIDMap over IndexPQFastScan         -> *fastscan.Index with ids
-//	IwPf + ilbl     IndexIVFPQFastScan, block lists         -> *ivf.Index (fastscan.IVFCodec)
+//	IwPf + ilbl     IndexIVFPQFastScan, block lists         -> *ivf.Index (ivfpqfs.Codec)
 //	IxRF            IndexRefineFlat                         -> *refine.Index
 //	IxPT + VNrm     IndexPreTransform, L2 normalisation     -> *l2norm.Index
 //

@@ -15,6 +15,7 @@ import (
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/hnsw"
 	"github.com/kume-ann/kume/ivf"
+	"github.com/kume-ann/kume/ivf/ivfpqfs"
 	"github.com/kume-ann/kume/l2norm"
 	"github.com/kume-ann/kume/metric"
 	"github.com/kume-ann/kume/refine"
@@ -151,7 +152,7 @@ func fileCases() []fileCase {
 	isIVFFastScan := func(m metric.Metric, nlist, nprobe, n int, byResidual bool) func(*testing.T, kume.Index) {
 		return func(t *testing.T, idx kume.Index) {
 			isIVF(m, nlist, nprobe, n)(t, idx)
-			c, ok := idx.(*ivf.Index).Codec().(*fastscan.IVFCodec)
+			c, ok := idx.(*ivf.Index).Codec().(*ivfpqfs.Codec)
 			if !ok || c.M() != 4 || c.ByResidual() != byResidual {
 				t.Fatalf("codec %T", idx.(*ivf.Index).Codec())
 			}

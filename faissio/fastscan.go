@@ -6,6 +6,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/ivf"
+	"github.com/kume-ann/kume/ivf/ivfpqfs"
 	"github.com/kume-ann/kume/pq"
 )
 
@@ -94,7 +95,7 @@ func (r *pqFastScanData) build(ids []int64) (*fastscan.Index, error) {
 // build turns an IndexIVFPQFastScan record into an *ivf.Index with the
 // fast-scan codec.
 func (r *ivfFastScanData) build() (*ivf.Index, error) {
-	codec, err := fastscan.NewIVFCodec(r.ivf.d, r.pq.m, r.ivf.metric, r.byResidual)
+	codec, err := ivfpqfs.New(r.ivf.d, r.pq.m, r.ivf.metric, r.byResidual)
 	if err != nil {
 		return nil, fmt.Errorf("faissio: %w", err)
 	}
@@ -117,12 +118,16 @@ func (r *ivfFastScanData) build() (*ivf.Index, error) {
 	if !trained || r.ids == nil {
 		return x, nil
 	}
-	err = x.LoadLists(func(ivf.Codec) error {
+	err = x.LoadLists(func(lists *ivf.Lists) error {
 		for l, ids := range r.ids {
 			if len(ids) == 0 {
 				continue
 			}
-			if err := codec.SetList(l, blocksOf32(r.codes[l], len(ids), r.m2, r.bbs), ids); err != nil {
+			codes, err := codec.NewPacked(l, blocksOf32(r.codes[l], len(ids), r.m2, r.bbs), len(ids))
+			if err == nil {
+				err = lists.Set(l, ids, codes)
+			}
+			if err != nil {
 				return fmt.Errorf("faissio: list %d: %w", l, err)
 			}
 		}
@@ -196,7 +201,7 @@ func (e *encoder) pq(q *pq.Quantizer) {
 }
 
 // ivfFastScan writes IndexIVFPQFastScan with block inverted lists.
-func (e *encoder) ivfFastScan(x *ivf.Index, c *fastscan.IVFCodec) error {
+func (e *encoder) ivfFastScan(x *ivf.Index, c *ivfpqfs.Codec) error {
 	m2 := fastscan.M2(c.M())
 	e.fourcc(tagIVFPQFS)
 	e.ivfHeader(x)
@@ -219,8 +224,8 @@ func (e *encoder) ivfFastScan(x *ivf.Index, c *fastscan.IVFCodec) error {
 			e.u64(0)
 			continue
 		}
-		e.i64Vector(e.listIDs(c.IDs(l)))
-		e.byteVector(c.Packed(l))
+		e.i64Vector(e.listIDs(x.Lists().IDs(l)))
+		e.byteVector(x.Lists().Codes(l).(*ivfpqfs.Codes).Packed())
 	}
 	return e.err
 }

@@ -5,9 +5,9 @@ import (
 	"math"
 
 	"github.com/kume-ann/kume"
-	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/hnsw"
 	"github.com/kume-ann/kume/ivf"
+	"github.com/kume-ann/kume/ivf/ivfpqfs"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -262,7 +262,7 @@ func (d *decoder) ivfFlat() (kume.Index, error) {
 		}
 		return x, nil
 	}
-	err = x.LoadLists(func(ivf.Codec) error {
+	err = x.LoadLists(func(lists *ivf.Lists) error {
 		var vecs []float32
 		var ids []int64
 		for l, n := range sizes {
@@ -291,7 +291,7 @@ func (d *decoder) ivfFlat() (kume.Index, error) {
 			if err := checkIDs(ids); err != nil {
 				return d.corrupt("list %d: %v", l, err)
 			}
-			if err := codec.Add(l, vecs, ids); err != nil {
+			if err := lists.Add(l, vecs, ids); err != nil {
 				return fmt.Errorf("faissio: list %d: %w", l, err)
 			}
 		}
@@ -417,7 +417,7 @@ func (e *encoder) ivf(x *ivf.Index) error {
 	switch c := x.Codec().(type) {
 	case *ivf.FlatCodec:
 		return e.ivfFlat(x, c)
-	case *fastscan.IVFCodec:
+	case *ivfpqfs.Codec:
 		return e.ivfFastScan(x, c)
 	}
 	return fmt.Errorf("faissio: %w: writing an IVF index with a %T list codec", kume.ErrUnsupported, x.Codec())
@@ -465,8 +465,8 @@ func (e *encoder) ivfFlat(x *ivf.Index, c *ivf.FlatCodec) error {
 		if n == 0 {
 			continue
 		}
-		e.float32s(c.Vectors(l))
-		e.int64s(e.listIDs(c.IDs(l)))
+		e.float32s(x.Lists().Codes(l).(*ivf.FlatCodes).Vectors())
+		e.int64s(e.listIDs(x.Lists().IDs(l)))
 	}
 	return e.err
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/hnsw"
 	"github.com/kume-ann/kume/ivf"
+	"github.com/kume-ann/kume/ivf/ivfpqfs"
 	"github.com/kume-ann/kume/l2norm"
 	"github.com/kume-ann/kume/refine"
 )
@@ -47,7 +48,7 @@ func (p *plan) walk(idx kume.Index, renumbered bool) error {
 		return nil
 	case *ivf.Index:
 		switch x.Codec().(type) {
-		case *ivf.FlatCodec, *fastscan.IVFCodec:
+		case *ivf.FlatCodec, *ivfpqfs.Codec:
 			return nil
 		}
 		return fmt.Errorf("faissio: %w: writing an IVF index with a %T list codec", kume.ErrUnsupported, x.Codec())
@@ -226,14 +227,16 @@ func withIDs(idx kume.Index, ids []int64) (kume.Index, error) {
 			return x, nil
 		}
 		var codec ivf.Codec
-		var fill func(l int, ids []int64) error
+		var fill func(lists *ivf.Lists, l int, ids []int64) error
+		old := x.Lists()
 		switch c := x.Codec().(type) {
 		case *ivf.FlatCodec:
-			nc := ivf.NewFlatCodec(x.Metric())
-			codec = nc
-			fill = func(l int, ids []int64) error { return nc.Add(l, c.Vectors(l), ids) }
-		case *fastscan.IVFCodec:
-			nc, err := fastscan.NewIVFCodec(x.Dim(), c.M(), x.Metric(), c.ByResidual())
+			codec = ivf.NewFlatCodec(x.Metric())
+			fill = func(lists *ivf.Lists, l int, ids []int64) error {
+				return lists.Add(l, old.Codes(l).(*ivf.FlatCodes).Vectors(), ids)
+			}
+		case *ivfpqfs.Codec:
+			nc, err := ivfpqfs.New(x.Dim(), c.M(), x.Metric(), c.ByResidual())
 			if err != nil {
 				return nil, fmt.Errorf("faissio: %w", err)
 			}
@@ -241,7 +244,13 @@ func withIDs(idx kume.Index, ids []int64) (kume.Index, error) {
 				return nil, fmt.Errorf("faissio: %w", err)
 			}
 			codec = nc
-			fill = func(l int, ids []int64) error { return nc.SetList(l, c.Packed(l), ids) }
+			fill = func(lists *ivf.Lists, l int, ids []int64) error {
+				codes, err := nc.NewPacked(l, old.Codes(l).(*ivfpqfs.Codes).Packed(), len(ids))
+				if err != nil {
+					return err
+				}
+				return lists.Set(l, ids, codes)
+			}
 		default:
 			return nil, fmt.Errorf("faissio: %w: an IVF index with a %T list codec", kume.ErrUnsupported, x.Codec())
 		}
@@ -264,13 +273,12 @@ func withIDs(idx kume.Index, ids []int64) (kume.Index, error) {
 		if err := y.SetNProbe(x.NProbe()); err != nil {
 			return nil, fmt.Errorf("faissio: %w", err)
 		}
-		old := x.Codec()
-		err = y.LoadLists(func(ivf.Codec) error {
+		err = y.LoadLists(func(lists *ivf.Lists) error {
 			for l := 0; l < x.NList(); l++ {
 				if old.Len(l) == 0 {
 					continue
 				}
-				if err := fill(l, mapList(old.IDs(l))); err != nil {
+				if err := fill(lists, l, mapList(old.IDs(l))); err != nil {
 					return fmt.Errorf("faissio: list %d: %w", l, err)
 				}
 			}

@@ -341,19 +341,19 @@ type flatState struct {
 	zero  []uint16 // the biases: the flat index has none
 }
 
-// queryGroup is how many queries of a batch scan the blocks together: each
-// block's codes are loaded once per group (asm.LUT4ScanMulti).
-const queryGroup = 12
+// QueryGroup is how many queries scan blocks together: each block's codes
+// are loaded once per group (asm.LUT4ScanMulti).
+const QueryGroup = 12
 
 func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, lo, hi int, f kume.IDFilter) error {
 	st := x.getState()
 	defer x.putState(st)
 	st.SetFilter(f)
-	for g0 := lo; g0 < hi; g0 += queryGroup {
+	for g0 := lo; g0 < hi; g0 += QueryGroup {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		x.searchGroup(st, dst, queries, g0, min(g0+queryGroup, hi))
+		x.searchGroup(st, dst, queries, g0, min(g0+QueryGroup, hi))
 	}
 	return nil
 }
@@ -400,12 +400,12 @@ func (x *Index) getState() *flatState {
 		st = &flatState{
 			Scanner: NewScanner(),
 			table:   make([]float32, x.m*16),
-			luts:    make([]byte, queryGroup*BlockBytes(x.m)),
-			heaps:   make([]topk.Heap, queryGroup),
-			hp:      make([]*topk.Heap, queryGroup),
-			ab:      make([]float32, 2*queryGroup),
-			tops:    make([]uint32, queryGroup),
-			zero:    make([]uint16, queryGroup),
+			luts:    make([]byte, QueryGroup*BlockBytes(x.m)),
+			heaps:   make([]topk.Heap, QueryGroup),
+			hp:      make([]*topk.Heap, QueryGroup),
+			ab:      make([]float32, 2*QueryGroup),
+			tops:    make([]uint32, QueryGroup),
+			zero:    make([]uint16, QueryGroup),
 		}
 		for j := range st.heaps {
 			st.hp[j] = &st.heaps[j]

@@ -5,8 +5,10 @@
 // every vector that cannot enter the top k.
 //
 // The packed layout is FAISS's, byte for byte: indexes move between kume and
-// FAISS as files. It provides the flat index "PQ{M}x4fs" and the inverted-list
-// codec of "IVF{n},PQ{M}x4fs[r]".
+// FAISS as files. It provides the flat index "PQ{M}x4fs" and the block
+// scanner (Scanner) and packing that the inverted-list codec of
+// "IVF{n},PQ{M}x4fs[r]" (package ivf/ivfpqfs) builds on; it knows nothing of
+// inverted lists.
 package fastscan
 
 import "github.com/kume-ann/kume/asm"

@@ -38,6 +38,10 @@ func radiusThreshold(radius, a, b float32, ip bool, top uint32, biasq uint16) ui
 	return uint16(t)
 }
 
+// cancelCodes is about how many codes a scan reads between checks of its
+// context (a few milliseconds of work).
+const cancelCodes = 1 << 18
+
 // estimate is the distance a search returns for a key (sum + bias).
 func estimate(key float32, a, b float32, ip bool, top uint32) float32 {
 	if ip {
@@ -144,32 +148,4 @@ func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float
 		}
 		return nil
 	})
-}
-
-// RangeSearch appends the vectors of lists whose estimated distance (as
-// Search returns it) is within radius of q.
-func (s *ivfScanner) RangeSearch(ctx context.Context, q []float32, lists []int64, coarse []float32, radius float32, dist []float32, ids []int64) ([]float32, []int64, error) {
-	c := s.c
-	a, b, top, perList := s.prepare(q, lists, coarse)
-	m2 := M2(c.m)
-	ip := c.mt == metric.InnerProduct
-	work := 0
-	for j, l := range lists {
-		if l < 0 {
-			continue
-		}
-		if work += len(c.lists[l].ids); work >= cancelCodes {
-			work = 0
-			if err := ctx.Err(); err != nil {
-				return dist, ids, err
-			}
-		}
-		lut := s.luts[:m2*16]
-		if perList {
-			lut = s.luts[j*m2*16 : (j+1)*m2*16]
-		}
-		pl := &c.lists[l]
-		dist, ids = s.st.ScanRadius(pl.packed, len(pl.ids), m2, lut, s.biasq[j], pl.ids, 0, a, b, ip, top, radius, dist, ids)
-	}
-	return dist, ids, nil
 }

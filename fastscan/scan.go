@@ -15,7 +15,7 @@ const batchBlocks = 64
 
 // Scanner is the per-goroutine scratch of block scans: the kernels' sums
 // and masks, a filter, and the range scratch of table quantization. Both
-// the flat index and the inverted-list codec scan their blocks with it.
+// the flat index and the inverted-list codec (package ivf/ivfpqfs) scan their blocks with it.
 type Scanner struct {
 	sums  []uint16
 	masks []uint32

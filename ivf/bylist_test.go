@@ -8,8 +8,8 @@ import (
 
 func TestByList(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
-	var g ByList
-	for _, c := range []struct{ n, nlist int }{{0, 1}, {1, 1}, {10, 3}, {200, 17}, {50, 1000}} {
+	var g byList
+	for _, c := range []struct{ n, nlist int }{{0, 1}, {1, 1}, {10, 3}, {200, 17}, {50, 1000}, {64, 5}, {65, 5}, {300, 2000}} {
 		lists := make([]int64, c.n)
 		for i := range lists {
 			lists[i] = int64(r.IntN(c.nlist+1)) - 1 // -1 sometimes
@@ -20,16 +20,17 @@ func TestByList(t *testing.T) {
 				want[int(l)] = append(want[int(l)], int32(p))
 			}
 		}
-		g.Group(lists, c.nlist)
+		g.group(lists, c.nlist)
 		got := map[int][]int32{}
 		last := -1
-		g.Each(func(l int, probes []int32) {
+		for i := 0; i < g.len(); i++ {
+			l, probes := g.at(i)
 			if l <= last || len(probes) == 0 {
 				t.Fatalf("list %d after %d with %d probes", l, last, len(probes))
 			}
 			last = l
 			got[l] = slices.Clone(probes)
-		})
+		}
 		if len(got) != len(want) {
 			t.Fatalf("n=%d: %d lists, want %d", c.n, len(got), len(want))
 		}

@@ -2,48 +2,37 @@ package ivf
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/topk"
 )
 
-// Codec stores and scans the contents of inverted lists. The IVF index
-// decides which list a vector belongs to and which lists a query visits; the
-// codec decides how vectors are stored in a list (raw floats, product-
-// quantized codes, ...) and how a list is compared with a query. This keeps
-// ivf ignorant of any code format.
+// Codec gives the codes of inverted lists their meaning. The index owns the
+// lists (Lists: the ids of each list and its codes, adding, removing,
+// resetting) and drives every search (grouping a batch's probes by list,
+// one heap per query, cancellation); the codec decides how a list encodes
+// its vectors (raw floats, product-quantized codes, ...) and how one list is
+// compared with the queries that probe it. This keeps ivf ignorant of any
+// code format. Codecs are implemented inside this module (FlatCodec, and
+// the fast-scan codec of package ivf/ivfpqfs): a Scanner works on the
+// module's result heaps.
 //
-// A codec is used under the index's lock: Train, Add, Remove and Reset are
-// never called concurrently with each other or with a Scanner's Search;
-// Scanners of one codec may search concurrently.
+// A codec is used under the index's lock: Init, Train and the Codes'
+// changing methods are never called concurrently with each other or with a
+// search; Scanners of one codec may search concurrently.
 type Codec interface {
 	// Init prepares the codec for nlist lists of d-dimensional vectors with
 	// the given coarse centroids (nlist rows of d floats), which it may keep
 	// (for residual encoding). It is called after the coarse quantizer is
-	// trained or loaded, before Train and Add.
+	// trained or loaded, before Train and NewList.
 	Init(d, nlist int, centroids []float32) error
 	// Train learns the codec's parameters from training vectors and the
 	// list each was assigned to. Codecs that need no training return nil.
 	Train(ctx context.Context, x []float32, lists []int32) error
-	// IsTrained reports whether Add can be called.
+	// IsTrained reports whether vectors can be encoded.
 	IsTrained() bool
-	// Add appends vectors (rows of d floats) with their ids to list.
-	Add(list int, x []float32, ids []int64) error
-	// Truncate drops the vectors at positions n and beyond of list, leaving
-	// it as it was when it held n vectors (an Add that fails is undone so).
-	Truncate(list, n int)
-	// Len is the number of vectors in list.
-	Len(list int) int
-	// IDs returns the ids of list in storage order. The slice must not be
-	// modified.
-	IDs(list int) []int64
-	// Reconstruct appends to dst the (decoded) vector at position i of list.
-	Reconstruct(list, i int, dst []float32) []float32
-	// Remove deletes every vector whose id satisfies drop and returns how
-	// many were deleted. The others keep their order.
-	Remove(drop func(id int64) bool) int
-	// Reset empties every list, keeping what training learned.
-	Reset()
+	// NewList returns the empty codes of a list.
+	NewList(list int) Codes
 	// NewScanner returns a Scanner. Each goroutine uses its own.
 	NewScanner() Scanner
 	// BytesPerVector is the storage cost of one vector's code (ids not
@@ -51,63 +40,56 @@ type Codec interface {
 	BytesPerVector() float64
 }
 
-// Scanner answers one query at a time over the lists the coarse quantizer
-// chose. It sees all probed lists before scanning any, so a codec can
-// prepare per-list tables and put them on one scale.
+// Codes are the codes of one inverted list, in the layout of the codec that
+// made them (Codec.NewList); the index keeps the list's ids beside them, in
+// the same order.
+type Codes interface {
+	// Len is the number of codes.
+	Len() int
+	// Append encodes vectors (rows of d floats) and appends their codes.
+	Append(x []float32) error
+	// Truncate keeps the first n codes, as they were when the list held n
+	// (an Append that fails is undone so).
+	Truncate(n int)
+	// Keep keeps the codes at positions keep (ascending), in that order.
+	Keep(keep []int32)
+	// Decode appends to dst the vector the code at position i stands for.
+	Decode(i int, dst []float32) []float32
+}
+
+// Scanner compares queries with the codes of inverted lists. The index
+// drives it: Begin prepares a batch of at most MaxBatch queries, Scan is
+// called once for each probed list with the probes that visit it, and
+// Finish writes each query's results; a range search calls Range for each
+// probe of one query instead. Keys in the heaps are the scanner's own (for
+// example quantized sums), smaller is better, ties by smaller id; Finish
+// turns them into distances.
 type Scanner interface {
-	// Search scans lists (in the given order: best first) for query q and
-	// writes the len(dist) best results, sorted best first, into dist and
-	// ids; unfilled slots get id -1 and the metric's worst score. coarse
-	// holds the query's coarse score for each list (squared L2 distance or
-	// inner product to the list's centroid). Lists numbered -1 are skipped.
-	// It checks ctx every few milliseconds of work and returns its error
-	// when it is done; the results are then unspecified.
-	Search(ctx context.Context, q []float32, lists []int64, coarse []float32, dist []float32, ids []int64) error
-}
-
-// BatchScanner is a Scanner that can also answer a batch of queries
-// together, reading each probed list once for all the queries that probe it.
-// The index uses it for batches when a codec's scanner provides it.
-type BatchScanner interface {
-	Scanner
-	// SearchBatch answers nq = len(dist)/k queries (rows of d floats in
-	// queries): lists and coarse hold nprobe entries per query, as Search
-	// takes them; query i's results go to dist[i*k:(i+1)*k] and
-	// ids[i*k:(i+1)*k]. Each query's answer must equal what Search
-	// returns for it alone. It checks ctx as Search does.
-	SearchBatch(ctx context.Context, queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64) error
-}
-
-// FilterScanner is a Scanner that can restrict its results to the ids a
-// filter contains (SearchParams.Filter). A search with a filter over a codec
-// whose scanner lacks it fails with kume.ErrUnsupported: a filter is never
-// ignored.
-type FilterScanner interface {
-	Scanner
-	// SetFilter restricts the following searches (Search, SearchBatch and
-	// RangeSearch) to ids f contains; nil lifts the restriction.
+	// SetFilter restricts the following scans to ids f contains; nil lifts
+	// the restriction.
 	SetFilter(f kume.IDFilter)
-}
-
-// RangeScanner is a Scanner that can also answer range searches.
-type RangeScanner interface {
-	Scanner
-	// RangeSearch appends to dist and ids every vector of lists (as Search
-	// takes them) within radius of q, by the codec's distance (squared L2
-	// below radius, or inner product above it), in any order, and returns
-	// the extended slices. It checks ctx as Search does.
-	RangeSearch(ctx context.Context, q []float32, lists []int64, coarse []float32, radius float32, dist []float32, ids []int64) ([]float32, []int64, error)
-}
-
-// setFilter gives f to s, or fails when s cannot honour a filter.
-func setFilter(s Scanner, f kume.IDFilter) error {
-	fs, ok := s.(FilterScanner)
-	if !ok {
-		if f == nil {
-			return nil
-		}
-		return fmt.Errorf("ivf: %w: the list codec's scanner (%T) cannot filter ids", kume.ErrUnsupported, s)
-	}
-	fs.SetFilter(f)
-	return nil
+	// MaxBatch is how many queries one Begin may prepare (at least 1).
+	MaxBatch() int
+	// WorkPerCheck is about how many codes (summed over probes) the scanner
+	// compares in a few milliseconds: the index checks its context so often.
+	WorkPerCheck() int
+	// Begin prepares nq queries (rows of d floats): lists holds nprobe list
+	// numbers per query, best first (-1: none), and coarse the query's
+	// coarse score of each (squared L2 distance or inner product to the
+	// list's centroid). heaps holds the nq queries' heaps, reset by the
+	// index (nil for a range search).
+	Begin(queries []float32, nprobe int, lists []int64, coarse []float32, heaps []topk.Heap)
+	// Scan compares the codes of list (ids and codes, its contents) with
+	// the probes that visit it: positions p of Begin's lists, of query
+	// p/nprobe, ascending; it offers the codes to the queries' heaps.
+	Scan(list int, ids []int64, codes Codes, probes []int32)
+	// Finish sorts query i's heap and writes its distances into dist, the
+	// heap's distance slots: unfilled slots get the metric's worst score.
+	Finish(i int, dist []float32)
+	// Range appends to dist and out every vector of list (ids and codes)
+	// within radius of the single query of the last Begin, which probes it
+	// as its probe j, by the codec's distance (squared L2 below radius, or
+	// inner product above it), in any order; it returns the extended
+	// slices.
+	Range(j int, ids []int64, codes Codes, radius float32, dist []float32, out []int64) ([]float32, []int64)
 }

@@ -2,7 +2,7 @@ package ivf
 
 import (
 	"context"
-	"fmt"
+	"math"
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
@@ -15,24 +15,24 @@ import (
 // FlatCodec stores raw float32 vectors in each list (FAISS's IndexIVFFlat):
 // 4·d bytes per vector, exact distances within the probed lists.
 type FlatCodec struct {
-	m     metric.Metric
-	d     int
-	lists []flatList
+	m metric.Metric
+	d int
 }
 
-type flatList struct {
+// FlatCodes are the codes of a FlatCodec list: the raw vectors and their
+// squared norms (for batched L2 search).
+type FlatCodes struct {
+	d     int
 	vecs  []float32
-	ids   []int64
-	norms []float32 // squared norms of the vectors, for batched L2 search
+	norms []float32
 }
 
 // NewFlatCodec returns a codec that stores raw vectors compared with metric m.
 func NewFlatCodec(m metric.Metric) *FlatCodec { return &FlatCodec{m: m} }
 
-// Init prepares nlist empty lists. Raw vectors need no centroids.
+// Init records the dimension. Raw vectors need no centroids.
 func (c *FlatCodec) Init(d, nlist int, centroids []float32) error {
 	c.d = d
-	c.lists = make([]flatList, nlist)
 	return nil
 }
 
@@ -42,75 +42,49 @@ func (c *FlatCodec) Train(ctx context.Context, x []float32, lists []int32) error
 // IsTrained is always true.
 func (c *FlatCodec) IsTrained() bool { return true }
 
-// Add appends vectors to a list.
-func (c *FlatCodec) Add(list int, x []float32, ids []int64) error {
-	if len(x) != len(ids)*c.d {
-		return fmt.Errorf("ivf: %w: %d floats for %d ids", kume.ErrDimension, len(x), len(ids))
-	}
-	l := &c.lists[list]
-	l.vecs = append(l.vecs, x...)
-	l.ids = append(l.ids, ids...)
-	n0 := len(l.norms)
-	l.norms = append(l.norms, make([]float32, len(ids))...)
-	asm.SqNorms(l.norms[n0:], x, c.d)
-	return nil
-}
-
-// Truncate keeps the first n vectors of a list.
-func (c *FlatCodec) Truncate(list, n int) {
-	l := &c.lists[list]
-	l.vecs, l.ids, l.norms = l.vecs[:n*c.d], l.ids[:n], l.norms[:n]
-}
-
-// Len is the number of vectors in a list.
-func (c *FlatCodec) Len(list int) int { return len(c.lists[list].ids) }
-
-// IDs returns a list's ids.
-func (c *FlatCodec) IDs(list int) []int64 { return c.lists[list].ids }
-
-// Vectors returns a list's raw vectors, row-major. The slice must not be
-// modified.
-func (c *FlatCodec) Vectors(list int) []float32 { return c.lists[list].vecs }
-
-// Reconstruct appends the vector at position i of a list.
-func (c *FlatCodec) Reconstruct(list, i int, dst []float32) []float32 {
-	return append(dst, c.lists[list].vecs[i*c.d:(i+1)*c.d]...)
-}
-
-// Remove deletes the vectors whose ids satisfy drop.
-func (c *FlatCodec) Remove(drop func(int64) bool) int {
-	removed := 0
-	for li := range c.lists {
-		l := &c.lists[li]
-		w := 0
-		for r, id := range l.ids {
-			if drop(id) {
-				continue
-			}
-			if w != r {
-				copy(l.vecs[w*c.d:(w+1)*c.d], l.vecs[r*c.d:(r+1)*c.d])
-				l.ids[w] = id
-				l.norms[w] = l.norms[r]
-			}
-			w++
-		}
-		removed += len(l.ids) - w
-		l.ids, l.vecs, l.norms = l.ids[:w], l.vecs[:w*c.d], l.norms[:w]
-	}
-	return removed
-}
-
-// Reset empties every list.
-func (c *FlatCodec) Reset() {
-	for i := range c.lists {
-		c.lists[i] = flatList{}
-	}
-}
+// NewList returns an empty list of raw vectors.
+func (c *FlatCodec) NewList(list int) Codes { return &FlatCodes{d: c.d} }
 
 // BytesPerVector is 4·d.
 func (c *FlatCodec) BytesPerVector() float64 { return float64(4 * c.d) }
 
-// NewScanner returns a scanner with its own distance buffer and heaps.
+// Len is the number of vectors.
+func (l *FlatCodes) Len() int { return len(l.norms) }
+
+// Vectors returns the raw vectors, row-major. The slice must not be
+// modified.
+func (l *FlatCodes) Vectors() []float32 { return l.vecs }
+
+// Append appends raw vectors.
+func (l *FlatCodes) Append(x []float32) error {
+	l.vecs = append(l.vecs, x...)
+	n0 := len(l.norms)
+	l.norms = append(l.norms, make([]float32, len(x)/l.d)...)
+	asm.SqNorms(l.norms[n0:], x, l.d)
+	return nil
+}
+
+// Truncate keeps the first n vectors.
+func (l *FlatCodes) Truncate(n int) { l.vecs, l.norms = l.vecs[:n*l.d], l.norms[:n] }
+
+// Keep keeps the vectors at positions keep, moving them down in place.
+func (l *FlatCodes) Keep(keep []int32) {
+	d := l.d
+	for w, r := range keep {
+		if w != int(r) {
+			copy(l.vecs[w*d:(w+1)*d], l.vecs[int(r)*d:(int(r)+1)*d])
+			l.norms[w] = l.norms[r]
+		}
+	}
+	l.Truncate(len(keep))
+}
+
+// Decode appends the vector at position i.
+func (l *FlatCodes) Decode(i int, dst []float32) []float32 {
+	return append(dst, l.vecs[i*l.d:(i+1)*l.d]...)
+}
+
+// NewScanner returns a scanner with its own distance buffer and collectors.
 func (c *FlatCodec) NewScanner() Scanner {
 	return &flatScanner{c: c, buf: make([]float32, flatScanBlock)}
 }
@@ -129,55 +103,87 @@ const tileRows = 256
 type flatScanner struct {
 	c      *FlatCodec
 	buf    []float32
-	heap   topk.Heap
 	filter kume.IDFilter
 
-	// Batches.
-	heaps  []topk.Heap
-	cands  []exact.Collector
-	qnAll  []float32 // squared norms of the batch's queries
-	groups ByList
-	qbuf   []float32 // the queries of one list, gathered
-	qnorms []float32
-	tile   []float32
+	// The batch of the last Begin.
+	queries []float32
+	nprobe  int
+	heaps   []topk.Heap
+	cands   []exact.Collector
+	qnAll   []float32 // squared norms of the batch's queries
+	qbuf    []float32 // the queries of one list, gathered
+	qnorms  []float32
+	tile    []float32
 
 	out rangeres.Out // a list's hits in a range search
 }
 
-func (s *flatScanner) Search(ctx context.Context, q []float32, lists []int64, coarse []float32, dist []float32, ids []int64) error {
-	h := &s.heap
-	h.Reset(dist, ids)
-	work := 0
-	for _, li := range lists {
-		if li < 0 {
-			continue
-		}
-		if work += len(s.c.lists[li].ids); work >= cancelVectors {
-			work = 0
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		s.scanOne(q, int(li), h)
-	}
-	h.Finish(s.c.m == metric.InnerProduct)
-	return nil
-}
+// MaxBatch: the scanner takes any batch.
+func (s *flatScanner) MaxBatch() int { return math.MaxInt32 }
+
+// WorkPerCheck is cancelVectors.
+func (s *flatScanner) WorkPerCheck() int { return cancelVectors }
 
 // SetFilter restricts the following searches to the ids f contains.
 func (s *flatScanner) SetFilter(f kume.IDFilter) { s.filter = f }
 
-// scanOne compares one query with every vector of a list and offers them to h.
-func (s *flatScanner) scanOne(q []float32, li int, h *topk.Heap) {
+// Begin computes the squared norms of the queries and prepares one exact
+// collector per query.
+func (s *flatScanner) Begin(queries []float32, nprobe int, lists []int64, coarse []float32, heaps []topk.Heap) {
 	c := s.c
-	ip := c.m == metric.InnerProduct
-	l := &c.lists[li]
-	if s.filter != nil {
-		exact.Scan(h, q, l.vecs, l.ids, 0, ip, s.filter, s.buf)
+	s.queries, s.nprobe, s.heaps = queries, nprobe, heaps
+	if heaps == nil {
 		return
 	}
-	for r0 := 0; r0 < len(l.ids); r0 += flatScanBlock {
-		r1 := min(r0+flatScanBlock, len(l.ids))
+	d, nq := c.d, len(heaps)
+	if cap(s.cands) < nq {
+		s.cands = make([]exact.Collector, nq)
+		s.qnAll = make([]float32, nq)
+	}
+	cands, qn := s.cands[:nq], s.qnAll[:nq]
+	asm.SqNorms(qn, queries, d)
+	scale := exact.ErrorScale(d, c.m)
+	for i := range cands {
+		cands[i].Reset(queries[i*d:(i+1)*d], qn[i], heaps[i].K(), c.m, scale)
+		cands[i].SetFilter(s.filter)
+	}
+}
+
+// Scan compares the list with its probes' queries: with three or more,
+// through the many-to-many kernel, whose scores only choose candidates
+// (package exact) that are then measured with the one-query kernel; with
+// fewer, through the one-query kernel directly. Each query keeps its own
+// heap, whose ties are broken by id, so a batch returns what each of its
+// queries returns alone, bit for bit, whatever lists the others probe.
+func (s *flatScanner) Scan(list int, ids []int64, codes Codes, probes []int32) {
+	l := codes.(*FlatCodes)
+	d := s.c.d
+	if len(probes) < 3 {
+		for _, p := range probes {
+			i := int(p) / s.nprobe
+			s.scanOne(s.queries[i*d:(i+1)*d], l, ids, &s.heaps[i])
+		}
+		return
+	}
+	s.scanTiled(probes, l, ids)
+}
+
+// Finish moves query i's remaining candidates into its heap and sorts it.
+func (s *flatScanner) Finish(i int, dist []float32) {
+	s.cands[i].Flush(&s.heaps[i])
+	s.heaps[i].Finish(s.c.m == metric.InnerProduct)
+}
+
+// scanOne compares one query with every vector of a list and offers them to h.
+func (s *flatScanner) scanOne(q []float32, l *FlatCodes, ids []int64, h *topk.Heap) {
+	c := s.c
+	ip := c.m == metric.InnerProduct
+	if s.filter != nil {
+		exact.Scan(h, q, l.vecs, ids, 0, ip, s.filter, s.buf)
+		return
+	}
+	for r0 := 0; r0 < len(ids); r0 += flatScanBlock {
+		r1 := min(r0+flatScanBlock, len(ids))
 		buf := s.buf[:r1-r0]
 		rows := l.vecs[r0*c.d : r1*c.d]
 		if ip {
@@ -185,7 +191,7 @@ func (s *flatScanner) scanOne(q []float32, li int, h *topk.Heap) {
 		} else {
 			asm.L2SqrMany(buf, q, rows)
 		}
-		offer(h, buf, l.ids[r0:r1], ip)
+		offer(h, buf, ids[r0:r1], ip)
 	}
 }
 
@@ -204,70 +210,14 @@ func offer(h *topk.Heap, scores []float32, ids []int64, ip bool) {
 	}
 }
 
-// SearchBatch groups the queries by probed list and compares each list with
-// all of its queries at once: lists probed by three or more queries go
-// through the many-to-many kernel, whose scores only choose candidates
-// (package exact) that are then measured with the one-query kernel; the
-// other lists go through the one-query kernel directly. Each query keeps its
-// own heap, whose ties are broken by id, so a batch returns what each of its
-// queries returns alone, bit for bit, whatever lists the others probe.
-func (s *flatScanner) SearchBatch(ctx context.Context, queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64) error {
-	c := s.c
-	d := c.d
-	nq := len(dist) / k
-	ip := c.m == metric.InnerProduct
-	if cap(s.heaps) < nq {
-		s.heaps = make([]topk.Heap, nq)
-		s.cands = make([]exact.Collector, nq)
-		s.qnAll = make([]float32, nq)
-	}
-	heaps, cands, qn := s.heaps[:nq], s.cands[:nq], s.qnAll[:nq]
-	asm.SqNorms(qn, queries, d)
-	scale := exact.ErrorScale(d, c.m)
-	for i := range heaps {
-		heaps[i].Reset(dist[i*k:(i+1)*k], ids[i*k:(i+1)*k])
-		cands[i].Reset(queries[i*d:(i+1)*d], qn[i], k, c.m, scale)
-		cands[i].SetFilter(s.filter)
-	}
-	s.groups.Group(lists[:nq*nprobe], len(c.lists))
-	var err error
-	work := 0
-	s.groups.Each(func(l int, probes []int32) {
-		if err != nil {
-			return
-		}
-		if work += len(probes) * len(c.lists[l].ids); work >= cancelVectors {
-			work = 0
-			if err = ctx.Err(); err != nil {
-				return
-			}
-		}
-		if len(probes) < 3 {
-			for _, p := range probes {
-				i := int(p) / nprobe
-				s.scanOne(queries[i*d:(i+1)*d], l, &heaps[i])
-			}
-			return
-		}
-		s.scanTiled(queries, qn, probes, nprobe, l, cands, ip)
-	})
-	if err != nil {
-		return err
-	}
-	for i := range heaps {
-		cands[i].Flush(&heaps[i])
-		heaps[i].Finish(ip)
-	}
-	return nil
-}
-
 // scanTiled compares the queries of probes (positions p, query p/nprobe)
-// with every vector of list li with the many-to-many kernel and offers the
+// with every vector of list l with the many-to-many kernel and offers the
 // scores to the queries' collectors.
-func (s *flatScanner) scanTiled(queries, qnAll []float32, probes []int32, nprobe, li int, cands []exact.Collector, ip bool) {
+func (s *flatScanner) scanTiled(probes []int32, l *FlatCodes, ids []int64) {
 	c := s.c
-	d := c.d
-	l := &c.lists[li]
+	d, nprobe := c.d, s.nprobe
+	ip := c.m == metric.InnerProduct
+	queries, qnAll, cands := s.queries, s.qnAll, s.cands
 	nm := len(probes)
 	if cap(s.qbuf) < nm*d {
 		s.qbuf = make([]float32, nm*d)
@@ -285,8 +235,8 @@ func (s *flatScanner) scanTiled(queries, qnAll []float32, probes []int32, nprobe
 	if cap(s.tile) < nm*tileRows {
 		s.tile = make([]float32, nm*tileRows)
 	}
-	for r0 := 0; r0 < len(l.ids); r0 += tileRows {
-		r1 := min(r0+tileRows, len(l.ids))
+	for r0 := 0; r0 < len(ids); r0 += tileRows {
+		r1 := min(r0+tileRows, len(ids))
 		nr := r1 - r0
 		buf := s.tile[:nm*nr]
 		rows := l.vecs[r0*d : r1*d]
@@ -301,33 +251,19 @@ func (s *flatScanner) scanTiled(queries, qnAll []float32, probes []int32, nprobe
 			normMax = max(normMax, v)
 		}
 		for j, p := range probes {
-			cands[int(p)/nprobe].Offer(buf[j*nr:(j+1)*nr], rows, norms, normMax, l.ids[r0:r1], 0)
+			cands[int(p)/nprobe].Offer(buf[j*nr:(j+1)*nr], rows, norms, normMax, ids[r0:r1], 0)
 		}
 	}
 }
 
-// RangeSearch appends the vectors of lists within radius of q, with their
-// exact distances (those Search returns, bit for bit).
-func (s *flatScanner) RangeSearch(ctx context.Context, q []float32, lists []int64, coarse []float32, radius float32, dist []float32, ids []int64) ([]float32, []int64, error) {
-	c := s.c
-	ip := c.m == metric.InnerProduct
-	work := 0
-	for _, li := range lists {
-		if li < 0 {
-			continue
-		}
-		if work += len(c.lists[li].ids); work >= cancelVectors {
-			work = 0
-			if err := ctx.Err(); err != nil {
-				return dist, ids, err
-			}
-		}
-		l := &c.lists[li]
-		s.out.Hits = s.out.Hits[:0]
-		exact.ScanRadius(&s.out, q, l.vecs, l.ids, 0, ip, radius, s.filter, s.buf)
-		for _, h := range s.out.Hits {
-			dist, ids = append(dist, h.Dist), append(ids, h.ID)
-		}
+// Range appends the vectors of the list within radius of the query, with
+// their exact distances (those a search returns, bit for bit).
+func (s *flatScanner) Range(j int, ids []int64, codes Codes, radius float32, dist []float32, out []int64) ([]float32, []int64) {
+	l := codes.(*FlatCodes)
+	s.out.Hits = s.out.Hits[:0]
+	exact.ScanRadius(&s.out, s.queries[:s.c.d], l.vecs, ids, 0, s.c.m == metric.InnerProduct, radius, s.filter, s.buf)
+	for _, h := range s.out.Hits {
+		dist, out = append(dist, h.Dist), append(out, h.ID)
 	}
-	return dist, ids, nil
+	return dist, out
 }

@@ -53,7 +53,7 @@ func TestAddAfterRemoveNeverReusesIDs(t *testing.T) {
 		_ = l
 	}
 	for l := 0; l < idx.NList(); l++ {
-		for _, id := range idx.Codec().IDs(l) {
+		for _, id := range idx.Lists().IDs(l) {
 			seen[id]++
 		}
 	}

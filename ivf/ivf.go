@@ -1,9 +1,10 @@
 // Package ivf implements the inverted-file index ("IVF{n},..." in a factory
 // string): a coarse quantizer of n centroids trained with k-means splits the
 // vectors into n lists; a query visits only the nprobe lists whose centroids
-// are nearest. What a list stores, and how it is scanned, is up to a Codec:
-// raw vectors (FlatCodec, "IVF{n},Flat", the index RVC voice models ship) or
-// fast-scan PQ codes.
+// are nearest. The index owns the lists (Lists: each list's ids and codes)
+// and drives every search; what a code is, and how a list is compared with
+// queries, is up to a Codec: raw vectors (FlatCodec, "IVF{n},Flat", the index
+// RVC voice models ship) or fast-scan PQ codes (package ivf/ivfpqfs).
 //
 // Search is safe from many goroutines. Train, Add, AddWithIDs, RemoveIDs and
 // Reset take the index's write lock, so a search sees the index either before
@@ -19,6 +20,7 @@ import (
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/parallel"
+	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/kmeans"
 	"github.com/kume-ann/kume/metric"
 )
@@ -40,6 +42,7 @@ type Index struct {
 
 	mu        sync.RWMutex
 	quantizer Quantizer // the coarse centroids
+	lists     Lists     // made when the centroids are set
 	trained   bool
 	ntotal    int
 	next      int64 // the id of the next Add (see NextID)
@@ -56,6 +59,8 @@ type searcher struct {
 	scanner Scanner
 	coarse  kume.Results
 	qparams kume.SearchParams // the coarse quantizer's, see quantizerParams
+	heaps   []topk.Heap
+	groups  byList
 }
 
 // New returns an untrained IVF index for d-dimensional vectors with nlist
@@ -87,6 +92,11 @@ func (x *Index) Metric() metric.Metric { return x.m }
 
 // Codec returns the list codec.
 func (x *Index) Codec() Codec { return x.codec }
+
+// Lists returns the inverted lists (empty until the centroids are set). They
+// change with Add, RemoveIDs and Reset: read them when nothing else writes
+// to the index.
+func (x *Index) Lists() *Lists { return &x.lists }
 
 // Quantizer returns the coarse quantizer, the index of the centroids (empty
 // until trained): a *flat.Index unless the index was made with
@@ -223,6 +233,7 @@ func (x *Index) setCentroids(c []float32) error {
 	if err := x.codec.Init(x.d, x.nlist, c); err != nil {
 		return fmt.Errorf("ivf: %w", err)
 	}
+	x.lists.init(x.d, x.nlist, x.codec)
 	x.ntotal, x.next, x.where = 0, 0, nil
 	return nil
 }
@@ -296,7 +307,7 @@ func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
 	var before map[int]int
 	rollback := func() {
 		for l, n0 := range before {
-			x.codec.Truncate(l, n0)
+			x.lists.truncate(l, n0)
 		}
 	}
 	order := make([][]int32, x.nlist)
@@ -329,7 +340,7 @@ func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
 				before = make(map[int]int)
 			}
 			if _, ok := before[l]; !ok {
-				before[l] = x.codec.Len(l)
+				before[l] = x.lists.Len(l)
 			}
 			vecs, lids = vecs[:0], lids[:0]
 			for _, r := range rows {
@@ -340,7 +351,7 @@ func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
 					lids = append(lids, first+int64(c0)+int64(r))
 				}
 			}
-			if err := x.codec.Add(l, vecs, lids); err != nil {
+			if err := x.lists.Add(l, vecs, lids); err != nil {
 				rollback()
 				return fmt.Errorf("ivf: list %d: %w", l, err)
 			}
@@ -360,7 +371,7 @@ func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
 func (x *Index) Reset() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.codec.Reset()
+	x.lists.reset()
 	x.ntotal, x.next, x.where = 0, 0, nil
 }
 
@@ -372,7 +383,7 @@ func (x *Index) RemoveIDs(ids []int64) (int, error) {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	n := x.codec.Remove(func(id int64) bool { return drop[id] })
+	n := x.lists.remove(func(id int64) bool { return drop[id] })
 	x.ntotal -= n
 	x.where = nil
 	return n, nil
@@ -385,7 +396,7 @@ func (x *Index) ListSizes() []int {
 	sizes := make([]int, x.nlist)
 	if x.trained {
 		for l := range sizes {
-			sizes[l] = x.codec.Len(l)
+			sizes[l] = x.lists.Len(l)
 		}
 	}
 	return sizes
@@ -411,7 +422,7 @@ func (x *Index) Reconstruct(id int64, dst []float32) ([]float32, error) {
 	if !ok {
 		return dst, fmt.Errorf("ivf: %w: %d", kume.ErrNotFound, id)
 	}
-	return x.codec.Reconstruct(int(l.list), int(l.pos), dst), nil
+	return x.lists.Codes(int(l.list)).Decode(int(l.pos), dst), nil
 }
 
 func (x *Index) buildWhere() {
@@ -420,7 +431,7 @@ func (x *Index) buildWhere() {
 		return
 	}
 	for l := 0; l < x.nlist; l++ {
-		for p, id := range x.codec.IDs(l) {
+		for p, id := range x.lists.IDs(l) {
 			x.where[id] = loc{int32(l), int32(p)}
 		}
 	}
@@ -441,11 +452,11 @@ func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
 	var tmp []float32
 	if x.trained {
 		for l := 0; l < x.nlist; l++ {
-			for p, id := range x.codec.IDs(l) {
+			for p, id := range x.lists.IDs(l) {
 				if id < i0 || id >= i0+n {
 					continue
 				}
-				tmp = x.codec.Reconstruct(l, p, tmp[:0])
+				tmp = x.lists.Codes(l).Decode(p, tmp[:0])
 				copy(dst[base+int(id-i0)*x.d:], tmp)
 				found[id-i0] = true
 			}
@@ -512,28 +523,73 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 }
 
 func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, nprobe, lo, hi int, f kume.IDFilter, qef int) error {
-	s, _ := x.searchers.Get().(*searcher)
-	if s == nil || s.scanner == nil {
-		s = &searcher{scanner: x.codec.NewScanner()}
-	}
-	defer x.searchers.Put(s)
-	if err := setFilter(s.scanner, f); err != nil {
-		return err
-	}
-	defer setFilter(s.scanner, nil)
+	s := x.getSearcher(f)
+	defer x.putSearcher(s)
 	qs := queries[lo*x.d : hi*x.d]
 	if err := x.quantizer.SearchInto(ctx, &s.coarse, qs, nprobe, s.quantizerParams(qef)); err != nil {
 		return err
 	}
-	if bs, ok := s.scanner.(BatchScanner); ok && hi-lo >= 2 {
-		return bs.SearchBatch(ctx, qs, nprobe, s.coarse.IDs, s.coarse.Distances, k, dst.Distances[lo*k:hi*k], dst.IDs[lo*k:hi*k])
-	}
-	for i := lo; i < hi; i++ {
-		dist, ids := dst.Row(i)
-		cd, cl := s.coarse.Row(i - lo)
-		if err := s.scanner.Search(ctx, queries[i*x.d:(i+1)*x.d], cl, cd, dist, ids); err != nil {
+	batch := s.scanner.MaxBatch()
+	for i0 := lo; i0 < hi; i0 += batch {
+		i1 := min(i0+batch, hi)
+		c0, c1 := (i0-lo)*nprobe, (i1-lo)*nprobe
+		if err := x.scanBatch(ctx, s, queries[i0*x.d:i1*x.d], nprobe, s.coarse.IDs[c0:c1], s.coarse.Distances[c0:c1], k, dst.Distances[i0*k:i1*k], dst.IDs[i0*k:i1*k]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// scanBatch answers nq = len(dist)/k queries whose probes (nprobe per query)
+// are lists and coarse: one heap per query in its result row, the probes
+// grouped by list so that each probed list is read once for all its
+// queries, then the scanner's distances. Each query's answer is what it
+// gets alone: the heaps order ties by id, whatever the order of the scans.
+func (x *Index) scanBatch(ctx context.Context, s *searcher, queries []float32, nprobe int, lists []int64, coarse []float32, k int, dist []float32, ids []int64) error {
+	nq := len(dist) / k
+	if cap(s.heaps) < nq {
+		s.heaps = make([]topk.Heap, nq)
+	}
+	heaps := s.heaps[:nq]
+	for i := range heaps {
+		heaps[i].Reset(dist[i*k:(i+1)*k], ids[i*k:(i+1)*k])
+	}
+	sc := s.scanner
+	sc.Begin(queries, nprobe, lists, coarse, heaps)
+	s.groups.group(lists, x.nlist)
+	every, work := sc.WorkPerCheck(), 0
+	for g := 0; g < s.groups.len(); g++ {
+		l, probes := s.groups.at(g)
+		n := x.lists.Len(l)
+		if n == 0 {
+			continue
+		}
+		if work += len(probes) * n; work >= every {
+			work = 0
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		sc.Scan(l, x.lists.ids[l], x.lists.codes[l], probes)
+	}
+	for i := range heaps {
+		sc.Finish(i, dist[i*k:(i+1)*k])
+	}
+	return nil
+}
+
+// getSearcher takes a searcher from the pool, its scanner restricted to f.
+func (x *Index) getSearcher(f kume.IDFilter) *searcher {
+	s, _ := x.searchers.Get().(*searcher)
+	if s == nil {
+		s = &searcher{scanner: x.codec.NewScanner()}
+	}
+	s.scanner.SetFilter(f)
+	return s
+}
+
+// putSearcher returns s to the pool, without its filter.
+func (x *Index) putSearcher(s *searcher) {
+	s.scanner.SetFilter(nil)
+	x.searchers.Put(s)
 }

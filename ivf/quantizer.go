@@ -54,6 +54,7 @@ func NewWithQuantizer(d, nlist int, m metric.Metric, codec Codec, q Quantizer) (
 		if err := codec.Init(d, nlist, c); err != nil {
 			return nil, fmt.Errorf("ivf: %w", err)
 		}
+		x.lists.init(d, nlist, codec)
 		x.trained = true
 	default:
 		return nil, fmt.Errorf("ivf: %w: a quantizer of %d centroids for %d lists", kume.ErrInvalidArgument, q.Len(), nlist)

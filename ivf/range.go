@@ -15,8 +15,7 @@ import (
 // or inner product above it, by the codec's distance (exact for FlatCodec,
 // the quantized estimate for fast-scan codes, as FAISS's range_search).
 // Results are best first, equal distances by smaller id; p.Filter restricts
-// them to the ids it contains. A codec whose scanner cannot answer range
-// searches fails with kume.ErrUnsupported.
+// them to the ids it contains.
 func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
 	nq, err := check.Vectors("queries", queries, x.d)
 	if err != nil {
@@ -42,31 +41,31 @@ func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float
 		f = p.Filter
 	}
 	nprobe = min(nprobe, x.nlist)
-	if _, ok := x.codec.NewScanner().(RangeScanner); !ok {
-		return nil, fmt.Errorf("ivf: %w: range search over %T lists", kume.ErrUnsupported, x.codec)
-	}
 	return rangeres.Run(ctx, nq, parallel.Grain(nq, 16), x.m, func(lo, hi int, out *rangeres.Out) error {
-		s, _ := x.searchers.Get().(*searcher)
-		if s == nil || s.scanner == nil {
-			s = &searcher{scanner: x.codec.NewScanner()}
-		}
-		defer x.searchers.Put(s)
-		if err := setFilter(s.scanner, f); err != nil {
-			return err
-		}
-		defer setFilter(s.scanner, nil)
-		rs := s.scanner.(RangeScanner)
+		s := x.getSearcher(f)
+		defer x.putSearcher(s)
 		if err := x.quantizer.SearchInto(ctx, &s.coarse, queries[lo*x.d:hi*x.d], nprobe, nil); err != nil {
 			return err
 		}
+		every := s.scanner.WorkPerCheck()
 		var dist []float32
 		var ids []int64
 		for i := lo; i < hi; i++ {
 			cd, cl := s.coarse.Row(i - lo)
-			var err error
-			dist, ids, err = rs.RangeSearch(ctx, queries[i*x.d:(i+1)*x.d], cl, cd, radius, dist[:0], ids[:0])
-			if err != nil {
-				return err
+			s.scanner.Begin(queries[i*x.d:(i+1)*x.d], nprobe, cl, cd, nil)
+			dist, ids = dist[:0], ids[:0]
+			work := 0
+			for j, l := range cl {
+				if l < 0 {
+					continue
+				}
+				if work += x.lists.Len(int(l)); work >= every {
+					work = 0
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
+				dist, ids = s.scanner.Range(j, x.lists.ids[l], x.lists.codes[l], radius, dist, ids)
 			}
 			for j, v := range dist {
 				out.Append(v, ids[j])

@@ -18,6 +18,7 @@ import (
 	"github.com/kume-ann/kume/factory"
 	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/ivf"
+	"github.com/kume-ann/kume/ivf/ivfpqfs"
 	"github.com/kume-ann/kume/l2norm"
 	"github.com/kume-ann/kume/metric"
 	"github.com/kume-ann/kume/refine"
@@ -149,7 +150,7 @@ func quiet(idx kume.Index) {
 		quiet(x.Base())
 	case *ivf.Index:
 		x.KMeans.Logger = discard
-		if c, ok := x.Codec().(*fastscan.IVFCodec); ok {
+		if c, ok := x.Codec().(*ivfpqfs.Codec); ok {
 			c.KMeans.Logger = discard
 		}
 	case *fastscan.Index:

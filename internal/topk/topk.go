@@ -27,6 +27,9 @@ func (h *Heap) Reset(keys []float32, ids []int64) {
 	h.n = 0
 }
 
+// K is the number of entries the heap keeps.
+func (h *Heap) K() int { return len(h.keys) }
+
 // Len is the number of entries held.
 func (h *Heap) Len() int { return h.n }
 
