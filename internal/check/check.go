@@ -25,48 +25,58 @@ func Vectors(what string, x []float32, d int) (int, error) {
 	if len(x)%d != 0 {
 		return 0, fmt.Errorf("%w: %s has %d floats, not a multiple of d = %d", kume.ErrDimension, what, len(x), d)
 	}
-	i, largest := firstNonFinite(x)
-	if i >= 0 {
+	// One pass finds whether any component is non-finite or so large that
+	// d of them squared could overflow; only then are the rows looked at.
+	if !anyLarge(x, largeBits(d)) {
+		return len(x) / d, nil
+	}
+	if i := firstNonFinite(x); i >= 0 {
 		return 0, fmt.Errorf("%w: %s row %d, component %d is %v", kume.ErrNonFinite, what, i/d, i%d, x[i])
 	}
-	// Rows whose largest component squared, d times, stays below the
-	// float32 range cannot overflow; only then are norms summed.
-	if float64(largest)*float64(largest)*float64(d) >= math.MaxFloat32 {
-		if r := firstOverflowingRow(x, d); r >= 0 {
-			return 0, fmt.Errorf("%w: %s row %d has a squared norm of %.3g, beyond float32's range (values too large)", kume.ErrNonFinite, what, r, sqNorm64(x[r*d:(r+1)*d]))
-		}
+	if r := firstOverflowingRow(x, d); r >= 0 {
+		return 0, fmt.Errorf("%w: %s row %d has a squared norm of %.3g, beyond float32's range (values too large)", kume.ErrNonFinite, what, r, sqNorm64(x[r*d:(r+1)*d]))
 	}
 	return len(x) / d, nil
 }
 
-// firstNonFinite returns the index of the first NaN or infinity in x, or -1,
-// and the largest magnitude in x (meaningful when there is none).
-// A float32 is not finite when its exponent bits are all ones; adding one
-// to the exponent field then carries into the top bit, so or-ing that sum
-// over a chunk of values tells, without a branch per value, whether the
-// chunk holds one. Magnitudes of finite floats order as their bits do.
-func firstNonFinite(x []float32) (int, float32) {
+// largeBits returns the bits of the smallest magnitude L such that d
+// components below it cannot make a squared norm overflow float32
+// (d·L² < MaxFloat32), rounded down so that the test is safe.
+func largeBits(d int) uint32 {
+	l := float32(math.Sqrt(math.MaxFloat32/float64(d)) * (1 - 1e-6))
+	return math.Float32bits(l)
+}
+
+// anyLarge reports whether some component of x has a magnitude of at least
+// the float32 whose bits are lim (0 < lim <= +Inf's bits), NaN and ±Inf
+// included. Finite magnitudes order as their bits do, and NaNs' bits are
+// above +Inf's; adding 2³¹ - lim to a magnitude's bits sets the top bit
+// exactly when they are >= lim, so or-ing those sums over a chunk tells,
+// without a branch per value, whether the chunk holds one.
+func anyLarge(x []float32, lim uint32) bool {
 	const chunk = 64
-	var largest uint32
+	off := 0x80000000 - lim
 	for c := 0; c < len(x); c += chunk {
 		part := x[c:min(c+chunk, len(x))]
-		var acc, mx uint32
+		var acc uint32
 		for _, v := range part {
-			b := math.Float32bits(v)
-			acc |= b&0x7f800000 + 0x00800000
-			mx = max(mx, b&0x7fffffff)
+			acc |= math.Float32bits(v)&0x7fffffff + off
 		}
-		largest = max(largest, mx)
-		if acc&0x80000000 == 0 {
-			continue
-		}
-		for i, v := range part {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return c + i, 0
-			}
+		if acc&0x80000000 != 0 {
+			return true
 		}
 	}
-	return -1, math.Float32frombits(largest)
+	return false
+}
+
+// firstNonFinite returns the index of the first NaN or infinity in x, or -1.
+func firstNonFinite(x []float32) int {
+	for i, v := range x {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return i
+		}
+	}
+	return -1
 }
 
 // firstOverflowingRow returns the first row of x whose squared norm is not

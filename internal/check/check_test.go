@@ -52,7 +52,7 @@ func TestFirstNonFinite(t *testing.T) {
 		for i := range x {
 			x[i] = finite[i%len(finite)]
 		}
-		if got, _ := firstNonFinite(x); got != -1 {
+		if got := firstNonFinite(x); got != -1 {
 			t.Fatalf("n=%d finite: %d", n, got)
 		}
 		for _, pos := range []int{0, n / 2, n - 1} {
@@ -65,7 +65,7 @@ func TestFirstNonFinite(t *testing.T) {
 				if pos < n-1 {
 					y[n-1] = bad // a later one must not be reported first
 				}
-				if got, _ := firstNonFinite(y); got != pos {
+				if got := firstNonFinite(y); got != pos {
 					t.Fatalf("n=%d, %v at %d: reported %d", n, bad, pos, got)
 				}
 			}
@@ -105,6 +105,40 @@ func TestResultBound(t *testing.T) {
 	for _, c := range []struct{ nq, k int }{{1, kume.MaxResults}, {0, 5}, {1000, 1000}} {
 		if err := Results(c.nq, c.k); err != nil {
 			t.Errorf("nq %d k %d: %v", c.nq, c.k, err)
+		}
+	}
+}
+
+// TestAnyLarge: the branch-free test finds a component at or above the
+// limit, NaN (of either sign) and ±Inf at any position, and nothing below.
+func TestAnyLarge(t *testing.T) {
+	for _, d := range []int{1, 7, 256, 100000} {
+		lim := largeBits(d)
+		limf := math.Float32frombits(lim)
+		if float64(limf)*float64(limf)*float64(d) >= math.MaxFloat32 {
+			t.Fatalf("d=%d: limit %v is not safe", d, limf)
+		}
+		below := math.Float32frombits(lim - 1)
+		for _, n := range []int{1, 63, 64, 65, 200} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = below
+				if i%2 == 1 {
+					x[i] = -below
+				}
+			}
+			if anyLarge(x, lim) {
+				t.Fatalf("d=%d n=%d: values just below the limit reported", d, n)
+			}
+			for _, bad := range []float32{limf, -limf, float32(math.NaN()), -float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+				for _, pos := range []int{0, n / 2, n - 1} {
+					y := append([]float32(nil), x...)
+					y[pos] = bad
+					if !anyLarge(y, lim) {
+						t.Fatalf("d=%d n=%d: %v at %d not found", d, n, bad, pos)
+					}
+				}
+			}
 		}
 	}
 }

@@ -59,11 +59,14 @@ func ErrorScale(d int, m metric.Metric) float32 {
 	return float32(1.25 * c)
 }
 
-// candidate is a row that may be among the best k.
+// candidate is a row that may be among the best k: row row of the rows of
+// the Offer call recorded as source src. It holds no pointer, so keeping one
+// costs no write barrier.
 type candidate struct {
 	lb  float32 // lower bound of its key
+	src int32
+	row int32
 	id  int64
-	row []float32
 }
 
 // Collector gathers one query's candidates from kernel scores. The zero
@@ -79,6 +82,7 @@ type Collector struct {
 	ubIDs  []int64
 
 	cand   []candidate
+	srcs   [][]float32 // the rows of the Offer calls that gave candidates
 	limit  int
 	filter kume.IDFilter
 }
@@ -95,6 +99,8 @@ func (c *Collector) Reset(q []float32, qn float32, k int, m metric.Metric, scale
 	}
 	c.upper.Reset(c.ubKeys[:k], c.ubIDs[:k])
 	c.cand = c.cand[:0]
+	clear(c.srcs)
+	c.srcs = c.srcs[:0]
 	c.limit = max(2*k, 64)
 	c.filter = nil
 }
@@ -110,13 +116,13 @@ func (c *Collector) SetFilter(f kume.IDFilter) { c.filter = f }
 // when ids is nil; normMax is at least every norms[j]. The rows must stay
 // unchanged until Flush.
 func (c *Collector) Offer(scores, rows, norms []float32, normMax float32, ids []int64, base int64) {
-	d := len(c.q)
 	sign := float32(1)
 	if c.ip {
 		sign = -1
 	}
 	thr := c.upper.Threshold()
 	reject := c.rejectAbove(thr, normMax)
+	src := int32(-1) // rows, once recorded in c.srcs
 	for j, s := range scores {
 		key := sign * s
 		if key > reject {
@@ -145,7 +151,11 @@ func (c *Collector) Offer(scores, rows, norms []float32, normMax float32, ids []
 			thr = c.upper.Threshold()
 			reject = c.rejectAbove(thr, normMax)
 		}
-		c.cand = append(c.cand, candidate{lb: lb, id: id, row: rows[j*d : (j+1)*d]})
+		if src < 0 {
+			src = int32(len(c.srcs))
+			c.srcs = append(c.srcs, rows)
+		}
+		c.cand = append(c.cand, candidate{lb: lb, src: src, row: int32(j), id: id})
 		if len(c.cand) >= c.limit {
 			c.prune(thr)
 			c.limit = max(c.limit, 2*len(c.cand))
@@ -159,8 +169,16 @@ func (c *Collector) Offer(scores, rows, norms []float32, normMax float32, ids []
 // never rejects a row the exact test would keep.
 func (c *Collector) rejectAbove(thr, normMax float32) float32 {
 	r := thr + c.scale*(c.qn+normMax)
-	r = math.Nextafter32(r, float32(math.Inf(1)))
-	return math.Nextafter32(r, float32(math.Inf(1)))
+	// A few float32 steps up (2^-21 relative, and an absolute step for
+	// sums near 0): room for the rounding of r.
+	return r + abs(r)*(1.0/(1<<21)) + 1e-30
+}
+
+func abs(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // prune drops the candidates whose lower bound exceeds thr.
@@ -172,7 +190,6 @@ func (c *Collector) prune(thr float32) {
 			w++
 		}
 	}
-	clear(c.cand[w:])
 	c.cand = c.cand[:w]
 }
 
@@ -181,19 +198,22 @@ func (c *Collector) prune(thr float32) {
 // h, which may already hold exact entries from elsewhere. It leaves c empty.
 func (c *Collector) Flush(h *topk.Heap) {
 	thr := c.upper.Threshold()
+	d := len(c.q)
 	for _, cd := range c.cand {
 		if cd.lb > thr || cd.lb > h.Threshold() {
 			continue
 		}
+		row := c.srcs[cd.src][int(cd.row)*d : int(cd.row+1)*d]
 		var key float32
 		if c.ip {
-			key = -asm.Dot(c.q, cd.row)
+			key = -asm.Dot(c.q, row)
 		} else {
-			key = asm.L2Sqr(c.q, cd.row)
+			key = asm.L2Sqr(c.q, row)
 		}
 		h.Push(key, cd.id)
 	}
-	clear(c.cand)
 	c.cand = c.cand[:0]
+	clear(c.srcs)
+	c.srcs = c.srcs[:0]
 	c.q = nil
 }
