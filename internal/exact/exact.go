@@ -77,9 +77,7 @@ type Collector struct {
 	q     []float32
 	qn    float32
 
-	upper  topk.Heap // the k smallest upper bounds
-	ubKeys []float32
-	ubIDs  []int64
+	upper kth // the k-th smallest upper bound
 
 	cand   []candidate
 	srcs   [][]float32 // the rows of the Offer calls that gave candidates
@@ -93,11 +91,7 @@ func (c *Collector) Reset(q []float32, qn float32, k int, m metric.Metric, scale
 	c.ip = m == metric.InnerProduct
 	c.scale = scale
 	c.q, c.qn = q, qn
-	if cap(c.ubKeys) < k {
-		c.ubKeys = make([]float32, k)
-		c.ubIDs = make([]int64, k)
-	}
-	c.upper.Reset(c.ubKeys[:k], c.ubIDs[:k])
+	c.upper.reset(k)
 	c.cand = c.cand[:0]
 	clear(c.srcs)
 	c.srcs = c.srcs[:0]
@@ -120,7 +114,7 @@ func (c *Collector) Offer(scores, rows, norms []float32, normMax float32, ids []
 	if c.ip {
 		sign = -1
 	}
-	thr := c.upper.Threshold()
+	thr := c.upper.threshold()
 	reject := c.rejectAbove(thr, normMax)
 	src := int32(-1) // rows, once recorded in c.srcs
 	for j, s := range scores {
@@ -147,8 +141,8 @@ func (c *Collector) Offer(scores, rows, norms []float32, normMax float32, ids []
 			if ub != ub {
 				ub = float32(math.Inf(1))
 			}
-			c.upper.Push(ub, 0)
-			thr = c.upper.Threshold()
+			c.upper.push(ub)
+			thr = c.upper.threshold()
 			reject = c.rejectAbove(thr, normMax)
 		}
 		if src < 0 {
@@ -197,7 +191,7 @@ func (c *Collector) prune(thr float32) {
 // of every candidate that can still be among the best k and pushes it into
 // h, which may already hold exact entries from elsewhere. It leaves c empty.
 func (c *Collector) Flush(h *topk.Heap) {
-	thr := c.upper.Threshold()
+	thr := c.upper.threshold()
 	d := len(c.q)
 	for _, cd := range c.cand {
 		if cd.lb > thr || cd.lb > h.Threshold() {
