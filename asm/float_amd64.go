@@ -20,7 +20,10 @@ func init() {
 		dotMany: dotManyAVX2Go,
 		l2Many:  l2ManyAVX2Go,
 		dotTile: dotTileAVX2,
-
+	})
+	// The AVX-512 level uses these too: 16-float rows fit AVX2 registers
+	// exactly.
+	registerTables("avx2", hasAVX2, tableKernels{
 		rowRanges:    rowRangesAVX2Go,
 		quantizeRows: quantizeRowsAVX2Go,
 		l2SubTables:  l2SubTablesAVX2Go,
@@ -32,12 +35,6 @@ func init() {
 		dotMany: dotManyAVX512Go,
 		l2Many:  l2ManyAVX512Go,
 		dotTile: dotTileAVX512,
-
-		// 16-float rows fit AVX2 registers exactly.
-		rowRanges:    rowRangesAVX2Go,
-		quantizeRows: quantizeRowsAVX2Go,
-		l2SubTables:  l2SubTablesAVX2Go,
-		dotSubTables: dotSubTablesAVX2Go,
 	})
 }
 

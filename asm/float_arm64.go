@@ -16,12 +16,8 @@ func init() {
 		dotMany: dotManyNEONGo,
 		l2Many:  l2ManyNEONGo,
 		dotTile: tileNEON.dotTile,
-
-		// Table building and quantization run the Go twins on arm64.
-		rowRanges:    rowRangesGeneric,
-		quantizeRows: quantizeRowsGeneric,
-		l2SubTables:  l2SubTablesGeneric,
-		dotSubTables: dotSubTablesGeneric,
+		// Table building and quantization run the Go twins on arm64: no
+		// table kernels are registered.
 	})
 }
 

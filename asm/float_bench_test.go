@@ -16,26 +16,14 @@ import (
 var logCPU sync.Once
 
 func forEachFloatImplBench(b *testing.B, f func(b *testing.B)) {
-	orig := Selected()
-	defer Use(orig)
-	seen := map[string]bool{}
-	for _, name := range Implementations() {
-		if err := Use(name); err != nil {
-			b.Fatal(err)
-		}
-		impl := FloatImplementation()
-		if !seen[impl] {
-			seen[impl] = true
-			b.Run(impl, func(b *testing.B) {
-				logCPU.Do(func() {
-					b.Logf("CPU: %s, %d logical cores, features: AVX2=%v FMA3=%v AVX512F=%v AVX512VL=%v ASIMD=%v",
-						cpuid.CPU.BrandName, cpuid.CPU.LogicalCores, cpuid.CPU.Has(cpuid.AVX2), cpuid.CPU.Has(cpuid.FMA3),
-						cpuid.CPU.Has(cpuid.AVX512F), cpuid.CPU.Has(cpuid.AVX512VL), cpuid.CPU.Has(cpuid.ASIMD))
-				})
-				f(b)
-			})
-		}
-	}
+	forEachImpl(b, FloatImplementation, func(b *testing.B) {
+		logCPU.Do(func() {
+			b.Logf("CPU: %s, %d logical cores, features: AVX2=%v FMA3=%v AVX512F=%v AVX512VL=%v ASIMD=%v",
+				cpuid.CPU.BrandName, cpuid.CPU.LogicalCores, cpuid.CPU.Has(cpuid.AVX2), cpuid.CPU.Has(cpuid.FMA3),
+				cpuid.CPU.Has(cpuid.AVX512F), cpuid.CPU.Has(cpuid.AVX512VL), cpuid.CPU.Has(cpuid.ASIMD))
+		})
+		f(b)
+	})
 }
 
 func benchVec(n int) []float32 {

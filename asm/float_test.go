@@ -18,30 +18,6 @@ import (
 // subnormal sums.
 const floatTol = 1e-5
 
-// forEachFloatImpl runs f as a subtest under every available float kernel
-// implementation and restores the selection afterwards.
-func forEachFloatImpl(t *testing.T, f func(t *testing.T)) {
-	t.Helper()
-	orig := Selected()
-	defer func() {
-		if err := Use(orig); err != nil {
-			t.Fatal(err)
-		}
-	}()
-	seen := map[string]bool{}
-	for _, name := range Implementations() {
-		if err := Use(name); err != nil {
-			t.Fatal(err)
-		}
-		impl := FloatImplementation()
-		if seen[impl] {
-			continue
-		}
-		seen[impl] = true
-		t.Run(impl, f)
-	}
-}
-
 func tolerance(sumAbs float64, n int) float64 {
 	return floatTol*sumAbs + float64(n)*0x1p-147
 }

@@ -10,7 +10,9 @@ var genericFloat = floatKernels{
 	dotMany: dotManyGeneric,
 	l2Many:  l2ManyGeneric,
 	dotTile: dotTileGeneric,
+}
 
+var genericTables = tableKernels{
 	rowRanges:    rowRangesGeneric,
 	quantizeRows: quantizeRowsGeneric,
 	l2SubTables:  l2SubTablesGeneric,

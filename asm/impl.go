@@ -25,6 +25,11 @@ type floatKernels struct {
 	// dotTile writes dst[i*ny+j] = <xs_i, ys_j> for nx = len(xs)/d rows of xs
 	// and ny = len(ys)/d rows of ys.
 	dotTile func(dst, xs, ys []float32, d int)
+}
+
+// tableKernels is one implementation of the look-up table kernels: they
+// work on rows of 16 floats, so a level may reuse a lower level's.
+type tableKernels struct {
 	// rowRanges and quantizeRows quantize look-up tables (quant.go).
 	rowRanges    func(lo, hi, t []float32)
 	quantizeRows func(dst []byte, t, lo []float32, a float32)
@@ -42,27 +47,38 @@ type lut4Kernels struct {
 	scanMulti func(sums []uint16, masks []uint32, codes []byte, m2 int, luts []byte, thresholds []uint16)
 }
 
-type floatImpl struct {
+// impl is one implementation of a kernel family K, at the level name.
+type impl[K any] struct {
 	name      string
 	available bool
-	k         floatKernels
+	k         K
 }
 
-type lut4Impl struct {
-	name      string
-	available bool
-	k         lut4Kernels
+// best returns the fastest implementation in impls that is available, at or
+// below rank, and has what the family needs (has).
+func best[K any](impls []impl[K], rank int, has func(K) bool) impl[K] {
+	b := impls[0]
+	for _, f := range impls {
+		if f.available && has(f.k) && levelRank[f.name] <= rank && levelRank[f.name] >= levelRank[b.name] {
+			b = f
+		}
+	}
+	return b
 }
+
+func always[K any](K) bool { return true }
 
 var (
 	registryMu sync.Mutex
-	floatImpls = []floatImpl{{name: "generic", available: true, k: genericFloat}}
-	lut4Impls  = []lut4Impl{{name: "generic", available: true, k: genericLUT4}}
+	floatImpls = []impl[floatKernels]{{name: "generic", available: true, k: genericFloat}}
+	tableImpls = []impl[tableKernels]{{name: "generic", available: true, k: genericTables}}
+	lut4Impls  = []impl[lut4Kernels]{{name: "generic", available: true, k: genericLUT4}}
 	selected   = "generic"
 
 	// The kernels in use. They are replaced only by Use, which callers must
 	// not run concurrently with searches.
 	fk, fkName = genericFloat, "generic"
+	tk, tkName = genericTables, "generic"
 	lk, lkName = genericLUT4, "generic"
 	// The multi-query LUT scan, chosen apart from lk: an implementation may
 	// lack it.
@@ -72,14 +88,21 @@ var (
 // registerFloat adds a float kernel implementation. Architecture files call it
 // from init.
 func registerFloat(name string, available bool, k floatKernels) {
-	floatImpls = append(floatImpls, floatImpl{name, available, k})
+	floatImpls = append(floatImpls, impl[floatKernels]{name, available, k})
+	chooseDefault()
+}
+
+// registerTables adds a look-up table kernel implementation. Architecture
+// files call it from init.
+func registerTables(name string, available bool, k tableKernels) {
+	tableImpls = append(tableImpls, impl[tableKernels]{name, available, k})
 	chooseDefault()
 }
 
 // registerLUT4 adds a LUT scan implementation. Architecture files call it from
 // init.
 func registerLUT4(name string, available bool, k lut4Kernels) {
-	lut4Impls = append(lut4Impls, lut4Impl{name, available, k})
+	lut4Impls = append(lut4Impls, impl[lut4Kernels]{name, available, k})
 	chooseDefault()
 }
 
@@ -119,6 +142,9 @@ func Implementations() []string {
 	for _, f := range floatImpls {
 		add(f.name, f.available)
 	}
+	for _, t := range tableImpls {
+		add(t.name, t.available)
+	}
 	for _, l := range lut4Impls {
 		add(l.name, l.available)
 	}
@@ -156,23 +182,14 @@ func Use(name string) error {
 	}
 	registryMu.Lock()
 	defer registryMu.Unlock()
-	bestF, bestL, bestM := floatImpls[0], lut4Impls[0], lut4Impls[0]
-	for _, f := range floatImpls {
-		if f.available && levelRank[f.name] <= rank && levelRank[f.name] >= levelRank[bestF.name] {
-			bestF = f
-		}
-	}
-	for _, l := range lut4Impls {
-		if l.available && levelRank[l.name] <= rank && levelRank[l.name] >= levelRank[bestL.name] {
-			bestL = l
-		}
-		if l.available && l.k.scanMulti != nil && levelRank[l.name] <= rank && levelRank[l.name] >= levelRank[bestM.name] {
-			bestM = l
-		}
-	}
-	fk, fkName = bestF.k, bestF.name
-	lk, lkName = bestL.k, bestL.name
-	lmk, lmkName = bestM.k.scanMulti, bestM.name
+	f := best(floatImpls, rank, always[floatKernels])
+	t := best(tableImpls, rank, always[tableKernels])
+	l := best(lut4Impls, rank, always[lut4Kernels])
+	m := best(lut4Impls, rank, func(k lut4Kernels) bool { return k.scanMulti != nil })
+	fk, fkName = f.k, f.name
+	tk, tkName = t.k, t.name
+	lk, lkName = l.k, l.name
+	lmk, lmkName = m.k.scanMulti, m.name
 	selected = name
 	return nil
 }
@@ -183,6 +200,17 @@ func FloatImplementation() string {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	return fkName
+}
+
+// TableImplementation names the implementation of the look-up table kernels
+// in use (RowRanges, QuantizeRows, L2SubTables, DotSubTables). It may be
+// lower than FloatImplementation: the AVX-512 level builds tables with the
+// AVX2 kernels, whose registers hold a 16-float row exactly, and arm64 with
+// the pure-Go ones.
+func TableImplementation() string {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	return tkName
 }
 
 // LUT4Implementation names the LUT scan implementation in use.

@@ -6,30 +6,6 @@ import (
 	"testing"
 )
 
-// forEachLUT4Impl runs f once per distinct LUT scan implementation this CPU
-// can run, restoring the selection afterwards.
-func forEachLUT4Impl(t *testing.T, f func(t *testing.T)) {
-	t.Helper()
-	orig := Selected()
-	defer func() {
-		if err := Use(orig); err != nil {
-			t.Fatal(err)
-		}
-	}()
-	seen := map[string]bool{}
-	for _, name := range Implementations() {
-		if err := Use(name); err != nil {
-			t.Fatal(err)
-		}
-		impl := LUT4Implementation()
-		if seen[impl] {
-			continue
-		}
-		seen[impl] = true
-		t.Run(impl, f)
-	}
-}
-
 func randomLUT4Input(r *rand.Rand, nb, m2 int, extreme bool) (codes, lut []byte) {
 	codes = make([]byte, nb*16*m2)
 	lut = make([]byte, 16*m2)

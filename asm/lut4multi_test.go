@@ -7,33 +7,6 @@ import (
 	"testing"
 )
 
-// forEachLUT4MultiImpl runs f once per distinct multi-query LUT scan
-// implementation this CPU can run, restoring the selection afterwards. It
-// differs from forEachLUT4Impl in keying on LUT4MultiImplementation: a level
-// whose single-query kernel has no multi-query twin runs a lower level's
-// multi-query kernel.
-func forEachLUT4MultiImpl(t *testing.T, f func(t *testing.T)) {
-	t.Helper()
-	orig := Selected()
-	defer func() {
-		if err := Use(orig); err != nil {
-			t.Fatal(err)
-		}
-	}()
-	seen := map[string]bool{}
-	for _, name := range Implementations() {
-		if err := Use(name); err != nil {
-			t.Fatal(err)
-		}
-		impl := LUT4MultiImplementation()
-		if seen[impl] {
-			continue
-		}
-		seen[impl] = true
-		t.Run(impl, f)
-	}
-}
-
 // randomLUT4MultiInput returns nb blocks of random codes and nq random tables
 // (near 255 when extreme, so that sums wrap mod 2^16).
 func randomLUT4MultiInput(r *rand.Rand, nq, nb, m2 int, extreme bool) (codes, luts []byte) {
@@ -221,7 +194,7 @@ func TestLUT4MultiSelection(t *testing.T) {
 			top = name
 		}
 	}
-	lut4Impls = append(slices.Clone(saved), lut4Impl{name: top, available: true, k: lut4Kernels{scan: lut4ScanGeneric}})
+	lut4Impls = append(slices.Clone(saved), impl[lut4Kernels]{name: top, available: true, k: lut4Kernels{scan: lut4ScanGeneric}})
 	check()
 	if err := Use(top); err != nil {
 		t.Fatal(err)

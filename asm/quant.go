@@ -13,7 +13,7 @@ func RowRanges(lo, hi, t []float32) {
 	if len(lo) == 0 {
 		return
 	}
-	fk.rowRanges(lo, hi, t)
+	tk.rowRanges(lo, hi, t)
 }
 
 // QuantizeRows turns rows of 16 float values into bytes with one scale a and
@@ -32,7 +32,7 @@ func QuantizeRows(dst []byte, t, lo []float32, a float32) {
 	if len(lo) == 0 {
 		return
 	}
-	fk.quantizeRows(dst, t, lo, a)
+	tk.quantizeRows(dst, t, lo, a)
 }
 
 func rowRangesGeneric(lo, hi, t []float32) {

@@ -40,7 +40,7 @@ func quantInput(r *rand.Rand, rows int) (t, lo []float32, a float32) {
 }
 
 func TestRowRangesQuantizeRowsMatchTwin(t *testing.T) {
-	forEachFloatImpl(t, func(t *testing.T) {
+	forEachTableImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
 		for _, rows := range []int{0, 1, 2, 3, 5, 7, 16, 100, 393} {
 			for trial := 0; trial < 5; trial++ {
@@ -71,7 +71,7 @@ func TestRowRangesQuantizeRowsMatchTwin(t *testing.T) {
 // TestQuantizeRowsRounding pins the rounding on hand-picked values: the
 // product is rounded to float32 before 0.5 is added, then truncated.
 func TestQuantizeRowsRounding(t *testing.T) {
-	forEachFloatImpl(t, func(t *testing.T) {
+	forEachTableImpl(t, func(t *testing.T) {
 		tab := make([]float32, 16)
 		want := make([]byte, 16)
 		for i := range tab {
@@ -124,7 +124,7 @@ func FuzzQuantizeRows(f *testing.F) {
 		if span > 0 {
 			a = 255 / span * (float32(shrink) + 1) / 256
 		}
-		forEachFloatImpl(t, func(t *testing.T) {
+		forEachTableImpl(t, func(t *testing.T) {
 			lo, hi := make([]float32, rows), make([]float32, rows)
 			RowRanges(lo, hi, tab)
 			if !slices.Equal(lo, wlo) || !slices.Equal(hi, whi) {

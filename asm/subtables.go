@@ -20,9 +20,9 @@ func SubTables(dst, x, ct []float32, dsub int, l2 bool) {
 		return
 	}
 	if l2 {
-		fk.l2SubTables(dst, x, ct, dsub)
+		tk.l2SubTables(dst, x, ct, dsub)
 	} else {
-		fk.dotSubTables(dst, x, ct, dsub)
+		tk.dotSubTables(dst, x, ct, dsub)
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 )
 
 func TestSubTablesMatchTwin(t *testing.T) {
-	forEachFloatImpl(t, func(t *testing.T) {
+	forEachTableImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(9, 10))
 		for _, dsub := range []int{1, 2, 3, 4, 7, 8, 16} {
 			for _, nsub := range []int{0, 1, 2, 5, 64, 196} {
@@ -92,7 +92,7 @@ func FuzzSubTables(f *testing.F) {
 		nsub := len(data) / (17 * dsub)
 		x := fuzzFloats(data[:nsub*dsub])
 		ct := fuzzFloats(data[nsub*dsub : 17*nsub*dsub])
-		forEachFloatImpl(t, func(t *testing.T) {
+		forEachTableImpl(t, func(t *testing.T) {
 			for _, l2 := range []bool{true, false} {
 				got, want := make([]float32, 16*nsub), make([]float32, 16*nsub)
 				SubTables(got, x, ct, dsub, l2)

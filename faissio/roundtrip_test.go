@@ -13,6 +13,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/factory"
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/internal/simdtest"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/kmeans"
 	"github.com/kume-ann/kume/l2norm"
@@ -131,7 +132,9 @@ func builtIndexes(t testing.TB) map[string]kume.Index {
 
 // TestRoundTrip checks that read(write(x)) searches exactly like x, keeps the
 // stored parameters, and writes the same bytes again.
-func TestRoundTrip(t *testing.T) {
+func TestRoundTrip(t *testing.T) { simdtest.ForEach(t, testRoundTrip) }
+
+func testRoundTrip(t *testing.T) {
 	queries := randVecs(2, 40, 12)
 	for name, idx := range builtIndexes(t) {
 		t.Run(name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/internal/race"
+	"github.com/kume-ann/kume/internal/simdtest"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -273,7 +274,9 @@ func TestSearchAllocatesNothing(t *testing.T) {
 // TestBatchMatchesSingleQueries checks that a batch, whose queries scan the
 // blocks together in groups, answers exactly as the same queries one by one,
 // for both metrics, odd M, explicit ids and sizes around the block size.
-func TestBatchMatchesSingleQueries(t *testing.T) {
+func TestBatchMatchesSingleQueries(t *testing.T) { simdtest.ForEach(t, testBatchMatchesSingleQueries) }
+
+func testBatchMatchesSingleQueries(t *testing.T) {
 	const d = 24
 	train := lowRank(31, 5000, d)
 	queries := lowRank(32, 29, d)
@@ -320,6 +323,10 @@ func TestBatchMatchesSingleQueries(t *testing.T) {
 // queries one at a time: the same distances, and ids that differ only among
 // equal distances (quantized distances tie often).
 func TestIVFBatchMatchesSingleQueries(t *testing.T) {
+	simdtest.ForEach(t, testIVFBatchMatchesSingleQueries)
+}
+
+func testIVFBatchMatchesSingleQueries(t *testing.T) {
 	const d, nq, k = 32, 200, 10
 	base := lowRank(51, 6000, d)
 	queries := lowRank(52, nq, d)

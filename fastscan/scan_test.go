@@ -6,6 +6,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/kume-ann/kume/internal/simdtest"
 	"github.com/kume-ann/kume/internal/topk"
 )
 
@@ -59,7 +60,9 @@ func TestQuantizeRecoversEstimate(t *testing.T) {
 
 // TestScanMatchesReference checks the scan's top k against a plain sort of
 // the quantized sums of every vector, across lists with biases.
-func TestScanMatchesReference(t *testing.T) {
+func TestScanMatchesReference(t *testing.T) { simdtest.ForEach(t, testScanMatchesReference) }
+
+func testScanMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	for _, m := range []int{1, 2, 5, 16, 33} {
 		for _, n := range []int{0, 1, 31, 32, 33, 200, 3000} {

@@ -13,6 +13,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/internal/race"
+	"github.com/kume-ann/kume/internal/simdtest"
 	"github.com/kume-ann/kume/kmeans"
 	"github.com/kume-ann/kume/metric"
 )
@@ -278,7 +279,9 @@ func TestConcurrentSearchAndAdd(t *testing.T) {
 // many-to-many kernel), answers as the same queries one at a time: the same
 // ids, distances within float rounding of the expanded form, and only
 // near-ties in another order.
-func TestBatchMatchesSingleQueries(t *testing.T) {
+func TestBatchMatchesSingleQueries(t *testing.T) { simdtest.ForEach(t, testBatchMatchesSingleQueries) }
+
+func testBatchMatchesSingleQueries(t *testing.T) {
 	const d, n, nq, k = 16, 3000, 300, 10
 	base := clustered(41, n, d, 12)
 	queries := clustered(42, nq, d, 12)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/simdtest"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -100,7 +101,7 @@ func TestBatchEqualsSingle(t *testing.T) {
 				if kd.exactDist {
 					tr, q = storedTruth(t, desc, idx, kd, s.queries)
 				}
-				forEachImpl(t, func(t *testing.T) {
+				simdtest.ForEach(t, func(t *testing.T) {
 					for _, p := range searchSettings() {
 						label := fmt.Sprintf("seed %d, %s %v, %s", stdSeed, desc, m, paramString(p))
 						batch := mustSearch(t, label, idx, s.queries, k, p)

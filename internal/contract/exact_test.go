@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/simdtest"
 )
 
 // TestExactMatchesBruteForce checks that Flat, and IVF,Flat visiting every
@@ -32,7 +33,7 @@ func TestExactMatchesBruteForce(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%v", desc, m), func(t *testing.T) {
 				idx := build(t, d, desc, m, base, base)
 				tr := newTruth(m, d, base, nil)
-				forEachImpl(t, func(t *testing.T) {
+				simdtest.ForEach(t, func(t *testing.T) {
 					for _, k := range []int{1, 2, 10, 100, n, n + 5} {
 						label := fmt.Sprintf("seed %d, %s %v, n = %d, k = %d", seed, desc, m, n, k)
 						batch := mustSearch(t, label, idx, queries, k, all)

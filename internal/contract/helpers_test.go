@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/kume-ann/kume"
-	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/factory"
 	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/ivf"
@@ -155,25 +154,6 @@ func quiet(idx kume.Index) {
 		}
 	case *fastscan.Index:
 		x.KMeans.Logger = discard
-	}
-}
-
-// forEachImpl runs f as a subtest under every kernel implementation this CPU
-// runs, then selects the default again. The subtests must not be parallel:
-// asm.Use must not run during a search.
-func forEachImpl(t *testing.T, f func(t *testing.T)) {
-	t.Helper()
-	def := asm.Selected()
-	defer func() {
-		if err := asm.Use(def); err != nil {
-			t.Fatalf("asm.Use(%q) restoring the default: %v", def, err)
-		}
-	}()
-	for _, name := range asm.Implementations() {
-		if err := asm.Use(name); err != nil {
-			t.Fatalf("asm.Use(%q): %v", name, err)
-		}
-		t.Run(name, f)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/simdtest"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -194,7 +195,7 @@ func TestRVCPattern(t *testing.T) {
 		idx := build(t, tc.d, desc, metric.L2, base, base)
 		tr := newTruth(metric.L2, tc.d, base, nil)
 		p := &kume.SearchParams{NProbe: 1}
-		forEachImpl(t, func(t *testing.T) {
+		simdtest.ForEach(t, func(t *testing.T) {
 			res := mustSearch(t, label, idx, q, k, p)
 			bad := 0
 			for i := 0; i < nq && bad < 3; i++ {
