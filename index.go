@@ -72,3 +72,11 @@ type ParamSetter interface {
 	// ErrInvalidArgument for an unknown name or a bad value.
 	SetParam(name string, value float64) error
 }
+
+// Wrapper is an index that wraps another and passes vectors on to it (RFlat,
+// L2norm). Unwrap returns the wrapped index, so that a caller can walk an
+// index's structure from the outside in (see factory.Describe).
+type Wrapper interface {
+	Index
+	Unwrap() Index
+}

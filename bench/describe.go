@@ -6,10 +6,10 @@ import (
 	"strings"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/factory"
 	"github.com/kume-ann/kume/fastscan"
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/ivf"
-	"github.com/kume-ann/kume/ivf/ivfpqfs"
 	"github.com/kume-ann/kume/kmeans"
 	"github.com/kume-ann/kume/l2norm"
 	"github.com/kume-ann/kume/metric"
@@ -39,25 +39,16 @@ type Info struct {
 	Bytes int64
 }
 
-// Each wrapping kind of index exposes the index it wraps.
-type (
-	baser  interface{ Base() kume.Index }
-	subber interface{ Sub() kume.Index }
-)
-
-// parts lists idx and the indexes it wraps, outermost first.
+// parts lists idx and the indexes it wraps (kume.Wrapper), outermost first.
 func parts(idx kume.Index) []kume.Index {
 	var out []kume.Index
 	for idx != nil {
 		out = append(out, idx)
-		switch x := idx.(type) {
-		case baser:
-			idx = x.Base()
-		case subber:
-			idx = x.Sub()
-		default:
-			idx = nil
+		w, ok := idx.(kume.Wrapper)
+		if !ok {
+			break
 		}
+		idx = w.Unwrap()
 	}
 	return out
 }
@@ -83,55 +74,42 @@ func SetTrainingProgress(idx kume.Index, fn func(iter, niter int)) bool {
 	return true
 }
 
-// Describe tells what idx is.
+// Describe tells what idx is. Its Type is factory.Describe's string; an
+// index no factory string describes is named by the types of its parts.
 func Describe(idx kume.Index) Info {
 	info := Info{D: idx.Dim(), N: idx.Len(), Metric: idx.Metric(), Trained: idx.IsTrained()}
-	var typ, suffix []string
+	var names []string
 	var bytes float64
 	known := true
 	for _, p := range parts(idx) {
+		names = append(names, strings.TrimPrefix(fmt.Sprintf("%T", p), "*"))
 		switch x := p.(type) {
 		case *l2norm.Index:
-			typ = append(typ, "L2norm")
 		case *refine.Index:
 			info.KFactor = x.KFactor()
 			bytes += float64(4 * info.D * x.Store().Len())
-			suffix = append([]string{"RFlat"}, suffix...)
 		case *ivf.Index:
 			info.NList = x.NList()
 			info.ListSizes = x.ListSizes()
 			info.NProbe = x.NProbe()
-			code := fmt.Sprintf("%T", x.Codec())
-			switch c := x.Codec().(type) {
-			case *ivf.FlatCodec:
-				code = "Flat"
-			case *ivfpqfs.Codec:
-				code = fmt.Sprintf("PQ%dx4fs", c.M())
-				if c.ByResidual() {
-					code += "r"
-				}
-			}
-			typ = append(typ, fmt.Sprintf("IVF%d", x.NList()), code)
 			n := x.Len()
 			// Codes, one int64 id per vector, and the centroids.
 			bytes += x.Codec().BytesPerVector()*float64(n) + 8*float64(n) + float64(4*info.D*x.NList())
 		case *flat.Index:
-			typ = append(typ, "Flat")
 			bytes += float64(4 * info.D * x.Len())
 		case *fastscan.Index:
-			typ = append(typ, fmt.Sprintf("PQ%dx4fs", x.M()))
 			bytes += float64(fastscan.Blocks(x.Len()) * fastscan.BlockBytes(x.M()))
+		case interface{ BytesPerVector() float64 }:
+			bytes += x.BytesPerVector() * float64(p.Len())
 		default:
-			switch y := p.(type) {
-			case interface{ BytesPerVector() float64 }:
-				bytes += y.BytesPerVector() * float64(p.Len())
-			default:
-				known = false
-			}
-			typ = append(typ, strings.TrimPrefix(fmt.Sprintf("%T", p), "*"))
+			known = false
 		}
 	}
-	info.Type = strings.Join(append(typ, suffix...), ",")
+	if s, err := factory.Describe(idx); err == nil {
+		info.Type = s.String()
+	} else {
+		info.Type = strings.Join(names, ",")
+	}
 	if known {
 		info.Bytes = int64(bytes)
 	}

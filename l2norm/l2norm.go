@@ -30,6 +30,9 @@ func New(sub kume.Index) *Index { return &Index{sub: sub} }
 // Sub returns the wrapped index.
 func (x *Index) Sub() kume.Index { return x.sub }
 
+// Unwrap returns the wrapped index (kume.Wrapper).
+func (x *Index) Unwrap() kume.Index { return x.sub }
+
 // normalized returns a normalised copy of v. Small inputs (queries) use a
 // pooled buffer, which the caller hands back with release; large ones
 // (training sets, batches to add) get a fresh one, so the pool never pins

@@ -72,6 +72,9 @@ func NewWithStore(base kume.Index, store *flat.Index, kFactor float32) (*Index, 
 // Base returns the index that proposes candidates.
 func (x *Index) Base() kume.Index { return x.base }
 
+// Unwrap returns the base index (kume.Wrapper).
+func (x *Index) Unwrap() kume.Index { return x.base }
+
 // Store returns the flat index of raw vectors.
 func (x *Index) Store() *flat.Index { return x.store }
 
