@@ -110,50 +110,70 @@ func (c *Collector) SetFilter(f kume.IDFilter) { c.filter = f }
 // when ids is nil; normMax is at least every norms[j]. The rows must stay
 // unchanged until Flush.
 func (c *Collector) Offer(scores, rows, norms []float32, normMax float32, ids []int64, base int64) {
-	sign := float32(1)
+	o := offer{rows: rows, norms: norms, normMax: normMax, ids: ids, base: base, src: -1}
+	o.thr = c.upper.threshold()
+	o.reject = c.rejectAbove(o.thr, normMax)
+	// Most rows fail the first test; the loops are kept to it.
 	if c.ip {
-		sign = -1
-	}
-	thr := c.upper.threshold()
-	reject := c.rejectAbove(thr, normMax)
-	src := int32(-1) // rows, once recorded in c.srcs
-	for j, s := range scores {
-		key := sign * s
-		if key > reject {
-			continue // most rows: no bound needed
-		}
-		e := c.scale * (c.qn + norms[j])
-		lb := key - e
-		if lb > thr { // false for NaN: such a row stays a candidate
-			continue
-		}
-		id := base + int64(j)
-		if ids != nil {
-			id = ids[j]
-		}
-		if c.filter != nil && !c.filter.Contains(id) {
-			continue
-		}
-		ub := key + e
-		if !(ub <= thr) && ub == ub {
-			// Not better than the k-th upper bound (nor NaN): no change.
-		} else {
-			if ub != ub {
-				ub = float32(math.Inf(1))
+		for j, s := range scores {
+			if -s > o.reject {
+				continue
 			}
-			c.upper.push(ub)
-			thr = c.upper.threshold()
-			reject = c.rejectAbove(thr, normMax)
+			c.offerRow(&o, j, -s)
 		}
-		if src < 0 {
-			src = int32(len(c.srcs))
-			c.srcs = append(c.srcs, rows)
+		return
+	}
+	for j, s := range scores {
+		if s > o.reject {
+			continue // false for NaN: such a row is looked at
 		}
-		c.cand = append(c.cand, candidate{lb: lb, src: src, row: int32(j), id: id})
-		if len(c.cand) >= c.limit {
-			c.prune(thr)
-			c.limit = max(c.limit, 2*len(c.cand))
+		c.offerRow(&o, j, s)
+	}
+}
+
+// offer is the state of one Offer call.
+type offer struct {
+	rows, norms []float32
+	normMax     float32
+	ids         []int64
+	base        int64
+	thr, reject float32
+	src         int32 // rows, once recorded in c.srcs
+}
+
+// offerRow keeps row j, whose key (squared distance or negated inner
+// product) passed the tile's quick test, when its own bound lets it be
+// among the best k.
+func (c *Collector) offerRow(o *offer, j int, key float32) {
+	e := c.scale * (c.qn + o.norms[j])
+	lb := key - e
+	if lb > o.thr { // false for NaN: such a row stays a candidate
+		return
+	}
+	id := o.base + int64(j)
+	if o.ids != nil {
+		id = o.ids[j]
+	}
+	if c.filter != nil && !c.filter.Contains(id) {
+		return
+	}
+	ub := key + e
+	if ub <= o.thr || ub != ub {
+		if ub != ub {
+			ub = float32(math.Inf(1))
 		}
+		c.upper.push(ub)
+		o.thr = c.upper.threshold()
+		o.reject = c.rejectAbove(o.thr, o.normMax)
+	}
+	if o.src < 0 {
+		o.src = int32(len(c.srcs))
+		c.srcs = append(c.srcs, o.rows)
+	}
+	c.cand = append(c.cand, candidate{lb: lb, src: o.src, row: int32(j), id: id})
+	if len(c.cand) >= c.limit {
+		c.prune(o.thr)
+		c.limit = max(c.limit, 2*len(c.cand))
 	}
 }
 
