@@ -44,6 +44,21 @@ type Index interface {
 	Reset()
 }
 
+// IntoSearcher is the part of an Index that searches into given results.
+type IntoSearcher interface {
+	SearchInto(ctx context.Context, dst *Results, queries []float32, k int, params *SearchParams) error
+}
+
+// SearchNew searches s into new Results: every index's Search is
+// SearchNew(x, ...) over its SearchInto.
+func SearchNew(ctx context.Context, s IntoSearcher, queries []float32, k int, params *SearchParams) (*Results, error) {
+	res := new(Results)
+	if err := s.SearchInto(ctx, res, queries, k, params); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
 // Reconstructor is implemented by indexes that can return the stored vectors
 // (exactly, for indexes that keep them as floats; decoded, for quantized
 // ones).

@@ -32,6 +32,24 @@ type SearchParams struct {
 	Filter IDFilter
 }
 
+// The bounds of the search parameters, in one place: the ParameterSpace
+// parser, the indexes that take them and the file readers check against
+// these.
+const (
+	// MaxKFactor bounds k_factor, as FAISS's readers do.
+	MaxKFactor = 1000
+	// MaxEf bounds efSearch (and an HNSW index's efConstruction).
+	MaxEf = 1 << 20
+)
+
+// CheckKFactor fails with ErrInvalidArgument unless 1 <= f <= MaxKFactor.
+func CheckKFactor(f float32) error {
+	if !(f >= 1 && f <= MaxKFactor) {
+		return fmt.Errorf("%w: k_factor = %v, want 1..%d", ErrInvalidArgument, f, MaxKFactor)
+	}
+	return nil
+}
+
 // ParamNames are the ParameterSpace names kume understands, as FAISS spells
 // them. "k_factor" is accepted as another name for "k_factor_rf".
 var ParamNames = []string{"nprobe", "k_factor_rf", "k_factor", "efSearch", "quantizer_efSearch"}
@@ -58,15 +76,15 @@ func (p *SearchParams) Set(name string, v float64) error {
 		}
 		p.NProbe = int(v)
 	case "k_factor_rf", "k_factor":
-		if !(v >= 1 && v <= 1e6) {
-			return fmt.Errorf("%w: %s = %v, want a number >= 1", ErrInvalidArgument, name, v)
+		if !(v >= 1 && v <= MaxKFactor) {
+			return fmt.Errorf("%w: %s = %v, want a number in 1..%d", ErrInvalidArgument, name, v, MaxKFactor)
 		}
 		if name == "k_factor_rf" {
 			v = math.Trunc(v)
 		}
 		p.KFactor = float32(v)
 	case "efSearch", "quantizer_efSearch":
-		if v < 1 || v > 1<<20 {
+		if v < 1 || v > MaxEf {
 			return fmt.Errorf("%w: %s = %v, want an integer in 1..2^20", ErrInvalidArgument, name, v)
 		}
 		if name == "efSearch" {

@@ -150,7 +150,7 @@ func blocksOf32(codes []byte, n, m2, bbs int) []byte {
 	}
 	sub := bbs / fastscan.BlockSize
 	pairs := m2 / 2
-	bb := 16 * m2 // bytes of a block of 32
+	bb := fastscan.BlockSize / 2 * m2 // bytes of a block of 32
 	out := make([]byte, fastscan.Blocks(n)*bb)
 	for t := 0; t < fastscan.Blocks(n); t++ {
 		big, j := t/sub, t%sub
@@ -195,7 +195,7 @@ func (e *encoder) pq(q *pq.Quantizer) {
 	e.u64(4)
 	c := q.Centroids()
 	if c == nil {
-		c = make([]float32, q.D()*16)
+		c = make([]float32, q.D()*pq.KSub)
 	}
 	e.f32Vector(c)
 }

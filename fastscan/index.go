@@ -293,11 +293,7 @@ func (x *Index) RemoveIDs(ids []int64) (int, error) {
 // Search returns the k best stored vectors of each query by FAISS's
 // quantized estimate of the distance.
 func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.SearchParams) (*kume.Results, error) {
-	res := new(kume.Results)
-	if err := x.SearchInto(ctx, res, queries, k, p); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return kume.SearchNew(ctx, x, queries, k, p)
 }
 
 // SearchInto is Search writing into dst.
@@ -379,7 +375,7 @@ func (x *Index) tables(st *flatState, q []float32, lut []byte) (a, b float32, to
 // and heap.
 func (x *Index) searchGroup(st *flatState, dst *kume.Results, queries []float32, g0, g1 int) {
 	nq, m2 := g1-g0, M2(x.m)
-	lb := 16 * m2
+	lb := LUTBytes(x.m)
 	for j := 0; j < nq; j++ {
 		i := g0 + j
 		st.ab[2*j], st.ab[2*j+1], st.tops[j] = x.tables(st, queries[i*x.d:(i+1)*x.d], st.luts[j*lb:(j+1)*lb])
@@ -399,8 +395,8 @@ func (x *Index) getState() *flatState {
 	if st == nil {
 		st = &flatState{
 			Scanner: NewScanner(),
-			table:   make([]float32, x.m*16),
-			luts:    make([]byte, QueryGroup*BlockBytes(x.m)),
+			table:   make([]float32, x.m*KSub),
+			luts:    make([]byte, QueryGroup*LUTBytes(x.m)),
 			heaps:   make([]topk.Heap, QueryGroup),
 			hp:      make([]*topk.Heap, QueryGroup),
 			ab:      make([]float32, 2*QueryGroup),

@@ -24,7 +24,7 @@ import (
 // bias above the smallest).
 func (st *Scanner) QuantizeTables(q []byte, biasq []uint16, tables, bias []float32, nt, m int, flat bool) (a, b float32) {
 	m2 := M2(m)
-	lo, hi := st.rs.ranges(tables[:nt*m*16])
+	lo, hi := st.rs.ranges(tables[:nt*m*KSub])
 	var maxSpan, maxTotal float32
 	b = float32(math.Inf(1))
 	for j := 0; j < nt; j++ {
@@ -43,7 +43,7 @@ func (st *Scanner) QuantizeTables(q []byte, biasq []uint16, tables, bias []float
 	}
 	a = scale(maxSpan, maxTotal-b, flat)
 	for j := 0; j < nt; j++ {
-		sumMin := fillLUT(q[j*m2*16:(j+1)*m2*16], tables[j*m*16:(j+1)*m*16], lo[j*m:(j+1)*m], a)
+		sumMin := fillLUT(q[j*m2*KSub:(j+1)*m2*KSub], tables[j*m*KSub:(j+1)*m*KSub], lo[j*m:(j+1)*m], a)
 		if biasq != nil {
 			bias2 := sumMin
 			if bias != nil {
@@ -60,7 +60,7 @@ func (st *Scanner) QuantizeTables(q []byte, biasq []uint16, tables, bias []float
 // plus the smallest bias, and the 16-bit budget must hold the spread of the
 // biases plus the summed row spans.
 func (st *Scanner) QuantizeShared(lut []byte, biasq []uint16, table, bias []float32, m int) (a, b float32) {
-	lo, hi := st.rs.ranges(table[:m*16])
+	lo, hi := st.rs.ranges(table[:m*KSub])
 	var sumMin, sumSpan, maxSpan float32
 	for s := range lo {
 		sumMin += lo[s]
@@ -116,8 +116,8 @@ func scale(maxSpan, maxTotal float32, flat bool) float32 {
 // minima.
 func fillLUT(out []byte, t, lo []float32, a float32) float32 {
 	m := len(lo)
-	asm.QuantizeRows(out[:m*16], t[:m*16], lo, a)
-	clear(out[m*16:])
+	asm.QuantizeRows(out[:m*KSub], t[:m*KSub], lo, a)
+	clear(out[m*KSub:])
 	var sumMin float32
 	for _, v := range lo {
 		sumMin += v

@@ -11,7 +11,10 @@
 // inverted lists.
 package fastscan
 
-import "github.com/kume-ann/kume/asm"
+import (
+	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/pq"
+)
 
 // BlockSize is the number of vectors in a packed block.
 const BlockSize = asm.BlockSize
@@ -21,7 +24,15 @@ const BlockSize = asm.BlockSize
 func M2(m int) int { return (m + 1) &^ 1 }
 
 // BlockBytes is the size of one packed block: 32 vectors of M2 nibbles.
-func BlockBytes(m int) int { return 16 * M2(m) }
+func BlockBytes(m int) int { return BlockSize / 2 * M2(m) }
+
+// KSub is the number of entries of one sub-quantizer's table: one per
+// 4-bit code.
+const KSub = pq.KSub
+
+// LUTBytes is the size of one query's quantized table for m sub-quantizers:
+// M2 rows of KSub bytes (the padding row zero).
+func LUTBytes(m int) int { return KSub * M2(m) }
 
 // Blocks is the number of blocks that hold n vectors.
 func Blocks(n int) int { return (n + BlockSize - 1) / BlockSize }
@@ -38,7 +49,7 @@ func nibbleAddr(m2, v, s int) (int, uint) {
 	if r >= 8 {
 		pos = 2*(r-8) + 1
 	}
-	off := (v/BlockSize)*16*m2 + 32*(s/2) + 16*(s%2) + pos
+	off := (v/BlockSize)*(BlockSize/2)*m2 + 32*(s/2) + 16*(s%2) + pos
 	if l >= 16 {
 		return off, 4
 	}

@@ -58,7 +58,7 @@ func (st *Scanner) ScanRadius(packed []byte, n, m2 int, lut []byte, biasq uint16
 	if thr == 0 {
 		return dist, out
 	}
-	bb := 16 * m2
+	bb := BlockSize / 2 * m2
 	nb := Blocks(n)
 	st.base = base
 	defer func() { st.base = 0 }()

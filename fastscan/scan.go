@@ -107,7 +107,7 @@ func (st *Scanner) restrict(masks []uint32, r span, b0 int) {
 
 // Scan scans n packed codes (FAISS's blocks of m2 sub-quantizers; ids, or
 // the positions when nil) for g = len(heaps) queries at once: query j has
-// the quantized table luts[j*16*m2:(j+1)*16*m2], the list bias bias[j] and
+// the quantized table luts[j*KSub*m2:(j+1)*KSub*m2], the list bias bias[j] and
 // the heap heaps[j], and every code whose key, sum + bias[j], beats the
 // heap's threshold is pushed with its id. Each batch of blocks is loaded
 // once for all g queries (asm.LUT4ScanMulti; asm.LUT4Scan for one), each
@@ -115,7 +115,7 @@ func (st *Scanner) restrict(masks []uint32, r span, b0 int) {
 // anything more.
 func (st *Scanner) Scan(packed []byte, n, m2 int, ids []int64, luts []byte, bias []uint16, heaps []*topk.Heap) {
 	g := len(heaps)
-	lb := 16 * m2
+	bb, lb := BlockSize/2*m2, KSub*m2
 	if len(st.thr) < g {
 		st.thr = make([]uint16, g)
 		st.sums = make([]uint16, g*batchBlocks*BlockSize)
@@ -137,9 +137,9 @@ func (st *Scanner) Scan(packed []byte, n, m2 int, ids []int64, luts []byte, bias
 			nbb := r.b1 - r.b0
 			sums, masks := st.sums[:g*nbb*BlockSize], st.masks[:g*nbb]
 			if g == 1 {
-				asm.LUT4Scan(sums, masks, packed[r.b0*lb:r.b1*lb], m2, luts[:lb], thr[0])
+				asm.LUT4Scan(sums, masks, packed[r.b0*bb:r.b1*bb], m2, luts[:lb], thr[0])
 			} else {
-				asm.LUT4ScanMulti(sums, masks, packed[r.b0*lb:r.b1*lb], m2, luts[:g*lb], thr)
+				asm.LUT4ScanMulti(sums, masks, packed[r.b0*bb:r.b1*bb], m2, luts[:g*lb], thr)
 			}
 			for j, h := range heaps {
 				qm := masks[j*nbb : (j+1)*nbb]
@@ -223,7 +223,7 @@ func Finish(h *topk.Heap, dist []float32, a, b float32, ip bool, top uint32) {
 func Complement(lut []byte, m int) uint32 {
 	var top uint32
 	for s := 0; s < m; s++ {
-		row := lut[s*16 : s*16+16]
+		row := lut[s*KSub : (s+1)*KSub]
 		hi := row[0]
 		for _, e := range row[1:] {
 			hi = max(hi, e)

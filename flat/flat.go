@@ -286,11 +286,7 @@ func (x *Index) RemoveIDs(ids []int64) (int, error) {
 
 // Search returns the k nearest stored vectors of each query.
 func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.SearchParams) (*kume.Results, error) {
-	res := new(kume.Results)
-	if err := x.SearchInto(ctx, res, queries, k, p); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return kume.SearchNew(ctx, x, queries, k, p)
 }
 
 // SearchInto is Search writing into dst. Batches are spread over GOMAXPROCS

@@ -43,8 +43,8 @@ const (
 	DefaultEfSearch = 16
 	// MaxM bounds M.
 	MaxM = 1 << 12
-	// MaxEf bounds efSearch and efConstruction.
-	MaxEf = 1 << 20
+	// MaxEf bounds efSearch and efConstruction: kume.MaxEf.
+	MaxEf = kume.MaxEf
 )
 
 // levelSeed seeds the draw of the nodes' levels.
@@ -463,11 +463,7 @@ func (x *Index) getSearcher() *searcher {
 // Search returns the k nearest stored vectors of each query found by the
 // graph walk.
 func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.SearchParams) (*kume.Results, error) {
-	res := new(kume.Results)
-	if err := x.SearchInto(ctx, res, queries, k, p); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return kume.SearchNew(ctx, x, queries, k, p)
 }
 
 // SearchInto is Search writing into dst. The beam width is p.EfSearch when

@@ -188,9 +188,13 @@ func (x *Index) Train(ctx context.Context, v []float32) error {
 	if x.ntotal > 0 {
 		return fmt.Errorf("ivf: %w: vectors were added during training: Reset before training again", kume.ErrInvalidArgument)
 	}
+	// New centroids do not renumber: ids keep counting from where they
+	// were (the index holds no vector, but may have held some).
+	next := x.next
 	if err := x.setCentroids(res.Centroids); err != nil {
 		return err
 	}
+	x.next = next
 	if !x.codec.IsTrained() {
 		lists, err := x.assign(ctx, v)
 		if err != nil {
@@ -258,7 +262,7 @@ func (x *Index) Add(ctx context.Context, v []float32) error {
 }
 
 // NextID is the id Add gives the next vector: one more than the largest id
-// the index ever held since it was trained, loaded or Reset, so that no id
+// the index ever held since it was created, loaded or Reset, so that no id
 // is handed out twice, also after RemoveIDs (FAISS numbers from ntotal,
 // which can repeat an id after a removal); -1 when no id is left.
 func (x *Index) NextID() int64 {
@@ -473,11 +477,7 @@ func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
 // Search returns the k nearest stored vectors of each query among the nprobe
 // lists nearest to it.
 func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.SearchParams) (*kume.Results, error) {
-	res := new(kume.Results)
-	if err := x.SearchInto(ctx, res, queries, k, p); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return kume.SearchNew(ctx, x, queries, k, p)
 }
 
 // SearchInto is Search writing into dst. nprobe comes from p when it is set

@@ -106,11 +106,7 @@ func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error 
 
 // Search searches with normalised queries.
 func (x *Index) Search(ctx context.Context, queries []float32, k int, params *kume.SearchParams) (*kume.Results, error) {
-	res := new(kume.Results)
-	if err := x.SearchInto(ctx, res, queries, k, params); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return kume.SearchNew(ctx, x, queries, k, params)
 }
 
 // SearchInto is Search writing into dst.

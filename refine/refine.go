@@ -21,8 +21,8 @@ import (
 	"github.com/kume-ann/kume/metric"
 )
 
-// MaxKFactor bounds k_factor, as FAISS's readers do.
-const MaxKFactor = 1000
+// MaxKFactor bounds k_factor: kume.MaxKFactor.
+const MaxKFactor = kume.MaxKFactor
 
 // Index re-ranks a base index's candidates with exact distances.
 type Index struct {
@@ -206,19 +206,15 @@ func (x *Index) SetParam(name string, v float64) error {
 }
 
 func checkKFactor(f float32) error {
-	if !(f >= 1 && f <= MaxKFactor) {
-		return fmt.Errorf("refine: %w: k_factor = %v, want 1..%d", kume.ErrInvalidArgument, f, MaxKFactor)
+	if err := kume.CheckKFactor(f); err != nil {
+		return fmt.Errorf("refine: %w", err)
 	}
 	return nil
 }
 
 // Search returns the k nearest vectors of each query, re-ranked exactly.
 func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.SearchParams) (*kume.Results, error) {
-	res := new(kume.Results)
-	if err := x.SearchInto(ctx, res, queries, k, p); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return kume.SearchNew(ctx, x, queries, k, p)
 }
 
 // SearchInto is Search writing into dst. The base is searched for

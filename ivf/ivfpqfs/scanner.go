@@ -6,7 +6,6 @@ import (
 	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/metric"
-	"github.com/kume-ann/kume/pq"
 )
 
 // cancelCodes is about how many codes a scan reads between checks of its
@@ -68,7 +67,7 @@ func (s *scanner) SetFilter(f kume.IDFilter) { s.st.SetFilter(f) }
 // Begin builds and quantizes every query's tables.
 func (s *scanner) Begin(queries []float32, nprobe int, lists []int64, coarse []float32, heaps []topk.Heap) {
 	c := s.c
-	d, lb := c.d, fastscan.BlockBytes(c.m)
+	d, lb := c.d, fastscan.LUTBytes(c.m)
 	nq := len(queries) / d
 	s.nprobe, s.heaps, s.perList = nprobe, heaps, c.perListTables()
 	if !s.perList {
@@ -94,7 +93,7 @@ func (s *scanner) Begin(queries []float32, nprobe int, lists []int64, coarse []f
 
 // lut returns the quantized table of probe p of the batch.
 func (s *scanner) lut(p int32) []byte {
-	lb := fastscan.BlockBytes(s.c.m)
+	lb := fastscan.LUTBytes(s.c.m)
 	if s.perList {
 		return s.luts[int(p)*lb : (int(p)+1)*lb]
 	}
@@ -110,7 +109,7 @@ func (s *scanner) Scan(list int, ids []int64, codes ivf.Codes, probes []int32) {
 		return
 	}
 	m2 := fastscan.M2(s.c.m)
-	lb := 16 * m2
+	lb := fastscan.LUTBytes(s.c.m)
 	for g0 := 0; g0 < len(probes); g0 += fastscan.QueryGroup {
 		group := probes[g0:min(g0+fastscan.QueryGroup, len(probes))]
 		g := len(group)
@@ -155,10 +154,9 @@ func (s *scanner) prepare(q []float32, lists []int64, coarse []float32) (a, b fl
 	if perList {
 		nt = np
 	}
-	tsize := c.m * pq.KSub
-	m2 := fastscan.M2(c.m)
+	tsize := c.m * fastscan.KSub
 	s.tables = grow(s.tables, nt*tsize)
-	s.luts = grow(s.luts, nt*fastscan.BlockBytes(c.m))
+	s.luts = grow(s.luts, nt*fastscan.LUTBytes(c.m))
 	s.bias = grow(s.bias, np)
 	s.biasq = grow(s.biasq, np)
 	switch {
@@ -198,7 +196,7 @@ func (s *scanner) prepare(q []float32, lists []int64, coarse []float32) (a, b fl
 		// Larger is better: scan 255 - entry and top - bias instead, so
 		// that smaller keys are better as under L2, with the very same
 		// quantized values as FAISS.
-		top = fastscan.Complement(s.luts[:m2*pq.KSub], c.m)
+		top = fastscan.Complement(s.luts[:fastscan.LUTBytes(c.m)], c.m)
 		var maxBias uint16
 		for _, v := range s.biasq {
 			maxBias = max(maxBias, v)
