@@ -142,69 +142,39 @@ func l2SqrAVX512(x, y []float32) float32 {
 }
 
 func dotManyAVX2Go(dst, q, ys []float32) {
-	d := len(q)
-	if d > chunkFloats {
-		for i := range dst {
-			dst[i] = dotAVX2(q, ys[i*d:(i+1)*d])
-		}
+	if oneCall(len(q), len(dst)) {
+		dotManyAVX2(dst, q, ys)
 		return
 	}
-	step := manyRows(d)
-	for i := 0; i < len(dst); i += step {
-		e := min(i+step, len(dst))
-		dotManyAVX2(dst[i:e], q, ys[i*d:e*d])
-	}
+	manyChunked(dst, q, ys, dotManyAVX2, dotAVX2)
 }
 
 func l2ManyAVX2Go(dst, q, ys []float32) {
-	d := len(q)
-	if d > chunkFloats {
-		for i := range dst {
-			dst[i] = l2SqrAVX2(q, ys[i*d:(i+1)*d])
-		}
+	if oneCall(len(q), len(dst)) {
+		l2ManyAVX2(dst, q, ys)
 		return
 	}
-	step := manyRows(d)
-	for i := 0; i < len(dst); i += step {
-		e := min(i+step, len(dst))
-		l2ManyAVX2(dst[i:e], q, ys[i*d:e*d])
-	}
+	manyChunked(dst, q, ys, l2ManyAVX2, l2SqrAVX2)
 }
 
 func dotManyAVX512Go(dst, q, ys []float32) {
-	d := len(q)
-	if d < avx512MinManyDim {
+	switch {
+	case len(q) < avx512MinManyDim:
 		dotManyAVX2Go(dst, q, ys)
-		return
-	}
-	if d > chunkFloats {
-		for i := range dst {
-			dst[i] = dotAVX512(q, ys[i*d:(i+1)*d])
-		}
-		return
-	}
-	step := manyRows(d)
-	for i := 0; i < len(dst); i += step {
-		e := min(i+step, len(dst))
-		dotManyAVX512(dst[i:e], q, ys[i*d:e*d])
+	case oneCall(len(q), len(dst)):
+		dotManyAVX512(dst, q, ys)
+	default:
+		manyChunked(dst, q, ys, dotManyAVX512, dotAVX512)
 	}
 }
 
 func l2ManyAVX512Go(dst, q, ys []float32) {
-	d := len(q)
-	if d < avx512MinManyDim {
+	switch {
+	case len(q) < avx512MinManyDim:
 		l2ManyAVX2Go(dst, q, ys)
-		return
-	}
-	if d > chunkFloats {
-		for i := range dst {
-			dst[i] = l2SqrAVX512(q, ys[i*d:(i+1)*d])
-		}
-		return
-	}
-	step := manyRows(d)
-	for i := 0; i < len(dst); i += step {
-		e := min(i+step, len(dst))
-		l2ManyAVX512(dst[i:e], q, ys[i*d:e*d])
+	case oneCall(len(q), len(dst)):
+		l2ManyAVX512(dst, q, ys)
+	default:
+		manyChunked(dst, q, ys, l2ManyAVX512, l2SqrAVX512)
 	}
 }

@@ -101,31 +101,17 @@ func l2SqrNEON(x, y []float32) float32 {
 }
 
 func dotManyNEONGo(dst, q, ys []float32) {
-	d := len(q)
-	if d > chunkFloats {
-		for i := range dst {
-			dst[i] = dotNEON(q, ys[i*d:(i+1)*d])
-		}
+	if oneCall(len(q), len(dst)) {
+		dotManyNEON(dst, q, ys)
 		return
 	}
-	step := manyRows(d)
-	for i := 0; i < len(dst); i += step {
-		e := min(i+step, len(dst))
-		dotManyNEON(dst[i:e], q, ys[i*d:e*d])
-	}
+	manyChunked(dst, q, ys, dotManyNEON, dotNEON)
 }
 
 func l2ManyNEONGo(dst, q, ys []float32) {
-	d := len(q)
-	if d > chunkFloats {
-		for i := range dst {
-			dst[i] = l2SqrNEON(q, ys[i*d:(i+1)*d])
-		}
+	if oneCall(len(q), len(dst)) {
+		l2ManyNEON(dst, q, ys)
 		return
 	}
-	step := manyRows(d)
-	for i := 0; i < len(dst); i += step {
-		e := min(i+step, len(dst))
-		l2ManyNEON(dst[i:e], q, ys[i*d:e*d])
-	}
+	manyChunked(dst, q, ys, l2ManyNEON, l2SqrNEON)
 }
