@@ -40,7 +40,7 @@ func Example_errors() {
 	fmt.Println(errors.Is(err, kume.ErrDimension))
 	_, err = idx.Search(ctx, []float32{1, 2, 3, 4}, 0, nil)
 	fmt.Println(errors.Is(err, kume.ErrInvalidArgument))
-	_, err = factory.New(256, "IVF1024_HNSW32,Flat", metric.L2)
+	_, err = factory.New(256, "IVF1024,SQ8", metric.L2)
 	fmt.Println(errors.Is(err, kume.ErrUnsupported))
 	// Output:
 	// true
