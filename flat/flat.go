@@ -414,11 +414,7 @@ func (x *Index) searchTile(ctx context.Context, qs []float32, k int, dist []floa
 		nr := r1 - r0
 		buf := s.dist[:nq*nr]
 		rows := x.data[r0*x.d : r1*x.d]
-		if ip {
-			asm.DotTile(buf, qs, rows, x.d)
-		} else {
-			asm.L2SqrTile(buf, qs, qn, rows, x.norms[r0:r1], x.d)
-		}
+		asm.DotTile(buf, qs, rows, x.d) // the collectors expand it for L2
 		var rowIDs []int64
 		if x.ids != nil {
 			rowIDs = x.ids[r0:r1]

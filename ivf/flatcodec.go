@@ -112,7 +112,6 @@ type flatScanner struct {
 	cands   []exact.Collector
 	qnAll   []float32 // squared norms of the batch's queries
 	qbuf    []float32 // the queries of one list, gathered
-	qnorms  []float32
 	tile    []float32
 
 	out rangeres.Out // a list's hits in a range search
@@ -216,21 +215,15 @@ func offer(h *topk.Heap, scores []float32, ids []int64, ip bool) {
 func (s *flatScanner) scanTiled(probes []int32, l *FlatCodes, ids []int64) {
 	c := s.c
 	d, nprobe := c.d, s.nprobe
-	ip := c.m == metric.InnerProduct
-	queries, qnAll, cands := s.queries, s.qnAll, s.cands
+	queries, cands := s.queries, s.cands
 	nm := len(probes)
 	if cap(s.qbuf) < nm*d {
 		s.qbuf = make([]float32, nm*d)
 	}
 	qs := s.qbuf[:nm*d]
-	if cap(s.qnorms) < nm {
-		s.qnorms = make([]float32, nm)
-	}
-	qn := s.qnorms[:nm]
 	for j, p := range probes {
 		i := int(p) / nprobe
 		copy(qs[j*d:(j+1)*d], queries[i*d:(i+1)*d])
-		qn[j] = qnAll[i]
 	}
 	if cap(s.tile) < nm*tileRows {
 		s.tile = make([]float32, nm*tileRows)
@@ -240,11 +233,7 @@ func (s *flatScanner) scanTiled(probes []int32, l *FlatCodes, ids []int64) {
 		nr := r1 - r0
 		buf := s.tile[:nm*nr]
 		rows := l.vecs[r0*d : r1*d]
-		if ip {
-			asm.DotTile(buf, qs, rows, d)
-		} else {
-			asm.L2SqrTile(buf, qs, qn, rows, l.norms[r0:r1], d)
-		}
+		asm.DotTile(buf, qs, rows, d) // the collectors expand it for L2
 		norms := l.norms[r0:r1]
 		var normMax float32
 		for _, v := range norms {

@@ -104,30 +104,38 @@ func (c *Collector) Reset(q []float32, qn float32, k int, m metric.Metric, scale
 // candidate nor lowers the bound the others are kept by.
 func (c *Collector) SetFilter(f kume.IDFilter) { c.filter = f }
 
-// Offer takes the kernel scores of consecutive rows (inner products for the
-// inner-product metric, squared distances for L2): row j is
-// rows[j*d:(j+1)*d], with squared norm norms[j] and id ids[j], or base+j
-// when ids is nil; normMax is at least every norms[j]. The rows must stay
-// unchanged until Flush.
-func (c *Collector) Offer(scores, rows, norms []float32, normMax float32, ids []int64, base int64) {
+// Offer takes the inner products of the query with consecutive rows, as
+// asm.DotTile computes them, for either metric: under L2 the collector
+// expands them itself into ||q||² + ||x||² - 2<q, x> (clamped at 0, as
+// asm.L2SqrTile does), but only for the few rows that pass a quick test, so
+// that most rows cost a load and a comparison. Row j is rows[j*d:(j+1)*d],
+// with squared norm norms[j] and id ids[j], or base+j when ids is nil;
+// normMax is at least every norms[j]. The rows must stay unchanged until
+// Flush.
+func (c *Collector) Offer(dots, rows, norms []float32, normMax float32, ids []int64, base int64) {
 	o := offer{rows: rows, norms: norms, normMax: normMax, ids: ids, base: base, src: -1}
 	o.thr = c.upper.threshold()
-	o.reject = c.rejectAbove(o.thr, normMax)
+	c.bounds(&o)
 	// Most rows fail the first test; the loops are kept to it.
 	if c.ip {
-		for j, s := range scores {
+		for j, s := range dots {
 			if -s > o.reject {
-				continue
+				continue // false for NaN: such a row is looked at
 			}
 			c.offerRow(&o, j, -s)
 		}
 		return
 	}
-	for j, s := range scores {
-		if s > o.reject {
+	norms = norms[:len(dots)]
+	for j, s := range dots {
+		if norms[j]-2*s > o.quick {
 			continue // false for NaN: such a row is looked at
 		}
-		c.offerRow(&o, j, s)
+		key := c.qn + norms[j] - 2*s
+		if key < 0 {
+			key = 0
+		}
+		c.offerRow(&o, j, key)
 	}
 }
 
@@ -138,7 +146,19 @@ type offer struct {
 	ids         []int64
 	base        int64
 	thr, reject float32
-	src         int32 // rows, once recorded in c.srcs
+	quick       float32 // L2: rows with ||x||² - 2<q, x> above it are rejected
+	src         int32   // rows, once recorded in c.srcs
+}
+
+// bounds sets o's reject bound (and, under L2, its quick bound on
+// ||x||² - 2<q, x>) from its threshold. The quick bound is reject - ||q||²
+// widened by 32 float32 steps of the magnitudes involved, more than the
+// rounding of evaluating the expansion in another order can move it.
+func (c *Collector) bounds(o *offer) {
+	o.reject = c.rejectAbove(o.thr, o.normMax)
+	if !c.ip {
+		o.quick = o.reject - c.qn + 32*unitRoundoff*(c.qn+o.normMax+abs(o.reject))
+	}
 }
 
 // offerRow keeps row j, whose key (squared distance or negated inner
@@ -164,7 +184,7 @@ func (c *Collector) offerRow(o *offer, j int, key float32) {
 		}
 		c.upper.push(ub)
 		o.thr = c.upper.threshold()
-		o.reject = c.rejectAbove(o.thr, o.normMax)
+		c.bounds(o)
 	}
 	if o.src < 0 {
 		o.src = int32(len(c.srcs))

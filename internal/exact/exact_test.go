@@ -74,11 +74,7 @@ func TestCollectorMatchesDirect(t *testing.T) {
 		qn := []float32{0}
 		asm.SqNorms(qn, q, d)
 		scores := make([]float32, n)
-		if m == metric.L2 {
-			asm.L2SqrTile(scores, q, qn, ys, yn, d)
-		} else {
-			asm.DotTile(scores, q, ys, d)
-		}
+		asm.DotTile(scores, q, ys, d)
 		for _, k := range []int{1, 2, 7, 8, 30, 299, 300, 301} {
 			want := topK(k, n, func(j int) float32 {
 				if m == metric.L2 {
