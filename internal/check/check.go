@@ -5,6 +5,7 @@ package check
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/kume-ann/kume"
 )
@@ -54,15 +55,24 @@ func largeBits(d int) uint32 {
 // exactly when they are >= lim, so or-ing those sums over a chunk tells,
 // without a branch per value, whether the chunk holds one.
 func anyLarge(x []float32, lim uint32) bool {
-	const chunk = 64
+	const chunk = 256
 	off := 0x80000000 - lim
-	for c := 0; c < len(x); c += chunk {
-		part := x[c:min(c+chunk, len(x))]
-		var acc uint32
-		for _, v := range part {
-			acc |= math.Float32bits(v)&0x7fffffff + off
+	bits := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+	for c := 0; c < len(bits); c += chunk {
+		part := bits[c:min(c+chunk, len(bits))]
+		var a0, a1, a2, a3 uint32
+		i := 0
+		for ; i+4 <= len(part); i += 4 {
+			p := part[i : i+4 : i+4]
+			a0 |= p[0]&0x7fffffff + off
+			a1 |= p[1]&0x7fffffff + off
+			a2 |= p[2]&0x7fffffff + off
+			a3 |= p[3]&0x7fffffff + off
 		}
-		if acc&0x80000000 != 0 {
+		for ; i < len(part); i++ {
+			a0 |= part[i]&0x7fffffff + off
+		}
+		if (a0|a1|a2|a3)&0x80000000 != 0 {
 			return true
 		}
 	}

@@ -142,3 +142,16 @@ func TestAnyLarge(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkVectors(b *testing.B) {
+	x := make([]float32, 2000*768)
+	for i := range x {
+		x[i] = float32(i%97) - 48
+	}
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		if _, err := Vectors("x", x, 768); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
