@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 
 	"github.com/kume-ann/kume"
@@ -11,17 +12,23 @@ import (
 )
 
 // cancelAfter is a context that reports itself cancelled once Err has been
-// asked n times: a cancellation at a chosen point of a long call.
+// asked n times: a cancellation at a chosen point of a long call. It is
+// asked from several goroutines at once.
 type cancelAfter struct {
 	context.Context
-	n int
+	n atomic.Int64
+}
+
+func newCancelAfter(ctx context.Context, n int) *cancelAfter {
+	c := &cancelAfter{Context: ctx}
+	c.n.Store(int64(n))
+	return c
 }
 
 func (c *cancelAfter) Err() error {
-	if c.n <= 0 {
+	if c.n.Add(-1) < 0 {
 		return context.Canceled
 	}
-	c.n--
 	return nil
 }
 
@@ -87,7 +94,7 @@ func TestFailedAddChangesNothing(t *testing.T) {
 	_ = idx.Add(ctx, gaussian(rng, 100, d))
 	sizes := idx.ListSizes()
 	for _, calls := range []int{0, 1, 2, 3, 5} {
-		err := idx.Add(&cancelAfter{ctx, calls}, gaussian(rng, 3*addChunk+5, d))
+		err := idx.Add(newCancelAfter(ctx, calls), gaussian(rng, 3*addChunk+5, d))
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("cancel after %d checks: err = %v", calls, err)
 		}

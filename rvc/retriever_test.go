@@ -17,6 +17,7 @@ import (
 	"github.com/kume-ann/kume/factory"
 	"github.com/kume-ann/kume/faissio"
 	"github.com/kume-ann/kume/internal/pyfaiss"
+	"github.com/kume-ann/kume/internal/race"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -144,11 +145,14 @@ func TestBlendAllocsAndConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := make([]float32, len(frames))
-	if a := testing.AllocsPerRun(20, func() { dst, _ = r.Blend(dst, frames[:d], 0.75) }); a != 0 {
-		t.Errorf("Blend of one frame with a reused dst: %v allocations", a)
-	}
-	if a := testing.AllocsPerRun(10, func() { dst, _ = r.Blend(dst, frames, 0.75) }); a > 2 {
-		t.Errorf("Blend of 200 frames with a reused dst: %v allocations", a)
+	// The race detector makes sync.Pool drop buffers: counts mean nothing.
+	if !race.Enabled {
+		if a := testing.AllocsPerRun(20, func() { dst, _ = r.Blend(dst, frames[:d], 0.75) }); a != 0 {
+			t.Errorf("Blend of one frame with a reused dst: %v allocations", a)
+		}
+		if a := testing.AllocsPerRun(10, func() { dst, _ = r.Blend(dst, frames, 0.75) }); a > 2 {
+			t.Errorf("Blend of 200 frames with a reused dst: %v allocations", a)
+		}
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
