@@ -199,7 +199,7 @@ func (c *Collector) offerRow(o *offer, j int, key float32) {
 
 // rejectAbove returns a key above which no row whose squared norm is at
 // most normMax can have a lower bound at or below thr: thr plus the largest
-// error bound, moved up two float32 steps so that the rounding of the sum
+// error bound, moved up a few float32 steps so that the rounding of the sum
 // never rejects a row the exact test would keep.
 func (c *Collector) rejectAbove(thr, normMax float32) float32 {
 	r := thr + c.scale*(c.qn+normMax)
