@@ -73,6 +73,7 @@ func New(d, nlist int, m metric.Metric, codec Codec) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ivf: %w", err)
 	}
+	q.EnablePruning(true)
 	return &Index{d: d, nlist: nlist, m: m, codec: codec, quantizer: q, nprobe: 1}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -58,6 +59,9 @@ func NewWithQuantizer(d, nlist int, m metric.Metric, codec Codec, q Quantizer) (
 		x.trained = true
 	default:
 		return nil, fmt.Errorf("ivf: %w: a quantizer of %d centroids for %d lists", kume.ErrInvalidArgument, q.Len(), nlist)
+	}
+	if fq, ok := q.(*flat.Index); ok {
+		fq.EnablePruning(true)
 	}
 	x.quantizer = q
 	return x, nil

@@ -1,0 +1,181 @@
+package flat
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/simdtest"
+	"github.com/kume-ann/kume/metric"
+)
+
+// TestPruningMatchesExhaustive: with pruning on, searches return the
+// exhaustive search's ids and distances bit for bit, in batches and alone,
+// at any GOMAXPROCS, on nasty data, after Add, after RemoveIDs (ids that are
+// not rows) and with ids of one's own.
+func TestPruningMatchesExhaustive(t *testing.T) {
+	simdtest.ForEach(t, func(t *testing.T) {
+		const d = 96
+		rng := rand.New(rand.NewPCG(21, 22))
+		for name, set := range nastySets(rng, d) {
+			t.Run(name, func(t *testing.T) {
+				base, queries := set[0], set[1]
+				plain, _ := New(d, metric.L2)
+				pruned, _ := New(d, metric.L2)
+				pruned.EnablePruning(true)
+				ctx := context.Background()
+				half := len(base) / d / 2 * d
+				for _, x := range []*Index{plain, pruned} {
+					if err := x.Add(ctx, base[:half]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				compare := func(stage string) {
+					t.Helper()
+					if pruned.prunedSet() == nil {
+						t.Fatalf("%s: no pruned set", stage)
+					}
+					nq := len(queries) / d
+					for _, k := range []int{1, 8, 30} {
+						want, err := plain.Search(ctx, queries, k, nil)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, procs := range []int{1, 2} {
+							old := runtime.GOMAXPROCS(procs)
+							got, err := pruned.Search(ctx, queries, k, nil)
+							runtime.GOMAXPROCS(old)
+							if err != nil {
+								t.Fatal(err)
+							}
+							if !slices.Equal(got.IDs, want.IDs) || !slices.Equal(got.Distances, want.Distances) {
+								t.Fatalf("%s k=%d GOMAXPROCS %d: pruned results differ from exhaustive", stage, k, procs)
+							}
+						}
+						for i := 0; i < nq; i += 7 {
+							got, err := pruned.Search(ctx, queries[i*d:(i+1)*d], k, nil)
+							if err != nil {
+								t.Fatal(err)
+							}
+							wd, wi := want.Row(i)
+							if !slices.Equal(got.IDs, wi) || !slices.Equal(got.Distances, wd) {
+								t.Fatalf("%s k=%d query %d alone: (%v, %v), exhaustive (%v, %v)", stage, k, i, got.IDs, got.Distances, wi, wd)
+							}
+						}
+					}
+				}
+				compare("first half")
+				for _, x := range []*Index{plain, pruned} {
+					if err := x.Add(ctx, base[half:]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				compare("after Add")
+				drop := []int64{0, 3, 17, 500, 501}
+				for _, x := range []*Index{plain, pruned} {
+					if _, err := x.RemoveIDs(drop); err != nil {
+						t.Fatal(err)
+					}
+				}
+				compare("after RemoveIDs")
+			})
+		}
+	})
+}
+
+// TestPruningFallsBack: paths the pruned set does not serve (a filter, k
+// above the rows held, inner product) still answer, as without pruning.
+func TestPruningFallsBack(t *testing.T) {
+	const d = 64
+	rng := rand.New(rand.NewPCG(23, 24))
+	base := make([]float32, 300*d)
+	for i := range base {
+		base[i] = float32(rng.NormFloat64())
+	}
+	queries := base[:5*d]
+	ctx := context.Background()
+	for _, m := range []metric.Metric{metric.L2, metric.InnerProduct} {
+		plain, _ := New(d, m)
+		pruned, _ := New(d, m)
+		pruned.EnablePruning(true)
+		_ = plain.Add(ctx, base)
+		_ = pruned.Add(ctx, base)
+		if (pruned.prunedSet() != nil) != (m == metric.L2) {
+			t.Fatalf("%v: pruned set %v", m, pruned.prunedSet() != nil)
+		}
+		for _, c := range []struct {
+			k int
+			p *kume.SearchParams
+		}{{400, nil}, {5, &kume.SearchParams{Filter: kume.IDRange(10, 200)}}, {5, nil}} {
+			want, err := plain.Search(ctx, queries, c.k, c.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pruned.Search(ctx, queries, c.k, c.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got.IDs, want.IDs) || !slices.Equal(got.Distances, want.Distances) {
+				t.Fatalf("%v k=%d filter %v: results differ", m, c.k, c.p != nil)
+			}
+		}
+	}
+	pruned, _ := New(d, metric.L2)
+	pruned.EnablePruning(true)
+	_ = pruned.Add(ctx, base)
+	pruned.EnablePruning(false)
+	if pruned.prunedSet() != nil {
+		t.Fatal("pruning still on after EnablePruning(false)")
+	}
+	pruned.Reset()
+	pruned.EnablePruning(true)
+	if s := pruned.prunedSet(); s != nil {
+		t.Fatalf("a pruned set over an empty index: %v", s.Len())
+	}
+}
+
+// TestPrunedSearchAllocatesNothing: a pruned batch allocates nothing once
+// its buffers have grown.
+func TestPrunedSearchAllocatesNothing(t *testing.T) {
+	const d = 128
+	rng := rand.New(rand.NewPCG(25, 26))
+	base := make([]float32, 1000*d)
+	for i := range base {
+		base[i] = float32(rng.NormFloat64()) * float32(1+i%d/8)
+	}
+	x, _ := New(d, metric.L2)
+	x.EnablePruning(true)
+	_ = x.Add(context.Background(), base)
+	var res kume.Results
+	for _, nq := range []int{1, 50} {
+		q := base[:nq*d]
+		_ = x.SearchInto(context.Background(), &res, q, 4, nil)
+		if a := testing.AllocsPerRun(50, func() { _ = x.SearchInto(context.Background(), &res, q, 4, nil) }); a > 0 {
+			t.Errorf("%d queries: %v allocations per search", nq, a)
+		}
+	}
+}
+
+func BenchmarkPrunedSearch(b *testing.B) {
+	const d, n, nq = 768, 1282, 500
+	rng := rand.New(rand.NewPCG(27, 28))
+	base := make([]float32, n*d)
+	for i := range base {
+		base[i] = float32(rng.NormFloat64()) / float32(1+i%d)
+	}
+	for _, on := range []bool{false, true} {
+		x, _ := New(d, metric.L2)
+		x.EnablePruning(on)
+		_ = x.Add(context.Background(), base)
+		var res kume.Results
+		b.Run(fmt.Sprintf("pruning=%v", on), func(b *testing.B) {
+			for b.Loop() {
+				_ = x.SearchInto(context.Background(), &res, base[:nq*d], 1, nil)
+			}
+		})
+	}
+}

@@ -1,0 +1,605 @@
+// Package pruned answers exact nearest-neighbour searches over a fixed set
+// of vectors, such as the centroids of an IVF index, without computing most
+// of the distances.
+//
+// A Set projects its centred rows onto an orthonormal basis B of the m
+// directions in which they spread most (found by subspace iteration) and
+// keeps, for every row y, the m coordinates By and the norm of what the
+// projection leaves out, r(y) = ||y - BᵀBy||. For a query x, with P the
+// projector onto B's rows,
+//
+//	||x - y||² = ||P(x-y)||² + ||(I-P)(x-y)||² >= ||Bx - By||² + (r(x) - r(y))²
+//
+// so the m+1 numbers of each side give a lower bound of the distance in m+1
+// multiply-adds instead of d, and a batch gets all of them from one small
+// matrix product. A query measures the rows with the smallest bounds with
+// the one-query kernel (asm.L2Sqr) until it holds k distances, and then
+// every row whose bound does not exceed the k-th of them; every other row
+// is farther than the k it keeps. On data that lies near an m-dimensional
+// subspace, as centroids of real embeddings do, a few rows per query are
+// measured instead of all of them.
+//
+// The bound is applied with a margin that covers every rounding error of its
+// computation (the centring, the projection, a basis that is orthonormal
+// only to float32's precision, the residual norms and the matrix product)
+// and of the one-query kernel, so the rows kept are always a superset of the
+// exact answer and the answer is the exhaustive search's, bit for bit:
+// distances as asm.L2Sqr computes them, ties ordered by smaller id. When the
+// bound prunes little (data with no low-dimensional structure), a query
+// falls back to measuring every row, at about the cost of the exhaustive
+// search.
+package pruned
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/internal/exact"
+	"github.com/kume-ann/kume/internal/topk"
+	"github.com/kume-ann/kume/metric"
+)
+
+const (
+	// width is the length of a projected row: the coordinates on the
+	// basis and the residual norm. 32 floats keep the bound's matrix
+	// product on whole SIMD registers.
+	width = 32
+	// MinRows is the smallest set worth a Set: below it the exhaustive
+	// search is about as fast.
+	MinRows = 128
+	// minDim is the smallest dimension worth a Set: the bound costs width
+	// multiply-adds per row against d for the distance.
+	minDim = 2 * width
+	// sampleRows bounds the rows the basis is computed from; any
+	// orthonormal basis keeps the bound valid, a sample finds a good one.
+	sampleRows = 4096
+	// iterations of the subspace iteration that finds the basis.
+	iterations = 3
+	// exhaustive: a query whose bound keeps more than 1/exhaustive of the
+	// rows measures all of them with the one-to-many kernel instead.
+	exhaustive = 4
+	// maxSqNorm bounds the centred squared norms a Set handles; beyond it
+	// the products of the bound could overflow, and such queries are
+	// answered exhaustively.
+	maxSqNorm = 1e30
+	// tileBytes bounds the bound matrix of one tile of queries.
+	tileBytes = 1 << 20
+	// maxTile is the most queries in one tile.
+	maxTile = 64
+)
+
+// u is float32's unit roundoff.
+const u = 1.0 / (1 << 24)
+
+// Set is a fixed set of n rows of d floats, ready for pruned exact L2
+// search. It is immutable once built and safe for concurrent searches.
+type Set struct {
+	d, n   int
+	m      int       // basis vectors: width-2
+	rows   []float32 // the rows, not copied: they must not change
+	mean   []float32 // d
+	basis  []float32 // m x d, orthonormal to float32 precision
+	basisT []float32 // d x m, its transpose
+	proj   []float32 // n x width: By, then r(y), then ||(By, r(y))||²
+
+	tau   float64 // ||BBᵀ - I||_F, a bound of the basis' departure from orthonormal
+	gd    float64 // relative error bound of a d-term product, as the kernels sum it
+	gamma float64 // relative error bound of asm.L2Sqr
+	hmax  float64 // largest error term h(y) of a row
+	amax  float64 // largest ||proj row||²
+	scale float64 // error scale of the bound's matrix product
+
+	tile    int
+	scratch sync.Pool
+}
+
+// New returns a Set over rows (row-major, d floats each), or nil when
+// pruning would not pay: fewer than MinRows rows, d below 64, or rows so
+// large that the bound's arithmetic could overflow. The Set keeps rows; they
+// must not change while it is used. Building costs a few matrix products of
+// the rows with width vectors: milliseconds for thousands of rows.
+func New(rows []float32, d int) *Set {
+	if d < minDim || len(rows)%d != 0 || len(rows)/d < MinRows {
+		return nil
+	}
+	n := len(rows) / d
+	s := &Set{d: d, n: n, m: width - 2, rows: rows}
+	s.mean = centre(rows, d)
+	s.basis = s.findBasis()
+	if s.basis == nil {
+		return nil
+	}
+	s.basisT = transpose(s.basis, s.m, d)
+	s.tau = departure(s.basis, s.m, d)
+	gd := gammaOf(d + d/64 + 16)
+	s.gd = gd
+	s.gamma = gammaOf(2*d + 16)
+	s.scale = 2 * float64(exact.ErrorScale(width, metric.L2))
+	if !s.project() {
+		return nil
+	}
+	s.tile = max(1, min(maxTile, tileBytes/(4*n)))
+	return s
+}
+
+// gammaOf is the classic bound n·u/(1-n·u) on the relative error of a sum
+// of n non-negative rounded terms.
+func gammaOf(n int) float64 {
+	nu := float64(n) * u
+	return nu / (1 - nu)
+}
+
+// centre returns the mean of the rows, computed in float64.
+func centre(rows []float32, d int) []float32 {
+	n := len(rows) / d
+	acc := make([]float64, d)
+	for r := 0; r < n; r++ {
+		for i, v := range rows[r*d : (r+1)*d] {
+			acc[i] += float64(v)
+		}
+	}
+	mean := make([]float32, d)
+	for i, v := range acc {
+		mean[i] = float32(v / float64(n))
+	}
+	return mean
+}
+
+// findBasis returns m orthonormal rows of d floats spanning, approximately,
+// the directions of largest spread of the centred rows (of a strided sample
+// of them): subspace iteration from a fixed random start, with float32
+// matrix products and float64 orthonormalisation.
+func (s *Set) findBasis() []float32 {
+	d, m := s.d, s.m
+	ns := min(s.n, sampleRows)
+	step := s.n / ns
+	xs := make([]float32, ns*d) // centred sample, ns x d
+	for i := 0; i < ns; i++ {
+		row := s.rows[i*step*d : (i*step+1)*d]
+		dst := xs[i*d : (i+1)*d]
+		for j, v := range row {
+			dst[j] = v - s.mean[j]
+		}
+	}
+	xt := transpose(xs, ns, d) // d x ns
+	rng := rand.New(rand.NewPCG(0x6b756d65, uint64(d)))
+	omega := make([]float64, m*d)
+	for i := range omega {
+		omega[i] = rng.NormFloat64()
+	}
+	b := make([]float32, m*d)
+	y := make([]float32, ns*m)
+	z := make([]float32, m*d)
+	for it := 0; ; it++ {
+		if !orthonormalize(omega, m, d, rng) {
+			return nil
+		}
+		for i, v := range omega {
+			b[i] = float32(v)
+		}
+		if it == iterations {
+			return b
+		}
+		asm.DotTile(y, xs, b, d)   // y = xs·bᵀ, ns x m
+		yt := transpose(y, ns, m)  // m x ns
+		asm.DotTile(z, yt, xt, ns) // z = yᵀ·xs, m x d
+		for i, v := range z {
+			omega[i] = float64(v)
+		}
+	}
+}
+
+// transpose returns the c x r transpose of the r x c matrix a, in blocks
+// that keep both sides in cache.
+func transpose(a []float32, r, c int) []float32 {
+	const b = 32
+	t := make([]float32, r*c)
+	for i0 := 0; i0 < r; i0 += b {
+		i1 := min(i0+b, r)
+		for j0 := 0; j0 < c; j0 += b {
+			j1 := min(j0+b, c)
+			for i := i0; i < i1; i++ {
+				row := a[i*c : (i+1)*c]
+				for j := j0; j < j1; j++ {
+					t[j*r+i] = row[j]
+				}
+			}
+		}
+	}
+	return t
+}
+
+// orthonormalize makes the m rows of d numbers of a orthonormal, by modified
+// Gram-Schmidt applied twice; a row that the others (nearly) span is
+// replaced by a random one. It fails only when every attempt does, which
+// needs d < m.
+func orthonormalize(a []float64, m, d int, rng *rand.Rand) bool {
+	for i := 0; i < m; i++ {
+		row := a[i*d : (i+1)*d]
+		for try := 0; ; try++ {
+			before := norm64(row)
+			for pass := 0; pass < 2; pass++ {
+				for j := 0; j < i; j++ {
+					prev := a[j*d : (j+1)*d]
+					var dot float64
+					for t := range row {
+						dot += row[t] * prev[t]
+					}
+					for t := range row {
+						row[t] -= dot * prev[t]
+					}
+				}
+			}
+			after := norm64(row)
+			if after > 1e-6*before && after > 0 && !math.IsInf(after, 0) {
+				for t := range row {
+					row[t] /= after
+				}
+				break
+			}
+			if try == 8 {
+				return false
+			}
+			for t := range row {
+				row[t] = rng.NormFloat64()
+			}
+		}
+	}
+	return true
+}
+
+func norm64(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x * x
+	}
+	return math.Sqrt(s)
+}
+
+// departure returns ||BBᵀ - I||_F for the m float32 rows of b, computed in
+// float64: every eigenvalue of BBᵀ is within it of 1.
+func departure(b []float32, m, d int) float64 {
+	var f float64
+	for i := 0; i < m; i++ {
+		for j := 0; j <= i; j++ {
+			var dot float64
+			for t := 0; t < d; t++ {
+				dot += float64(b[i*d+t]) * float64(b[j*d+t])
+			}
+			if i == j {
+				dot--
+				f += dot * dot
+			} else {
+				f += 2 * dot * dot
+			}
+		}
+	}
+	return math.Sqrt(f)
+}
+
+// project fills the projected rows, their norms and the error maxima. It
+// reports false when a row is too large for the bound's arithmetic.
+func (s *Set) project() bool {
+	d, n := s.d, s.n
+	s.proj = make([]float32, n*width)
+	norms := make([]float32, n)
+	const block = 512
+	c := make([]float32, block*d)
+	rec := make([]float32, block*d)
+	p := make([]float32, block*s.m)
+	a := make([]float32, block)
+	h := make([]float64, block)
+	for r0 := 0; r0 < n; r0 += block {
+		nb := min(block, n-r0)
+		for i := 0; i < nb; i++ {
+			s.centreInto(c[i*d:(i+1)*d], s.rows[(r0+i)*d:(r0+i+1)*d])
+		}
+		s.points(s.proj[r0*width:(r0+nb)*width], h[:nb], c[:nb*d], p[:nb*s.m], rec[:nb*d], a[:nb])
+		for _, v := range h[:nb] {
+			if math.IsNaN(v) {
+				return false
+			}
+			s.hmax = max(s.hmax, v)
+		}
+		asm.SqNorms(norms[r0:r0+nb], s.proj[r0*width:(r0+nb)*width], width)
+	}
+	for j, v := range norms {
+		s.proj[j*width+s.m+1] = v
+		s.amax = max(s.amax, float64(v))
+	}
+	s.amax *= 1 + 4*u
+	return true
+}
+
+// centreInto writes v - mean into dst.
+func (s *Set) centreInto(dst, v []float32) {
+	for j, x := range v {
+		dst[j] = x - s.mean[j]
+	}
+}
+
+// points writes the projected points of the centred vectors c (rows of d)
+// into out (rows of width: the m coordinates p = By, then the residual norm
+// r = ||y - Bᵀp||) and their error terms into h: the most by which the
+// computed point can be farther from another than the exact projection of
+// the exact centred vector is,
+//
+//	h = sqrt(1+τ)·u·||y||                   the centring's rounding
+//	  + σ = sqrt(m)·γd·sqrt(1+τ)·||y||       the projection's
+//	  + |r - r_exact|                        the residual's:
+//	    <= sqrt(1+τ)·σ + sqrt(m(1+τ))·γm·||p|| + τ·||y|| + (γd+3u)·r
+//
+// (the reconstruction Bᵀp, the departure of BᵀB from a projector, the
+// subtraction and the norm). A vector whose squared norm exceeds maxSqNorm
+// gets h = NaN and a zero point. p (rows of m), rec (rows of d) and a (one
+// per vector) are scratch.
+func (s *Set) points(out []float32, h []float64, c, p, rec, a []float32) {
+	d, m := s.d, s.m
+	nv := len(h)
+	asm.SqNorms(a, c, d)
+	asm.DotTile(p, c, s.basis, d)    // p = B·y
+	asm.DotTile(rec, p, s.basisT, m) // rec = Bᵀ·p
+	st := math.Sqrt(1 + s.tau)
+	gm := gammaOf(m + m/64 + 16)
+	for i := 0; i < nv; i++ {
+		dst := out[i*width : (i+1)*width]
+		if !(a[i] <= maxSqNorm) { // also NaN
+			clear(dst)
+			h[i] = math.NaN()
+			continue
+		}
+		e := rec[i*d : (i+1)*d]
+		for j, v := range c[i*d : (i+1)*d] {
+			e[j] = v - e[j]
+		}
+		r := math.Sqrt(float64(asm.Dot(e, e)))
+		pi := p[i*m : (i+1)*m]
+		copy(dst, pi)
+		dst[m], dst[m+1] = float32(r), 0
+		var pn float64
+		for _, v := range pi {
+			pn += float64(v) * float64(v)
+		}
+		ny := math.Sqrt(float64(a[i]) * (1 + s.gd))
+		sigma := math.Sqrt(float64(m)) * s.gd * st * ny
+		dr := st*sigma + math.Sqrt(float64(m))*st*gm*math.Sqrt(pn) + s.tau*ny + (s.gd+3*u)*r
+		h[i] = st*u*ny + sigma + dr
+	}
+}
+
+// Len returns the number of rows.
+func (s *Set) Len() int { return s.n }
+
+// scratch holds one search's buffers.
+type scratch struct {
+	qc    []float32 // tile x d: centred queries
+	rec   []float32 // tile x d
+	p     []float32 // tile x m
+	pq    []float32 // tile x width
+	aq    []float32 // tile: centred squared norms
+	an    []float32 // tile: ||pq row||²
+	h     []float64 // tile: the queries' error terms; NaN: answer exhaustively
+	w     []float32 // tile x n: bound scores ||proj_j||² - 2<pq, proj_j>
+	cand  []int32
+	sel   topk.Heap
+	selK  []float32
+	selID []int64
+	heap  topk.Heap
+}
+
+func (s *Set) getScratch() *scratch {
+	if sc, ok := s.scratch.Get().(*scratch); ok {
+		return sc
+	}
+	t := s.tile
+	return &scratch{
+		qc:  make([]float32, t*s.d),
+		rec: make([]float32, t*s.d),
+		p:   make([]float32, t*s.m),
+		pq:  make([]float32, t*width),
+		aq:  make([]float32, t),
+		an:  make([]float32, t),
+		h:   make([]float64, t),
+		w:   make([]float32, t*s.n),
+	}
+}
+
+// Search writes the k nearest rows of each query (row-major, d floats) into
+// dist and ids (k per query, nearest first, equal distances by smaller id),
+// exactly as comparing each query with every row by asm.L2Sqr would. A
+// row's id is rowIDs[row], or the row number when rowIDs is nil; k must not
+// exceed the number of rows. ctx is checked between tiles of queries.
+func (s *Set) Search(ctx context.Context, queries []float32, k int, dist []float32, ids []int64, rowIDs []int64) error {
+	sc := s.getScratch()
+	defer s.scratch.Put(sc)
+	nq := len(queries) / s.d
+	for q0 := 0; q0 < nq; q0 += s.tile {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		q1 := min(q0+s.tile, nq)
+		s.searchTile(sc, queries[q0*s.d:q1*s.d], k, dist[q0*k:q1*k], ids[q0*k:q1*k], rowIDs)
+	}
+	return nil
+}
+
+// searchTile answers up to s.tile queries.
+func (s *Set) searchTile(sc *scratch, qs []float32, k int, dist []float32, ids []int64, rowIDs []int64) {
+	d, n, m := s.d, s.n, s.m
+	nq := len(qs) / d
+	qc, pq := sc.qc[:nq*d], sc.pq[:nq*width]
+	for i := 0; i < nq; i++ {
+		s.centreInto(qc[i*d:(i+1)*d], qs[i*d:(i+1)*d])
+	}
+	s.points(pq, sc.h[:nq], qc, sc.p[:nq*m], sc.rec[:nq*d], sc.aq[:nq])
+	asm.SqNorms(sc.an[:nq], pq, width)
+	// The bound's product: (-2·point, 1)·(point_j, ||point_j||²).
+	for i := 0; i < nq; i++ {
+		row := pq[i*width : (i+1)*width]
+		for t := range row[:m+1] {
+			row[t] *= -2
+		}
+		row[m+1] = 1
+	}
+	w := sc.w[:nq*n]
+	asm.DotTile(w, pq, s.proj, width)
+	for i := 0; i < nq; i++ {
+		s.answer(sc, qs[i*d:(i+1)*d], i, w[i*n:(i+1)*n], dist[i*k:(i+1)*k], ids[i*k:(i+1)*k], rowIDs)
+	}
+}
+
+// answer finds query i's k nearest rows from its bound scores w
+// (overwritten).
+func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float32, ids []int64, rowIDs []int64) {
+	n, d, k := s.n, s.d, len(dist)
+	h := &sc.heap
+	h.Reset(dist, ids)
+	id := func(r int) int64 {
+		if rowIDs == nil {
+			return int64(r)
+		}
+		return rowIDs[r]
+	}
+	if math.IsNaN(sc.h[i]) || k*exhaustive > n {
+		s.all(h, q, w, rowIDs)
+		return
+	}
+	// The bound of row j is an + w[j]; measure the k rows of smallest bound
+	// first.
+	if k == 1 {
+		best := argMin(w)
+		h.Push(asm.L2Sqr(q, s.rows[best*d:(best+1)*d]), id(best))
+		w[best] = float32(math.Inf(1))
+	} else {
+		if cap(sc.selK) < k {
+			sc.selK, sc.selID = make([]float32, k), make([]int64, k)
+		}
+		sel := &sc.sel
+		sel.Reset(sc.selK[:k], sc.selID[:k])
+		thr := sel.Threshold()
+		for j, v := range w {
+			if v <= thr {
+				sel.Push(v, int64(j))
+				thr = sel.Threshold()
+			}
+		}
+		for _, j := range sc.selID[:sel.Len()] {
+			h.Push(asm.L2Sqr(q, s.rows[j*int64(d):(j+1)*int64(d)]), id(int(j)))
+			w[j] = float32(math.Inf(1))
+		}
+	}
+	an := float64(sc.an[i])
+	bound := h.Threshold()
+	thr := s.limit(bound, an, sc.h[i])
+	cand := appendAtMost(sc.cand[:0], w, thr)
+	sc.cand = cand
+	if len(cand)*exhaustive > n {
+		h.Reset(dist, ids)
+		s.all(h, q, w, rowIDs)
+		return
+	}
+	for _, j := range cand {
+		if w[j] > thr {
+			continue
+		}
+		h.Push(asm.L2Sqr(q, s.rows[int(j)*d:(int(j)+1)*d]), id(int(j)))
+		if t := h.Threshold(); t < bound {
+			bound = t
+			thr = s.limit(bound, an, sc.h[i])
+		}
+	}
+	h.Finish(false)
+}
+
+// all answers a query by measuring every row; buf holds n floats.
+func (s *Set) all(h *topk.Heap, q, buf []float32, rowIDs []int64) {
+	asm.L2SqrMany(buf, q, s.rows)
+	thr := h.Threshold()
+	for j, v := range buf {
+		if v <= thr {
+			r := int64(j)
+			if rowIDs != nil {
+				r = rowIDs[j]
+			}
+			h.Push(v, r)
+			thr = h.Threshold()
+		}
+	}
+	h.Finish(false)
+}
+
+// limit returns the largest bound score w a row can have and still be at
+// distance <= bound (as asm.L2Sqr computes it) from a query whose projected
+// squared norm is an and whose error term is hq: a row with a larger score is
+// farther, whatever the rounding. Derivation: asm.L2Sqr(q, y) <= bound gives
+// ||q - y|| <= D = sqrt(bound/(1-γ)); the computed points are then at most
+// R = sqrt(1+τ)·D + hq + hmax apart; the matrix product's expansion adds at
+// most scale·(an + amax); a margin of a few roundings covers this
+// arithmetic.
+func (s *Set) limit(bound float32, an, hq float64) float32 {
+	if math.IsInf(float64(bound), 1) {
+		return float32(math.Inf(1))
+	}
+	dmax := math.Sqrt(float64(bound) / (1 - s.gamma))
+	r := math.Sqrt(1+s.tau)*dmax + hq + s.hmax
+	t := r*r*(1+8*u) + s.scale*(an+2*s.amax) - an
+	t += 4 * u * (math.Abs(t) + an)
+	f := float32(t)
+	if float64(f) < t {
+		f = math.Nextafter32(f, float32(math.Inf(1)))
+	}
+	return f
+}
+
+// argMin returns the index of the first smallest of w (not empty, no NaN).
+// Blocks of 8 are reduced without branches; only a block that holds a new
+// minimum is searched.
+func argMin(w []float32) int {
+	best, bv := 0, w[0]
+	j := 0
+	for ; j+8 <= len(w); j += 8 {
+		b := w[j : j+8 : j+8]
+		m := min(min(min(b[0], b[1]), min(b[2], b[3])), min(min(b[4], b[5]), min(b[6], b[7])))
+		if m < bv {
+			for t, v := range b {
+				if v == m {
+					best = j + t
+					break
+				}
+			}
+			bv = m
+		}
+	}
+	for ; j < len(w); j++ {
+		if w[j] < bv {
+			best, bv = j, w[j]
+		}
+	}
+	return best
+}
+
+// appendAtMost appends to dst the indices of the values of w that are <= thr,
+// in order. Blocks of 8 are tested at once by their minimum.
+func appendAtMost(dst []int32, w []float32, thr float32) []int32 {
+	j := 0
+	for ; j+8 <= len(w); j += 8 {
+		b := w[j : j+8 : j+8]
+		m := min(min(min(b[0], b[1]), min(b[2], b[3])), min(min(b[4], b[5]), min(b[6], b[7])))
+		if m <= thr {
+			for t, v := range b {
+				if v <= thr {
+					dst = append(dst, int32(j+t))
+				}
+			}
+		}
+	}
+	for ; j < len(w); j++ {
+		if w[j] <= thr {
+			dst = append(dst, int32(j))
+		}
+	}
+	return dst
+}

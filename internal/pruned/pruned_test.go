@@ -1,0 +1,272 @@
+package pruned
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/internal/simdtest"
+)
+
+// bruteForce returns the k nearest rows of q by asm.L2Sqr, ordered by
+// (distance, id): what an exhaustive search returns.
+func bruteForce(rows, q []float32, d, k int, rowIDs []int64) ([]float32, []int64) {
+	n := len(rows) / d
+	type hit struct {
+		dist float32
+		id   int64
+	}
+	hits := make([]hit, n)
+	for j := 0; j < n; j++ {
+		id := int64(j)
+		if rowIDs != nil {
+			id = rowIDs[j]
+		}
+		hits[j] = hit{asm.L2Sqr(q, rows[j*d:(j+1)*d]), id}
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		if a.dist != b.dist {
+			if a.dist < b.dist {
+				return -1
+			}
+			return 1
+		}
+		return int(a.id - b.id)
+	})
+	dist, ids := make([]float32, k), make([]int64, k)
+	for i := 0; i < k; i++ {
+		dist[i], ids[i] = hits[i].dist, hits[i].id
+	}
+	return dist, ids
+}
+
+// checkSet compares the Set's answers with the brute force, bit for bit,
+// for every query and each k, in one batch and one query at a time.
+func checkSet(t *testing.T, rows, queries []float32, d int, ks []int, rowIDs []int64) {
+	t.Helper()
+	s := New(rows, d)
+	if s == nil {
+		t.Fatalf("New returned nil for %d rows of %d", len(rows)/d, d)
+	}
+	nq := len(queries) / d
+	for _, k := range ks {
+		dist, ids := make([]float32, nq*k), make([]int64, nq*k)
+		if err := s.Search(context.Background(), queries, k, dist, ids, rowIDs); err != nil {
+			t.Fatal(err)
+		}
+		one, oneIDs := make([]float32, k), make([]int64, k)
+		for i := 0; i < nq; i++ {
+			q := queries[i*d : (i+1)*d]
+			wantD, wantI := bruteForce(rows, q, d, k, rowIDs)
+			gotD, gotI := dist[i*k:(i+1)*k], ids[i*k:(i+1)*k]
+			if !slices.Equal(gotD, wantD) || !slices.Equal(gotI, wantI) {
+				t.Fatalf("k=%d query %d: batch (%v, %v), exhaustive (%v, %v)", k, i, gotI, gotD, wantI, wantD)
+			}
+			if err := s.Search(context.Background(), q, k, one, oneIDs, rowIDs); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(one, wantD) || !slices.Equal(oneIDs, wantI) {
+				t.Fatalf("k=%d query %d alone: (%v, %v), exhaustive (%v, %v)", k, i, oneIDs, one, wantI, wantD)
+			}
+		}
+	}
+}
+
+// clustered returns n points of d floats near a latent-dimensional subspace,
+// off-centre by offset, and queries drawn the same way with extra noise.
+func clustered(rng *rand.Rand, n, nq, d, latent int, offset, noise float64) (rows, queries []float32) {
+	w := make([]float64, d*latent)
+	for i := range w {
+		w[i] = rng.NormFloat64() / math.Sqrt(float64(latent)*(1+float64(i%latent)/4))
+	}
+	draw := func(m int, extra float64) []float32 {
+		out := make([]float32, m*d)
+		z := make([]float64, latent)
+		for r := 0; r < m; r++ {
+			for j := range z {
+				z[j] = 2 * rng.NormFloat64()
+			}
+			for i := 0; i < d; i++ {
+				v := offset
+				for j, zj := range z {
+					v += w[i*latent+j] * zj
+				}
+				out[r*d+i] = float32(v + (noise+extra)*rng.NormFloat64())
+			}
+		}
+		return out
+	}
+	return draw(n, 0), draw(nq, noise)
+}
+
+func TestMatchesExhaustive(t *testing.T) {
+	simdtest.ForEach(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		for _, c := range []struct {
+			name          string
+			n, d, latent  int
+			offset, noise float64
+		}{
+			{"rvc768", 1282, 768, 32, 0.5, 0.05},
+			{"rvc256", 600, 256, 32, 0, 0.05},
+			{"offcentre", 400, 128, 8, 1000, 0.01},
+			{"tiny", 300, 96, 16, 0, 1e-19},
+			{"huge", 300, 64, 16, 1e15, 1e12},
+			{"nostructure", 500, 128, 128, 0, 1},
+			{"exactsubspace", 400, 64, 31, 0, 0},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				rows, queries := clustered(rng, c.n, 40, c.d, c.latent, c.offset, c.noise)
+				if c.name == "tiny" {
+					for i := range rows {
+						rows[i] *= 1e-18
+					}
+					for i := range queries {
+						queries[i] *= 1e-18
+					}
+				}
+				checkSet(t, rows, queries, c.d, []int{1, 3, 8}, nil)
+			})
+		}
+	})
+}
+
+// TestTiesAndDuplicates: rows on an integer lattice, exact duplicates and
+// queries at lattice points and half-way between them, where many rows are
+// at exactly the same distance: the order must be by id, with ids that are
+// not the row numbers.
+func TestTiesAndDuplicates(t *testing.T) {
+	const d, n = 64, 512
+	rng := rand.New(rand.NewPCG(3, 4))
+	rows := make([]float32, n*d)
+	for r := 0; r < n; r++ {
+		src := r
+		if r%5 == 4 {
+			src = r - 1 - rng.IntN(3) // an exact duplicate of an earlier row
+		}
+		for i := 0; i < 3; i++ {
+			rows[r*d+i] = float32((src >> (3 * i)) & 7)
+		}
+		if src != r {
+			copy(rows[r*d:(r+1)*d], rows[src*d:(src+1)*d])
+		}
+	}
+	var queries []float32
+	for i := 0; i < 60; i++ {
+		q := make([]float32, d)
+		for j := 0; j < 3; j++ {
+			q[j] = float32(rng.IntN(16)) / 2
+		}
+		queries = append(queries, q...)
+	}
+	ids := make([]int64, n)
+	for i, p := range rng.Perm(n) {
+		ids[i] = int64(p) * 3
+	}
+	checkSet(t, rows, queries, d, []int{1, 2, 5, 20}, nil)
+	checkSet(t, rows, queries, d, []int{1, 2, 5, 20}, ids)
+}
+
+// TestEquidistant: rows on a sphere around the query, all at nearly the same
+// distance, so that every bound is within rounding of the answer.
+func TestEquidistant(t *testing.T) {
+	const d, n = 96, 300
+	rng := rand.New(rand.NewPCG(5, 6))
+	centre := make([]float32, d)
+	for i := range centre {
+		centre[i] = float32(3 + rng.NormFloat64())
+	}
+	rows := make([]float32, n*d)
+	for r := 0; r < n; r++ {
+		v := make([]float64, d)
+		var nn float64
+		for i := 0; i < 20; i++ { // a 20-dimensional sphere
+			v[i] = rng.NormFloat64()
+			nn += v[i] * v[i]
+		}
+		for i := range v {
+			rows[r*d+i] = centre[i] + float32(v[i]/math.Sqrt(nn))
+		}
+	}
+	queries := append([]float32(nil), centre...)
+	for i := 0; i < 10; i++ {
+		for j := range centre {
+			queries = append(queries, centre[j]+float32(1e-4*rng.NormFloat64()))
+		}
+	}
+	checkSet(t, rows, queries, d, []int{1, 4, 16}, nil)
+}
+
+// TestLargeQueries: queries whose centred norm is beyond the bound's range
+// are answered exhaustively, still exactly.
+func TestLargeQueries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	rows, queries := clustered(rng, 256, 4, 64, 8, 0, 0.1)
+	queries[0] = 1e17
+	queries[64+5] = -3e16
+	checkSet(t, rows, queries, 64, []int{1, 3}, nil)
+}
+
+func TestNewDeclines(t *testing.T) {
+	if New(make([]float32, 100*64), 64) != nil {
+		t.Error("New accepted fewer rows than MinRows")
+	}
+	if New(make([]float32, 1000*32), 32) != nil {
+		t.Error("New accepted a dimension below minDim")
+	}
+	rows := make([]float32, 200*64)
+	rows[7] = 1e20 // squared norm 1e40: beyond the bound's arithmetic
+	if New(rows, 64) != nil {
+		t.Error("New accepted rows whose squared norms overflow the bound")
+	}
+	if s := New(make([]float32, 200*64), 64); s == nil {
+		t.Error("New declined 200 identical rows")
+	}
+}
+
+func TestCancel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	rows, queries := clustered(rng, 300, 10, 64, 8, 0, 0.1)
+	s := New(rows, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := s.Search(ctx, queries, 1, make([]float32, 10), make([]int64, 10), nil)
+	if err != context.Canceled {
+		t.Fatalf("cancelled search: %v", err)
+	}
+}
+
+func BenchmarkSearch(b *testing.B) {
+	for _, c := range []struct{ n, d, latent int }{{1282, 768, 32}, {5128, 768, 32}, {1282, 256, 32}, {1282, 768, 128}} {
+		rng := rand.New(rand.NewPCG(11, 12))
+		rows, queries := clustered(rng, c.n, 512, c.d, c.latent, 0.5, 0.05)
+		s := New(rows, c.d)
+		dist, ids := make([]float32, 512), make([]int64, 512)
+		b.Run(fmt.Sprintf("n=%d/d=%d/latent=%d", c.n, c.d, c.latent), func(b *testing.B) {
+			for b.Loop() {
+				if err := s.Search(context.Background(), queries, 1, dist, ids, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*512), "µs/query")
+		})
+	}
+}
+
+func BenchmarkNew(b *testing.B) {
+	for _, c := range []struct{ n, d int }{{1282, 768}, {5128, 768}, {16384, 256}} {
+		rng := rand.New(rand.NewPCG(11, 12))
+		rows, _ := clustered(rng, c.n, 1, c.d, 32, 0.5, 0.05)
+		b.Run(fmt.Sprintf("n=%d/d=%d", c.n, c.d), func(b *testing.B) {
+			for b.Loop() {
+				if New(rows, c.d) == nil {
+					b.Fatal("nil")
+				}
+			}
+		})
+	}
+}
