@@ -20,8 +20,12 @@ func init() {
 		dotMany: dotManyAVX2Go,
 		l2Many:  l2ManyAVX2Go,
 		dotTile: dotTileAVX2,
+
+		minValue:   minValueAVX2,
+		firstEqual: firstEqualAVX2,
+		atMost:     atMostAVX2,
 	})
-	// The AVX-512 level uses these too: 16-float rows fit AVX2 registers
+	// The AVX-512 level uses these table kernels too: 16-float rows fit AVX2 registers
 	// exactly.
 	registerTables("avx2", hasAVX2, tableKernels{
 		rowRanges:    rowRangesAVX2Go,
@@ -35,6 +39,10 @@ func init() {
 		dotMany: dotManyAVX512Go,
 		l2Many:  l2ManyAVX512Go,
 		dotTile: dotTileAVX512,
+
+		minValue:   minValueAVX2,
+		firstEqual: firstEqualAVX2,
+		atMost:     atMostAVX2,
 	})
 }
 

@@ -16,6 +16,10 @@ func init() {
 		dotMany: dotManyNEONGo,
 		l2Many:  l2ManyNEONGo,
 		dotTile: tileNEON.dotTile,
+		// The selection kernels run the Go twins.
+		minValue:   minValueGeneric,
+		firstEqual: firstEqualGeneric,
+		atMost:     atMostGeneric,
 		// Table building and quantization run the Go twins on arm64: no
 		// table kernels are registered.
 	})

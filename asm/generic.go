@@ -10,6 +10,10 @@ var genericFloat = floatKernels{
 	dotMany: dotManyGeneric,
 	l2Many:  l2ManyGeneric,
 	dotTile: dotTileGeneric,
+
+	minValue:   minValueGeneric,
+	firstEqual: firstEqualGeneric,
+	atMost:     atMostGeneric,
 }
 
 var genericTables = tableKernels{

@@ -25,6 +25,11 @@ type floatKernels struct {
 	// dotTile writes dst[i*ny+j] = <xs_i, ys_j> for nx = len(xs)/d rows of xs
 	// and ny = len(ys)/d rows of ys.
 	dotTile func(dst, xs, ys []float32, d int)
+	// The selection kernels (select.go), for lengths that are multiples
+	// of 8.
+	minValue   func(x []float32) float32
+	firstEqual func(x []float32, v float32) int
+	atMost     func(dst []int32, x []float32, thr float32) int
 }
 
 // tableKernels is one implementation of the look-up table kernels: they
