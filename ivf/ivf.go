@@ -235,6 +235,9 @@ func (x *Index) setCentroids(c []float32) error {
 	if err := x.quantizer.Add(context.Background(), c); err != nil {
 		return fmt.Errorf("ivf: %w", err)
 	}
+	if fq, ok := x.quantizer.(*flat.Index); ok {
+		fq.Pruning() // builds the pruned coarse search now rather than in the first search
+	}
 	if err := x.codec.Init(x.d, x.nlist, c); err != nil {
 		return fmt.Errorf("ivf: %w", err)
 	}

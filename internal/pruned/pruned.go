@@ -470,7 +470,7 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	// The bound of row j is an + w[j]; measure the k rows of smallest bound
 	// first.
 	if k == 1 {
-		best := argMin(w)
+		best := asm.ArgMin(w)
 		h.Push(asm.L2Sqr(q, s.rows[best*d:(best+1)*d]), id(best))
 		w[best] = float32(math.Inf(1))
 	} else {
@@ -494,7 +494,7 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	an := float64(sc.an[i])
 	bound := h.Threshold()
 	thr := s.limit(bound, an, sc.h[i])
-	cand := appendAtMost(sc.cand[:0], w, thr)
+	cand := asm.AppendAtMost(sc.cand[:0], w, thr)
 	sc.cand = cand
 	if len(cand)*exhaustive > n {
 		h.Reset(dist, ids)
@@ -552,54 +552,4 @@ func (s *Set) limit(bound float32, an, hq float64) float32 {
 		f = math.Nextafter32(f, float32(math.Inf(1)))
 	}
 	return f
-}
-
-// argMin returns the index of the first smallest of w (not empty, no NaN).
-// Blocks of 8 are reduced without branches; only a block that holds a new
-// minimum is searched.
-func argMin(w []float32) int {
-	best, bv := 0, w[0]
-	j := 0
-	for ; j+8 <= len(w); j += 8 {
-		b := w[j : j+8 : j+8]
-		m := min(min(min(b[0], b[1]), min(b[2], b[3])), min(min(b[4], b[5]), min(b[6], b[7])))
-		if m < bv {
-			for t, v := range b {
-				if v == m {
-					best = j + t
-					break
-				}
-			}
-			bv = m
-		}
-	}
-	for ; j < len(w); j++ {
-		if w[j] < bv {
-			best, bv = j, w[j]
-		}
-	}
-	return best
-}
-
-// appendAtMost appends to dst the indices of the values of w that are <= thr,
-// in order. Blocks of 8 are tested at once by their minimum.
-func appendAtMost(dst []int32, w []float32, thr float32) []int32 {
-	j := 0
-	for ; j+8 <= len(w); j += 8 {
-		b := w[j : j+8 : j+8]
-		m := min(min(min(b[0], b[1]), min(b[2], b[3])), min(min(b[4], b[5]), min(b[6], b[7])))
-		if m <= thr {
-			for t, v := range b {
-				if v <= thr {
-					dst = append(dst, int32(j+t))
-				}
-			}
-		}
-	}
-	for ; j < len(w); j++ {
-		if w[j] <= thr {
-			dst = append(dst, int32(j))
-		}
-	}
-	return dst
 }
