@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/race"
 	"github.com/kume-ann/kume/internal/simdtest"
 	"github.com/kume-ann/kume/metric"
 )
@@ -141,6 +142,9 @@ func TestPruningFallsBack(t *testing.T) {
 // TestPrunedSearchAllocatesNothing: a pruned batch allocates nothing once
 // its buffers have grown.
 func TestPrunedSearchAllocatesNothing(t *testing.T) {
+	if race.Enabled {
+		t.Skip("the race detector makes sync.Pool drop buffers")
+	}
 	const d = 128
 	rng := rand.New(rand.NewPCG(25, 26))
 	base := make([]float32, 1000*d)
