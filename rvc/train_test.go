@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -180,10 +179,7 @@ func TestTrainIndexBadFolders(t *testing.T) {
 // FAISS reads the files TrainIndex writes and answers as kume does; kume
 // reads the files RVC's flow writes with FAISS and answers as FAISS does.
 func TestTrainIndexInterop(t *testing.T) {
-	pyfaiss.Require(t)
-	if err := exec(t, "import sklearn"); err != nil {
-		t.Skip("python3-sklearn is not installed; skipping RVC's Python flow")
-	}
+	py := pyfaiss.RequireModules(t, "faiss", "numpy", "sklearn.cluster")
 	exp := filepath.Join(t.TempDir(), "voice")
 	feat := writeFeatures(t, filepath.Join(exp, "3_feature256"), 256, []int{800, 700}, 4)
 	res, err := TrainIndex(context.Background(), exp, nil)
@@ -209,7 +205,7 @@ _, ix = index.search(x, 8)
 ix.astype('<i8').tofile(q + '.theirs')
 `
 	flow, _ := filepath.Abs("testdata/train_index.py")
-	out := strings.Fields(string(pyfaiss.Run(t, script, exp, res.AddedPath, q, flow)))
+	out := strings.Fields(string(pyfaiss.RunWith(t, py, script, exp, res.AddedPath, q, flow)))
 	if len(out) != 4 || out[0] != "1500" || out[1] != "38" || out[2] != "1" {
 		t.Fatalf("FAISS sees ntotal, nlist, nprobe = %v, want 1500 38 1", out)
 	}
@@ -238,13 +234,4 @@ ix.astype('<i8').tofile(q + '.theirs')
 		t.Fatal(err)
 	}
 	compare(r.Index(), readRaw[int64](t, q+".theirs"), "RVC's file")
-}
-
-func exec(t *testing.T, code string) error {
-	_, err := execCommand(pyfaiss.Python, "-c", code)
-	return err
-}
-
-func execCommand(name string, args ...string) ([]byte, error) {
-	return osexec.Command(name, args...).CombinedOutput()
 }
