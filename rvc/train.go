@@ -332,7 +332,11 @@ func TrainIndex(ctx context.Context, expDir string, opts *TrainOptions) (*TrainR
 	}
 	res.Dim, res.Files, res.Rows = dim, len(files), m.Rows
 	rng := rand.New(rand.NewPCG(o.Seed, 0x727663))
-	x := shuffled(m.Data, dim, rng.Perm(m.Rows))
+	// RVC shuffles the rows. Neither the reduction nor the training
+	// depends on the order of their input (both sample it at random), so
+	// the rows are not moved: the shuffle is the order the rows are added
+	// in, which gives them their ids, as RVC's shuffled matrix does.
+	x, order := m.Data, rng.Perm(m.Rows)
 	m = nil
 	res.Read = time.Since(start)
 
@@ -352,13 +356,18 @@ func TrainIndex(ctx context.Context, expDir string, opts *TrainOptions) (*TrainR
 		}
 		progress(stage, 1, 1)
 		x, res.KMeansSteps = km.Centroids, km.Steps
+		order = nil // the centres, added as they are
 	}
 	n := len(x) / dim
 	res.Trained = n
 	res.Reduce = time.Since(start)
 	if o.SaveTotalFea {
 		res.TotalFeaPath = filepath.Join(expDir, "total_fea.npy")
-		if err := npy.WriteFile(res.TotalFeaPath, x, n, dim); err != nil {
+		fea := x
+		if order != nil {
+			fea = shuffled(x, dim, order)
+		}
+		if err := npy.WriteFile(res.TotalFeaPath, fea, n, dim); err != nil {
 			return nil, err
 		}
 	}
@@ -394,8 +403,19 @@ func TrainIndex(ctx context.Context, expDir string, opts *TrainOptions) (*TrainR
 	// Add.
 	start = time.Now()
 	stage = fmt.Sprintf("adding %d rows", n)
+	var batch []float32
+	if order != nil {
+		batch = make([]float32, min(AddBatch, n)*dim)
+	}
 	for i := 0; i < n; i += AddBatch {
-		if err := idx.Add(ctx, x[i*dim:min(i+AddBatch, n)*dim]); err != nil {
+		rows := x[i*dim : min(i+AddBatch, n)*dim]
+		if order != nil {
+			rows = batch[:len(rows)]
+			for j, r := range order[i:min(i+AddBatch, n)] {
+				copy(rows[j*dim:(j+1)*dim], x[r*dim:(r+1)*dim])
+			}
+		}
+		if err := idx.Add(ctx, rows); err != nil {
 			return nil, fmt.Errorf("rvc: adding rows %d..: %w", i, err)
 		}
 		progress(stage, int64(min(i+AddBatch, n)), int64(n))

@@ -319,3 +319,44 @@ func TestTrainIndexApplio(t *testing.T) {
 		t.Errorf("no feature folder: %v", err)
 	}
 }
+
+// Without a reduction the index holds every row, shuffled: id i is row i of
+// total_fea.npy, which is a permutation of the rows in file order.
+func TestTrainIndexShuffledIDs(t *testing.T) {
+	exp := filepath.Join(t.TempDir(), "v")
+	all := writeFeatures(t, filepath.Join(exp, "3_feature256"), 256, []int{300, 200}, 9)
+	res, err := TrainIndex(context.Background(), exp, &TrainOptions{SaveTotalFea: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fea, err := npy.ReadFile(res.TotalFeaPath, nil)
+	if err != nil || fea.Rows != 500 {
+		t.Fatalf("total_fea.npy: %v", err)
+	}
+	r, err := OpenRetriever(res.AddedPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(r.Vectors()) != fmt.Sprint(fea.Data) {
+		t.Fatal("the index's vectors in id order are not total_fea.npy's rows")
+	}
+	key := func(row []float32) string { return fmt.Sprint(row) }
+	left := map[string]int{}
+	for i := 0; i < 500; i++ {
+		left[key(all[i*256:(i+1)*256])]++
+	}
+	moved := 0
+	for i := 0; i < 500; i++ {
+		row := fea.Data[i*256 : (i+1)*256]
+		if left[key(row)] == 0 {
+			t.Fatalf("total_fea.npy row %d is no input row", i)
+		}
+		left[key(row)]--
+		if key(row) != key(all[i*256:(i+1)*256]) {
+			moved++
+		}
+	}
+	if moved < 450 {
+		t.Errorf("only %d of 500 rows moved: not shuffled", moved)
+	}
+}
