@@ -15,6 +15,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/factory"
 	"github.com/kume-ann/kume/faissio"
+	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/kmeans"
 	"github.com/kume-ann/kume/metric"
 	"github.com/kume-ann/kume/npy"
@@ -29,8 +30,9 @@ const (
 	ReduceTo = 10_000
 	// AddBatch is the number of rows added to the index per call.
 	AddBatch = 8192
-	// DefaultSeed seeds the shuffle and the reduction when no seed is
-	// given. (RVC's shuffle is unseeded, so its indexes differ run to run.)
+	// DefaultSeed seeds the shuffle, the reduction and the k-means when no
+	// seed is given. (RVC's shuffle is unseeded, so its indexes differ run
+	// to run.)
 	DefaultSeed = 1234
 )
 
@@ -163,7 +165,8 @@ type TrainOptions struct {
 	// Name is the experiment (Applio: model) name in the file names;
 	// empty: the base name of the experiment folder.
 	Name string
-	// Seed seeds the shuffle and the reduction (default DefaultSeed).
+	// Seed seeds the shuffle, the reduction and the coarse k-means
+	// (default DefaultSeed).
 	Seed uint64
 	// SaveTotalFea also writes the rows the index was trained on (after
 	// the shuffle and the reduction) to total_fea.npy, as RVC's older
@@ -382,6 +385,11 @@ func TrainIndex(ctx context.Context, expDir string, opts *TrainOptions) (*TrainR
 	}
 	if err := factory.SetParams(idx, "nprobe=1"); err != nil {
 		return nil, err
+	}
+	// The seed also seeds the coarse k-means (FAISS's is fixed, but RVC's
+	// unseeded shuffle changes what it starts from).
+	if iv, ok := idx.(*ivf.Index); ok {
+		iv.KMeans.Seed = rng.Uint64() | 1
 	}
 	stage := "training " + desc
 	progress(stage, 0, 1)

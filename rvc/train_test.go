@@ -75,6 +75,7 @@ func TestTrainIndex(t *testing.T) {
 	}
 	// The same seed gives the same file; another seed another shuffle.
 	first, _ := os.ReadFile(res.AddedPath)
+	firstTrained, _ := os.ReadFile(res.TrainedPath)
 	if _, err := TrainIndex(context.Background(), exp, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +89,10 @@ func TestTrainIndex(t *testing.T) {
 	other, _ := os.ReadFile(res.AddedPath)
 	if bytes.Equal(first, other) {
 		t.Error("seeds 1234 and 77 wrote the same file")
+	}
+	// The seed reaches the coarse k-means: the centroids differ too.
+	if otherTrained, _ := os.ReadFile(res.TrainedPath); bytes.Equal(firstTrained, otherTrained) {
+		t.Error("seeds 1234 and 77 trained the same centroids")
 	}
 }
 

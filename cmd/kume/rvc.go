@@ -82,7 +82,7 @@ func runRVCTrainIndex(ctx context.Context, e *env, args []string) error {
 	layout := fs.String("layout", "", "folder layout: rvc (3_feature256 or 3_feature768; writes trained_… and added_….index) or applio (extracted; writes NAME.index); default: the feature folder present")
 	version := fs.String("version", "", "RVC model version: v1 (3_feature256, 256-d) or v2 (3_feature768, 768-d); default: the feature folder present (applio: the features' width)")
 	name := fs.String("name", "", "experiment (Applio: model) name in the file names (default: EXPDIR's base name)")
-	seed := fs.Uint64("seed", rvc.DefaultSeed, "seed of the shuffle and the k-means reduction (RVC's are unseeded)")
+	seed := fs.Uint64("seed", rvc.DefaultSeed, "seed of the shuffle, the k-means reduction and the coarse k-means (RVC's shuffle is unseeded)")
 	totalFea := fs.Bool("total-fea", false, "also write total_fea.npy, the rows the index is trained on (RVC's older flow)")
 	threads := fs.Int("threads", 0, "cores to use (default: all)")
 	if err := fs.parse(args); err != nil {
