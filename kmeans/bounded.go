@@ -13,7 +13,7 @@ import (
 
 // bounded assigns points to their nearest centroid (L2) over the iterations
 // of Lloyd's algorithm without computing every distance every time. The
-// centroids are split once into groups of about ten neighbouring ones, and
+// centroids are split once into groups of about six neighbouring ones, and
 // every point keeps an upper bound on its distance to its centroid and, for
 // every group, a lower bound on its distance to the group's centroids (its
 // own centroid left out). When the centroids move, a group's bound shrinks
@@ -70,7 +70,7 @@ const (
 	expandedMargin = 2e-5
 	directMargin   = 1e-5
 	// groupSize is the mean number of centroids per group.
-	groupSize = 10
+	groupSize = 6
 	// maxBounds bounds the number of group bounds kept (n·t).
 	maxBounds = 32 << 20
 )
