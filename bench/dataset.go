@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/vecio"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -200,7 +202,7 @@ func loadFashionMNIST(n, nq int) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dataset{Name: "fashion-mnist", D: base.D, Base: base.Data, Queries: q.Data, Metric: metric.L2}, nil
+	return &Dataset{Name: "fashion-mnist", D: base.Cols, Base: base.Data, Queries: q.Data, Metric: metric.L2}, nil
 }
 
 func loadSIFT1M(n, nq int, opt Options) (*Dataset, error) {
@@ -218,22 +220,22 @@ func loadSIFT1M(n, nq int, opt Options) (*Dataset, error) {
 			return nil, fmt.Errorf("bench: sift1m: %w: %s is missing", ErrNotInstalled, p)
 		}
 	}
-	base, err := ReadFvecs(bp, n, opt.Progress.stage("reading "+filepath.Base(bp)))
+	base, err := vecio.ReadFvecs(bp, n, opt.Progress.stage("reading "+filepath.Base(bp)))
 	if err != nil {
 		return nil, err
 	}
-	q, err := ReadFvecs(qp, nq, nil)
+	q, err := vecio.ReadFvecs(qp, nq, nil)
 	if err != nil {
 		return nil, err
 	}
-	if base.D != q.D {
-		return nil, dimMismatch(bp, base.D, qp, q.D)
+	if base.Cols != q.Cols {
+		return nil, dimMismatch(bp, base.Cols, qp, q.Cols)
 	}
-	return &Dataset{Name: "sift1m", D: base.D, Base: base.Data, Queries: q.Data, Metric: metric.L2, GTDir: dir, GTStem: "sift1m"}, nil
+	return &Dataset{Name: "sift1m", D: base.Cols, Base: base.Data, Queries: q.Data, Metric: metric.L2, GTDir: dir, GTStem: "sift1m"}, nil
 }
 
 func dimMismatch(basePath string, bd int, queryPath string, qd int) error {
-	return fmt.Errorf("bench: %w: base %s has %d-dimensional vectors, queries %s have %d", ErrFormat, basePath, bd, queryPath, qd)
+	return fmt.Errorf("bench: %w: base %s has %d-dimensional vectors, queries %s have %d", kume.ErrDimension, basePath, bd, queryPath, qd)
 }
 
 func loadFiles(spec string, opt Options) (*Dataset, error) {
@@ -241,87 +243,22 @@ func loadFiles(spec string, opt Options) (*Dataset, error) {
 	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
 		return nil, fmt.Errorf("bench: %q: want two files, base,queries", spec)
 	}
-	base, err := ReadVectors(parts[0], opt.Progress)
+	base, err := vecio.Read(parts[0], vecio.Progress(opt.Progress))
 	if err != nil {
 		return nil, err
 	}
-	q, err := ReadVectors(parts[1], opt.Progress)
+	q, err := vecio.Read(parts[1], vecio.Progress(opt.Progress))
 	if err != nil {
 		return nil, err
 	}
-	if base.D != q.D {
-		return nil, dimMismatch(parts[0], base.D, parts[1], q.D)
+	if base.Cols != q.Cols {
+		return nil, dimMismatch(parts[0], base.Cols, parts[1], q.Cols)
 	}
 	stem := strings.TrimSuffix(filepath.Base(parts[1]), filepath.Ext(parts[1]))
 	return &Dataset{
-		Name: spec, D: base.D, Base: base.Data, Queries: q.Data, Metric: metric.L2,
+		Name: spec, D: base.Cols, Base: base.Data, Queries: q.Data, Metric: metric.L2,
 		GTDir: filepath.Dir(parts[1]), GTStem: stem,
 	}, nil
-}
-
-// ReadVectors reads vectors from a .npy, .fvecs or .bvecs file, or from a
-// folder of .npy files (such as an RVC feature folder, 3_feature256), which
-// are concatenated in name order.
-func ReadVectors(path string, progress Progress) (*Matrix, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return ReadNPYDir(path, progress)
-	}
-	p := progress.stage("reading " + filepath.Base(path))
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".npy":
-		return ReadNPY(path, p)
-	case ".fvecs":
-		return ReadFvecs(path, 0, p)
-	case ".bvecs":
-		return ReadBvecs(path, 0, p)
-	}
-	return nil, fmt.Errorf("%s: %w: unknown file type %q (want .npy, .fvecs or .bvecs, or a folder of .npy)", path, ErrFormat, filepath.Ext(path))
-}
-
-// ReadNPYDir reads every .npy file of a folder, in name order, and stacks
-// their rows. All files must have the same number of columns.
-func ReadNPYDir(dir string, progress Progress) (*Matrix, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, e := range entries {
-		if !e.IsDir() && strings.EqualFold(filepath.Ext(e.Name()), ".npy") {
-			names = append(names, e.Name())
-		}
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("%s: %w: folder has no .npy files", dir, ErrFormat)
-	}
-	sort.Strings(names)
-	var out *Matrix
-	first := ""
-	p := progress.stage("reading " + filepath.Base(dir))
-	for i, name := range names {
-		path := filepath.Join(dir, name)
-		m, err := ReadNPY(path, nil)
-		if err != nil {
-			return nil, err
-		}
-		if out == nil {
-			out, first = m, path
-		} else {
-			if m.D != out.D {
-				return nil, fmt.Errorf("%s: %w: %d-dimensional vectors, but %s has %d", path, ErrFormat, m.D, first, out.D)
-			}
-			out.Data = append(out.Data, m.Data...)
-			out.N += m.N
-		}
-		if p != nil {
-			p(int64(i+1), int64(len(names)))
-		}
-	}
-	return out, nil
 }
 
 func addInt64(p *int64, v int64) int64 { return atomic.AddInt64(p, v) }

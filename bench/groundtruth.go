@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/internal/vecio"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -127,7 +128,7 @@ func (ds *Dataset) GroundTruthFile(ctx context.Context, cacheDir string, progres
 	}
 	places = append(places, cached)
 	for _, p := range places {
-		got, n, gk, err := ReadIvecs(p)
+		got, n, gk, err := vecio.ReadIvecs(p)
 		if err == nil && n == ds.NQ() && gk == k {
 			return got, k, p, nil
 		}
@@ -150,7 +151,7 @@ func writeCached(path string, ids []int32, k int) error {
 		return err
 	}
 	tmp := path + ".tmp"
-	if err := WriteFile(tmp, func(w io.Writer) error { return WriteIvecs(w, ids, k) }); err != nil {
+	if err := WriteFile(tmp, func(w io.Writer) error { return vecio.WriteIvecs(w, ids, k) }); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/kume-ann/kume/metric"
+
+	"github.com/kume-ann/kume/internal/vecio"
 )
 
 func randomVectors(seed uint64, n, d int) []float32 {
@@ -97,7 +99,7 @@ func TestGroundTruthCache(t *testing.T) {
 	// Replace the cached ids with zeros: a second call must read them back
 	// rather than recompute.
 	var b bytes.Buffer
-	WriteIvecs(&b, make([]int32, len(ids)), k)
+	vecio.WriteIvecs(&b, make([]int32, len(ids)), k)
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +113,7 @@ func TestGroundTruthCache(t *testing.T) {
 	for i := range ones {
 		ones[i] = 1
 	}
-	WriteIvecs(&b, ones, k)
+	vecio.WriteIvecs(&b, ones, k)
 	beside := filepath.Join(dir, filepath.Base(path))
 	if err := os.WriteFile(beside, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)

@@ -4,8 +4,12 @@
 // by splitting large ones, L2 or spherical (inner-product) clustering.
 //
 // The assignment step, where the time goes, runs on the tiled distance
-// kernel of package asm and on all cores. Results depend only on the data,
-// the configuration and the seed: the same inputs give the same centroids on
+// kernel of package asm and on all cores. In L2 clustering, after the first
+// iteration, bounds on every point's distances to groups of centroids
+// (kept from one iteration to the next) show which points can have changed
+// centroid and which groups they need to be compared with; the others keep
+// theirs without a search. Results depend only on the data, the
+// configuration and the seed: the same inputs give the same centroids on
 // any number of cores.
 package kmeans
 
@@ -142,12 +146,18 @@ func Train(ctx context.Context, x []float32, d, k int, cfg Config) (*Result, err
 		metric.NormalizeL2(res.Centroids, d)
 	}
 	a := newAssigner(x, d, k, cfg.InnerProduct)
+	assign := a.assign
+	if !cfg.InnerProduct {
+		// L2: most points keep their centroid from one iteration to the
+		// next, and bounds on their distances show which.
+		assign = newBounded(a).assign
+	}
 	start := time.Now()
 	for it := 0; it < cfg.NIter; it++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("kmeans: iteration %d: %w", it, err)
 		}
-		obj, err := a.assign(ctx, res.Centroids)
+		obj, err := assign(ctx, res.Centroids)
 		if err != nil {
 			return nil, fmt.Errorf("kmeans: iteration %d: %w", it, err)
 		}

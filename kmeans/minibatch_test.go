@@ -3,11 +3,8 @@ package kmeans
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -132,9 +129,7 @@ func TestReassign(t *testing.T) {
 // The centroids are as good as scikit-learn's MiniBatchKMeans on the same
 // data and settings.
 func TestMiniBatchAgainstSklearn(t *testing.T) {
-	if err := exec.Command(pyfaiss.Python, "-c", "import sklearn.cluster, numpy").Run(); err != nil {
-		t.Skip("python3-sklearn is not installed; skipping the comparison with MiniBatchKMeans")
-	}
+	py := pyfaiss.RequireModules(t, "sklearn.cluster", "numpy")
 	n, d, k, b := 10000, 32, 100, 512
 	if testing.Short() {
 		n, k = 5000, 50
@@ -155,7 +150,7 @@ for seed in range(3):
     dist = (xx**2).sum(1)[:, None] - 2 * xx @ c.T + (c**2).sum(1)[None, :]
     print(dist.min(1).clip(0).sum(), km.n_steps_)
 `
-	out := pyfaiss.Run(t, script, p, strconv.Itoa(d), strconv.Itoa(k), strconv.Itoa(b))
+	out := pyfaiss.RunWith(t, py, script, p, strconv.Itoa(d), strconv.Itoa(k), strconv.Itoa(b))
 	var theirs, ours []float64
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
@@ -187,8 +182,6 @@ for seed in range(3):
 	if math.Abs(rel) > 0.03 {
 		t.Errorf("mean inertia %.4g vs sklearn's %.4g: %+.1f%%, want within 3%%", mean(ours), mean(theirs), 100*rel)
 	}
-	_ = filepath.Join
-	_ = fmt.Sprint
 }
 
 func BenchmarkMiniBatchRVC(b *testing.B) {

@@ -183,10 +183,17 @@ func TestBlendAllocsAndConcurrency(t *testing.T) {
 	}
 }
 
-// The blend equals RVC's numpy formula on FAISS's own answers for an index
-// kume wrote and FAISS read.
+// The blend equals RVC's numpy formula on FAISS's own answers, for an index
+// kume wrote and FAISS read, and for one FAISS trained and wrote (RVC's
+// file) and kume read.
 func TestBlendMatchesRVCNumpy(t *testing.T) {
 	pyfaiss.Require(t)
+	for _, who := range []string{"kume", "faiss"} {
+		t.Run(who+" wrote the index", func(t *testing.T) { testBlendMatchesRVCNumpy(t, who) })
+	}
+}
+
+func testBlendMatchesRVCNumpy(t *testing.T, who string) {
 	const d, n, nq = 48, 4000, 300
 	rng := rand.New(rand.NewPCG(5, 6))
 	x := randn(rng, n*d)
@@ -196,8 +203,24 @@ func TestBlendMatchesRVCNumpy(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "added.index")
-	if err := faissio.WriteFile(path, idx); err != nil {
-		t.Fatal(err)
+	if who == "kume" {
+		if err := faissio.WriteFile(path, idx); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		// RVC's training steps in FAISS: IVF40,Flat, nprobe 1, added in
+		// batches of 8192.
+		bp := pyfaiss.WriteF32(t, dir, "base.f32", x)
+		pyfaiss.Run(t, `
+import faiss, numpy as np, sys
+x = np.fromfile(sys.argv[1], dtype='<f4').reshape(-1, int(sys.argv[2]))
+index = faiss.index_factory(x.shape[1], "IVF40,Flat")
+faiss.extract_index_ivf(index).nprobe = 1
+index.train(x)
+for i in range(0, x.shape[0], 8192):
+    index.add(x[i:i + 8192])
+faiss.write_index(index, sys.argv[3])
+`, bp, fmt.Sprint(d), path)
 	}
 	frames := randn(rng, nq*d)
 	for j := 0; j < d; j++ { // frame 7 is stored frame 123: RVC's NaN case

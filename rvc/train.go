@@ -15,6 +15,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/factory"
 	"github.com/kume-ann/kume/faissio"
+	"github.com/kume-ann/kume/ivf"
 	"github.com/kume-ann/kume/kmeans"
 	"github.com/kume-ann/kume/metric"
 	"github.com/kume-ann/kume/npy"
@@ -29,8 +30,9 @@ const (
 	ReduceTo = 10_000
 	// AddBatch is the number of rows added to the index per call.
 	AddBatch = 8192
-	// DefaultSeed seeds the shuffle and the reduction when no seed is
-	// given. (RVC's shuffle is unseeded, so its indexes differ run to run.)
+	// DefaultSeed seeds the shuffle, the reduction and the k-means when no
+	// seed is given. (RVC's shuffle is unseeded, so its indexes differ run
+	// to run.)
 	DefaultSeed = 1234
 )
 
@@ -55,8 +57,23 @@ func FeatureFolder(version string) (folder string, dim int, err error) {
 	return "", 0, fmt.Errorf("rvc: %w: version %q (want v1 or v2)", kume.ErrInvalidArgument, version)
 }
 
-// DetectVersion returns the version whose feature folder expDir holds. It
-// fails when there is none, or both.
+// Layouts of an experiment folder.
+const (
+	// LayoutRVC: features in 3_feature256 (v1) or 3_feature768 (v2), and
+	// RVC's two index files, trained_IVF…_{name}_{version}.index and
+	// added_IVF…_{name}_{version}.index.
+	LayoutRVC = "rvc"
+	// LayoutApplio: features in extracted (their width gives the version:
+	// 256 is v1, 768 v2), and Applio's one file, the filled index
+	// {name}.index.
+	LayoutApplio = "applio"
+)
+
+// ApplioFolder is the feature folder of Applio's layout.
+const ApplioFolder = "extracted"
+
+// DetectVersion returns the version whose feature folder expDir holds (in
+// RVC's layout). It fails when there is none, or both.
 func DetectVersion(expDir string) (string, error) {
 	st, err := os.Stat(expDir)
 	if err != nil {
@@ -67,7 +84,7 @@ func DetectVersion(expDir string) (string, error) {
 	}
 	var found []string
 	for _, v := range versions {
-		if st, err := os.Stat(filepath.Join(expDir, v.folder)); err == nil && st.IsDir() {
+		if isDir(filepath.Join(expDir, v.folder)) {
 			found = append(found, v.name)
 		}
 	}
@@ -80,6 +97,44 @@ func DetectVersion(expDir string) (string, error) {
 	return "", fmt.Errorf("%s: %w: holds both 3_feature256 and 3_feature768; choose the version", expDir, kume.ErrInvalidArgument)
 }
 
+// DetectLayout returns LayoutRVC when expDir holds one of RVC's feature
+// folders (3_feature256, 3_feature768), LayoutApplio when it holds
+// Applio's (extracted) and none of RVC's, and an error when it holds
+// neither.
+func DetectLayout(expDir string) (string, error) {
+	st, err := os.Stat(expDir)
+	if err != nil {
+		return "", err
+	}
+	if !st.IsDir() {
+		return "", fmt.Errorf("%s: %w: not a folder", expDir, kume.ErrInvalidArgument)
+	}
+	for _, v := range versions {
+		if isDir(filepath.Join(expDir, v.folder)) {
+			return LayoutRVC, nil
+		}
+	}
+	if isDir(filepath.Join(expDir, ApplioFolder)) {
+		return LayoutApplio, nil
+	}
+	return "", fmt.Errorf("%s: %w: no 3_feature256 (v1) or 3_feature768 (v2) folder (RVC), nor extracted (Applio)", expDir, kume.ErrInvalidArgument)
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
+// versionOfDim returns the RVC version whose features are dim wide.
+func versionOfDim(dim int) (string, bool) {
+	for _, v := range versions {
+		if v.dim == dim {
+			return v.name, true
+		}
+	}
+	return "", false
+}
+
 // NList is RVC's number of inverted lists for n training rows:
 // max(1, min(int(16·√n), n/39)).
 func NList(n int) int {
@@ -87,21 +142,31 @@ func NList(n int) int {
 }
 
 // IndexNames returns the file names RVC gives the trained (empty) and the
-// added (filled) index of experiment name with nlist lists.
+// added (filled) index of experiment name with nlist lists. (Applio writes
+// only the filled index, as ApplioIndexName.)
 func IndexNames(nlist int, name, version string) (trained, added string) {
 	stem := fmt.Sprintf("IVF%d_Flat_nprobe_1_%s_%s.index", nlist, name, version)
 	return "trained_" + stem, "added_" + stem
 }
 
+// ApplioIndexName returns the file name Applio gives the filled index of
+// model name: {name}.index.
+func ApplioIndexName(name string) string { return name + ".index" }
+
 // TrainOptions configures TrainIndex. The zero value reproduces RVC.
 type TrainOptions struct {
-	// Version is "v1" or "v2"; empty: the version whose feature folder the
-	// experiment folder holds.
+	// Layout is LayoutRVC or LayoutApplio; empty: the one whose feature
+	// folder the experiment folder holds (see DetectLayout).
+	Layout string
+	// Version is "v1" or "v2"; empty: in RVC's layout, the version whose
+	// feature folder the experiment folder holds; in Applio's, the one the
+	// features' width gives.
 	Version string
-	// Name is the experiment name in the file names; empty: the base name
-	// of the experiment folder.
+	// Name is the experiment (Applio: model) name in the file names;
+	// empty: the base name of the experiment folder.
 	Name string
-	// Seed seeds the shuffle and the reduction (default DefaultSeed).
+	// Seed seeds the shuffle, the reduction and the coarse k-means
+	// (default DefaultSeed).
 	Seed uint64
 	// SaveTotalFea also writes the rows the index was trained on (after
 	// the shuffle and the reduction) to total_fea.npy, as RVC's older
@@ -123,7 +188,7 @@ type TrainOptions struct {
 
 // TrainResult describes a finished TrainIndex.
 type TrainResult struct {
-	Version, Name string
+	Layout, Version, Name string
 	// Dim is the feature dimension; Files the number of feature files.
 	Dim, Files int
 	// Rows is the number of feature rows read; Trained the number the
@@ -134,8 +199,9 @@ type TrainResult struct {
 	// KMeansSteps is the number of mini-batch steps of the reduction (0
 	// without one).
 	KMeansSteps int
-	// TrainedPath and AddedPath are the index files written; TotalFeaPath
-	// is total_fea.npy when it was asked for.
+	// TrainedPath and AddedPath are the index files written (in Applio's
+	// layout only AddedPath, {name}.index; TrainedPath is empty);
+	// TotalFeaPath is total_fea.npy when it was asked for.
 	TrainedPath, AddedPath, TotalFeaPath string
 	// Index is the filled index.
 	Index kume.Index
@@ -151,7 +217,10 @@ type TrainResult struct {
 // calls it), trains IVF{NList},Flat with nprobe 1 on all rows, writes the
 // empty index to trained_IVF{n}_Flat_nprobe_1_{name}_{version}.index, adds
 // the rows in batches of AddBatch and writes added_….index, both in
-// FAISS's format, into expDir.
+// FAISS's format, into expDir. In Applio's layout (opts.Layout, or an
+// experiment folder with only an extracted folder) the features are read
+// from extracted, the version follows from their width, and the one file
+// written is {name}.index, the filled index, as Applio's extract_index does.
 //
 // Bad folders are errors that say what is wrong: a missing folder
 // (os.ErrNotExist), no feature folder or no .npy files
@@ -186,16 +255,40 @@ func TrainIndex(ctx context.Context, expDir string, opts *TrainOptions) (*TrainR
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("%s: %w: not a folder", expDir, kume.ErrInvalidArgument)
 	}
-	if o.Version == "" {
-		v, err := DetectVersion(expDir)
+	if o.Layout == "" {
+		l, err := DetectLayout(expDir)
 		if err != nil {
 			return nil, err
 		}
-		o.Version = v
+		o.Layout = l
 	}
-	folder, dim, err := FeatureFolder(o.Version)
-	if err != nil {
-		return nil, err
+	var folder string
+	dim := 0
+	switch o.Layout {
+	case LayoutRVC:
+		if o.Version == "" {
+			v, err := DetectVersion(expDir)
+			if err != nil {
+				return nil, err
+			}
+			o.Version = v
+		}
+		f, d, err := FeatureFolder(o.Version)
+		if err != nil {
+			return nil, err
+		}
+		folder, dim = f, d
+	case LayoutApplio:
+		if o.Version != "" {
+			_, d, err := FeatureFolder(o.Version)
+			if err != nil {
+				return nil, err
+			}
+			dim = d
+		}
+		folder = ApplioFolder
+	default:
+		return nil, fmt.Errorf("rvc: %w: layout %q (want %s or %s)", kume.ErrInvalidArgument, o.Layout, LayoutRVC, LayoutApplio)
 	}
 	if o.Name == "" {
 		abs, err := filepath.Abs(expDir)
@@ -207,12 +300,15 @@ func TrainIndex(ctx context.Context, expDir string, opts *TrainOptions) (*TrainR
 	if strings.ContainsAny(o.Name, `/\`) || o.Name == "" {
 		return nil, fmt.Errorf("rvc: %w: experiment name %q", kume.ErrInvalidArgument, o.Name)
 	}
-	res := &TrainResult{Version: o.Version, Name: o.Name}
+	res := &TrainResult{Layout: o.Layout, Name: o.Name}
 
 	// Read.
 	start := time.Now()
 	featDir := filepath.Join(expDir, folder)
 	if _, err := os.Stat(featDir); errors.Is(err, os.ErrNotExist) {
+		if o.Layout == LayoutApplio {
+			return nil, fmt.Errorf("%s: %w: no %s folder (Applio's layout)", expDir, err, folder)
+		}
 		return nil, fmt.Errorf("%s: %w: no %s folder for an RVC %s model", expDir, err, folder, o.Version)
 	}
 	m, files, err := npy.ReadDir(featDir, &npy.DirOptions{
@@ -222,15 +318,28 @@ func TrainIndex(ctx context.Context, expDir string, opts *TrainOptions) (*TrainR
 	if err != nil {
 		return nil, err
 	}
-	if m.Cols != dim {
+	switch {
+	case dim == 0:
+		// Applio's layout without a version: the width says which.
+		v, ok := versionOfDim(m.Cols)
+		if !ok {
+			return nil, fmt.Errorf("%s: %w: %d-dimensional features (%s); RVC's models use 256 (v1) or 768 (v2)", featDir, kume.ErrDimension, m.Cols, files[0].Name)
+		}
+		o.Version, dim = v, m.Cols
+	case m.Cols != dim:
 		return nil, fmt.Errorf("%s: %w: %d-dimensional features (%s), but an RVC %s model has %d-dimensional ones", featDir, kume.ErrDimension, m.Cols, files[0].Name, o.Version, dim)
 	}
+	res.Version = o.Version
 	if m.Rows == 0 {
 		return nil, fmt.Errorf("%s: %w: the feature files hold no rows", featDir, kume.ErrInvalidArgument)
 	}
 	res.Dim, res.Files, res.Rows = dim, len(files), m.Rows
 	rng := rand.New(rand.NewPCG(o.Seed, 0x727663))
-	x := shuffled(m.Data, dim, rng.Perm(m.Rows))
+	// RVC shuffles the rows. Neither the reduction nor the training
+	// depends on the order of their input (both sample it at random), so
+	// the rows are not moved: the shuffle is the order the rows are added
+	// in, which gives them their ids, as RVC's shuffled matrix does.
+	x, order := m.Data, rng.Perm(m.Rows)
 	m = nil
 	res.Read = time.Since(start)
 
@@ -250,13 +359,18 @@ func TrainIndex(ctx context.Context, expDir string, opts *TrainOptions) (*TrainR
 		}
 		progress(stage, 1, 1)
 		x, res.KMeansSteps = km.Centroids, km.Steps
+		order = nil // the centres, added as they are
 	}
 	n := len(x) / dim
 	res.Trained = n
 	res.Reduce = time.Since(start)
 	if o.SaveTotalFea {
 		res.TotalFeaPath = filepath.Join(expDir, "total_fea.npy")
-		if err := npy.WriteFile(res.TotalFeaPath, x, n, dim); err != nil {
+		fea := x
+		if order != nil {
+			fea = shuffled(x, dim, order)
+		}
+		if err := npy.WriteFile(res.TotalFeaPath, fea, n, dim); err != nil {
 			return nil, err
 		}
 	}
@@ -272,24 +386,44 @@ func TrainIndex(ctx context.Context, expDir string, opts *TrainOptions) (*TrainR
 	if err := factory.SetParams(idx, "nprobe=1"); err != nil {
 		return nil, err
 	}
+	// The seed also seeds the coarse k-means (FAISS's is fixed, but RVC's
+	// unseeded shuffle changes what it starts from).
+	if iv, ok := idx.(*ivf.Index); ok {
+		iv.KMeans.Seed = rng.Uint64() | 1
+	}
 	stage := "training " + desc
 	progress(stage, 0, 1)
 	if err := idx.Train(ctx, x); err != nil {
 		return nil, fmt.Errorf("rvc: training %s: %w", desc, err)
 	}
 	progress(stage, 1, 1)
-	trained, added := IndexNames(res.NList, o.Name, o.Version)
-	res.TrainedPath, res.AddedPath = filepath.Join(expDir, trained), filepath.Join(expDir, added)
-	if err := faissio.WriteFile(res.TrainedPath, idx); err != nil {
-		return nil, err
+	if o.Layout == LayoutApplio {
+		res.AddedPath = filepath.Join(expDir, ApplioIndexName(o.Name))
+	} else {
+		trained, added := IndexNames(res.NList, o.Name, o.Version)
+		res.TrainedPath, res.AddedPath = filepath.Join(expDir, trained), filepath.Join(expDir, added)
+		if err := faissio.WriteFile(res.TrainedPath, idx); err != nil {
+			return nil, err
+		}
 	}
 	res.Train = time.Since(start)
 
 	// Add.
 	start = time.Now()
 	stage = fmt.Sprintf("adding %d rows", n)
+	var batch []float32
+	if order != nil {
+		batch = make([]float32, min(AddBatch, n)*dim)
+	}
 	for i := 0; i < n; i += AddBatch {
-		if err := idx.Add(ctx, x[i*dim:min(i+AddBatch, n)*dim]); err != nil {
+		rows := x[i*dim : min(i+AddBatch, n)*dim]
+		if order != nil {
+			rows = batch[:len(rows)]
+			for j, r := range order[i:min(i+AddBatch, n)] {
+				copy(rows[j*dim:(j+1)*dim], x[r*dim:(r+1)*dim])
+			}
+		}
+		if err := idx.Add(ctx, rows); err != nil {
 			return nil, fmt.Errorf("rvc: adding rows %d..: %w", i, err)
 		}
 		progress(stage, int64(min(i+AddBatch, n)), int64(n))

@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,6 +75,7 @@ func TestTrainIndex(t *testing.T) {
 	}
 	// The same seed gives the same file; another seed another shuffle.
 	first, _ := os.ReadFile(res.AddedPath)
+	firstTrained, _ := os.ReadFile(res.TrainedPath)
 	if _, err := TrainIndex(context.Background(), exp, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +89,10 @@ func TestTrainIndex(t *testing.T) {
 	other, _ := os.ReadFile(res.AddedPath)
 	if bytes.Equal(first, other) {
 		t.Error("seeds 1234 and 77 wrote the same file")
+	}
+	// The seed reaches the coarse k-means: the centroids differ too.
+	if otherTrained, _ := os.ReadFile(res.TrainedPath); bytes.Equal(firstTrained, otherTrained) {
+		t.Error("seeds 1234 and 77 trained the same centroids")
 	}
 }
 
@@ -180,10 +184,7 @@ func TestTrainIndexBadFolders(t *testing.T) {
 // FAISS reads the files TrainIndex writes and answers as kume does; kume
 // reads the files RVC's flow writes with FAISS and answers as FAISS does.
 func TestTrainIndexInterop(t *testing.T) {
-	pyfaiss.Require(t)
-	if err := exec(t, "import sklearn"); err != nil {
-		t.Skip("python3-sklearn is not installed; skipping RVC's Python flow")
-	}
+	py := pyfaiss.RequireModules(t, "faiss", "numpy", "sklearn.cluster")
 	exp := filepath.Join(t.TempDir(), "voice")
 	feat := writeFeatures(t, filepath.Join(exp, "3_feature256"), 256, []int{800, 700}, 4)
 	res, err := TrainIndex(context.Background(), exp, nil)
@@ -209,7 +210,7 @@ _, ix = index.search(x, 8)
 ix.astype('<i8').tofile(q + '.theirs')
 `
 	flow, _ := filepath.Abs("testdata/train_index.py")
-	out := strings.Fields(string(pyfaiss.Run(t, script, exp, res.AddedPath, q, flow)))
+	out := strings.Fields(string(pyfaiss.RunWith(t, py, script, exp, res.AddedPath, q, flow)))
 	if len(out) != 4 || out[0] != "1500" || out[1] != "38" || out[2] != "1" {
 		t.Fatalf("FAISS sees ntotal, nlist, nprobe = %v, want 1500 38 1", out)
 	}
@@ -240,11 +241,127 @@ ix.astype('<i8').tofile(q + '.theirs')
 	compare(r.Index(), readRaw[int64](t, q+".theirs"), "RVC's file")
 }
 
-func exec(t *testing.T, code string) error {
-	_, err := execCommand(pyfaiss.Python, "-c", code)
-	return err
+// Applio's layout: features in extracted, one {name}.index written.
+func TestTrainIndexApplio(t *testing.T) {
+	exp := filepath.Join(t.TempDir(), "singer")
+	writeFeatures(t, filepath.Join(exp, "extracted"), 768, []int{600, 400}, 6)
+	res, err := TrainIndex(context.Background(), exp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Layout != LayoutApplio || res.Version != "v2" || res.Name != "singer" || res.Rows != 1000 || res.NList != 25 || res.TrainedPath != "" {
+		t.Errorf("result %+v", res)
+	}
+	if want := filepath.Join(exp, "singer.index"); res.AddedPath != want {
+		t.Errorf("index file %s, want %s", res.AddedPath, want)
+	}
+	entries, _ := os.ReadDir(exp)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, " "); got != "extracted singer.index" {
+		t.Errorf("the folder holds %s; Applio's flow writes only singer.index", got)
+	}
+	idx, err := faissio.ReadFile(res.AddedPath)
+	if err != nil || idx.Len() != 1000 {
+		t.Fatalf("singer.index: %v", err)
+	}
+	info, err := Inspect(exp)
+	if err != nil || len(info.Features) != 1 || len(info.Indexes) != 1 {
+		t.Fatalf("Inspect: %+v, %v", info, err)
+	}
+	if f := info.Features[0]; f.Layout != LayoutApplio || f.Folder != "extracted" || f.Version != "v2" || f.Dim != 768 || f.Rows != 1000 || f.Files != 2 || len(f.Problems) != 0 {
+		t.Errorf("Inspect: %+v", f)
+	}
+
+	// 256-d features are a v1 model's; the version asked for must match.
+	v1 := filepath.Join(t.TempDir(), "old")
+	writeFeatures(t, filepath.Join(v1, "extracted"), 256, []int{300}, 7)
+	if res, err := TrainIndex(context.Background(), v1, &TrainOptions{Name: "m"}); err != nil || res.Version != "v1" || filepath.Base(res.AddedPath) != "m.index" {
+		t.Errorf("256-d extracted: %+v, %v", res, err)
+	}
+	_, err = TrainIndex(context.Background(), v1, &TrainOptions{Version: "v2"})
+	if !errors.Is(err, kume.ErrDimension) || !strings.Contains(err.Error(), "256-dimensional features (0_1.npy), but an RVC v2 model has 768-dimensional ones") {
+		t.Errorf("v2 asked, 256-d found: %v", err)
+	}
+	odd := filepath.Join(t.TempDir(), "odd")
+	writeFeatures(t, filepath.Join(odd, "extracted"), 100, []int{300}, 7)
+	_, err = TrainIndex(context.Background(), odd, nil)
+	if !errors.Is(err, kume.ErrDimension) || !strings.Contains(err.Error(), "100-dimensional features (0_1.npy); RVC's models use 256 (v1) or 768 (v2)") {
+		t.Errorf("100-d extracted: %v", err)
+	}
+	if info, err := Inspect(odd); err != nil || len(info.Features) != 1 || len(info.Features[0].Problems) != 1 || info.Features[0].Version != "" {
+		t.Errorf("Inspect of 100-d features: %+v, %v", info, err)
+	}
+
+	// RVC's folders win when both layouts are present; a layout can be
+	// chosen, and must exist.
+	both := filepath.Join(t.TempDir(), "both")
+	writeFeatures(t, filepath.Join(both, "3_feature256"), 256, []int{200}, 8)
+	writeFeatures(t, filepath.Join(both, "extracted"), 768, []int{200}, 8)
+	if l, err := DetectLayout(both); err != nil || l != LayoutRVC {
+		t.Errorf("DetectLayout with both: %q, %v", l, err)
+	}
+	if res, err := TrainIndex(context.Background(), both, &TrainOptions{Layout: LayoutApplio}); err != nil || res.Dim != 768 || filepath.Base(res.AddedPath) != "both.index" {
+		t.Errorf("Applio's layout chosen: %+v, %v", res, err)
+	}
+	_, err = TrainIndex(context.Background(), v1, &TrainOptions{Layout: LayoutRVC})
+	if !errors.Is(err, kume.ErrInvalidArgument) || !strings.Contains(err.Error(), "no 3_feature256 (v1) or 3_feature768 (v2) folder") {
+		t.Errorf("RVC's layout on an Applio folder: %v", err)
+	}
+	_, err = TrainIndex(context.Background(), filepath.Join(both, "3_feature256", ".."), &TrainOptions{Layout: "x"})
+	if !errors.Is(err, kume.ErrInvalidArgument) || !strings.Contains(err.Error(), `layout "x"`) {
+		t.Errorf("layout x: %v", err)
+	}
+	noFeat := t.TempDir()
+	_, err = TrainIndex(context.Background(), noFeat, &TrainOptions{Layout: LayoutApplio})
+	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "no extracted folder (Applio's layout)") {
+		t.Errorf("Applio's layout without extracted: %v", err)
+	}
+	_, err = TrainIndex(context.Background(), noFeat, nil)
+	if !errors.Is(err, kume.ErrInvalidArgument) || !strings.Contains(err.Error(), "nor extracted (Applio)") {
+		t.Errorf("no feature folder: %v", err)
+	}
 }
 
-func execCommand(name string, args ...string) ([]byte, error) {
-	return osexec.Command(name, args...).CombinedOutput()
+// Without a reduction the index holds every row, shuffled: id i is row i of
+// total_fea.npy, which is a permutation of the rows in file order.
+func TestTrainIndexShuffledIDs(t *testing.T) {
+	exp := filepath.Join(t.TempDir(), "v")
+	all := writeFeatures(t, filepath.Join(exp, "3_feature256"), 256, []int{300, 200}, 9)
+	res, err := TrainIndex(context.Background(), exp, &TrainOptions{SaveTotalFea: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fea, err := npy.ReadFile(res.TotalFeaPath, nil)
+	if err != nil || fea.Rows != 500 {
+		t.Fatalf("total_fea.npy: %v", err)
+	}
+	r, err := OpenRetriever(res.AddedPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(r.Vectors()) != fmt.Sprint(fea.Data) {
+		t.Fatal("the index's vectors in id order are not total_fea.npy's rows")
+	}
+	key := func(row []float32) string { return fmt.Sprint(row) }
+	left := map[string]int{}
+	for i := 0; i < 500; i++ {
+		left[key(all[i*256:(i+1)*256])]++
+	}
+	moved := 0
+	for i := 0; i < 500; i++ {
+		row := fea.Data[i*256 : (i+1)*256]
+		if left[key(row)] == 0 {
+			t.Fatalf("total_fea.npy row %d is no input row", i)
+		}
+		left[key(row)]--
+		if key(row) != key(all[i*256:(i+1)*256]) {
+			moved++
+		}
+	}
+	if moved < 450 {
+		t.Errorf("only %d of 500 rows moved: not shuffled", moved)
+	}
 }

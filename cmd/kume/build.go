@@ -7,6 +7,7 @@ import (
 
 	"github.com/kume-ann/kume/bench"
 	"github.com/kume-ann/kume/factory"
+	"github.com/kume-ann/kume/internal/vecio"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -35,15 +36,15 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 	if _, err := kumeParams(*params); err != nil {
 		return err
 	}
-	x, err := bench.ReadVectors(fs.Arg(0), e.progress.report)
+	x, err := vecio.Read(fs.Arg(0), e.progress.report)
 	if err != nil {
 		return err
 	}
 	f := *fstr
 	if f == "" {
-		f = fmt.Sprintf("IVF%d,Flat", rvcNList(x.N))
+		f = fmt.Sprintf("IVF%d,Flat", rvcNList(x.Rows))
 	}
-	r := &bench.Runner{Data: &bench.Dataset{Name: fs.Arg(0), D: x.D, Base: x.Data, Metric: m}, Progress: e.progress.report}
+	r := &bench.Runner{Data: &bench.Dataset{Name: fs.Arg(0), D: x.Cols, Base: x.Data, Metric: m}, Progress: e.progress.report}
 	built, err := r.Build(ctx, f)
 	if err != nil {
 		return err
@@ -60,7 +61,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 	}
 	e.progress.done()
 	fmt.Fprintf(e.stdout, "%s: %d vectors of %d-d, %v, built in %.2fs; wrote %s (%s)\n",
-		f, x.N, x.D, m, built.Build.Seconds(), *out, humanBytes(size))
+		f, x.Rows, x.Cols, m, built.Build.Seconds(), *out, humanBytes(size))
 	return nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 
 	"github.com/kume-ann/kume/bench"
+	"github.com/kume-ann/kume/internal/vecio"
+	"github.com/kume-ann/kume/npy"
 )
 
 // manifest describes an exported data set; bench/faiss_bench.py reads it.
@@ -68,9 +70,9 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		name  string
 		write func(io.Writer) error
 	}{
-		{m.Base, func(w io.Writer) error { return bench.WriteNPYFloat32(w, ds.Base, ds.N(), ds.D) }},
-		{m.Queries, func(w io.Writer) error { return bench.WriteNPYFloat32(w, ds.Queries, ds.NQ(), ds.D) }},
-		{m.GT, func(w io.Writer) error { return bench.WriteIvecs(w, gt, gtk) }},
+		{m.Base, func(w io.Writer) error { return npy.Write(w, ds.Base, ds.N(), ds.D) }},
+		{m.Queries, func(w io.Writer) error { return npy.Write(w, ds.Queries, ds.NQ(), ds.D) }},
+		{m.GT, func(w io.Writer) error { return vecio.WriteIvecs(w, gt, gtk) }},
 		{"dataset.json", func(w io.Writer) error {
 			enc := json.NewEncoder(w)
 			enc.SetIndent("", "  ")

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/kume-ann/kume/bench"
 	"github.com/kume-ann/kume/internal/pyfaiss"
 	"github.com/kume-ann/kume/metric"
+	"github.com/kume-ann/kume/npy"
 )
 
 // runKume runs the command line and returns its exit status and output.
@@ -51,7 +51,7 @@ func wantFail(t *testing.T, status int, parts []string, args ...string) {
 
 func writeNPY(t *testing.T, path string, x []float32, d int) {
 	t.Helper()
-	if err := bench.WriteFile(path, func(w io.Writer) error { return bench.WriteNPYFloat32(w, x, len(x)/d, d) }); err != nil {
+	if err := npy.WriteFile(path, x, len(x)/d, d); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -91,12 +91,12 @@ func TestEndToEnd(t *testing.T) {
 	// Search every list: the results must be the exact neighbours.
 	ids, dist := filepath.Join(dir, "ids.npy"), filepath.Join(dir, "dist.npy")
 	mustKume(t, "search", "-index", index, "-k", "8", "-params", "nprobe=76", "-ids", ids, "-dist", dist, qpath)
-	got, nq, k, err := bench.ReadNPYInt64(ids)
+	got, nq, k, err := npy.ReadInt64(ids)
 	if err != nil || nq != 40 || k != 8 {
 		t.Fatalf("ids.npy: %d x %d, %v", nq, k, err)
 	}
-	dm, err := bench.ReadNPY(dist, nil)
-	if err != nil || dm.N != 40 || dm.D != 8 {
+	dm, err := npy.ReadFile(dist, nil)
+	if err != nil || dm.Rows != 40 || dm.Cols != 8 {
 		t.Fatalf("dist.npy: %+v, %v", dm, err)
 	}
 	gt, gk, err := bench.GroundTruth(t.Context(), base, queries, d, 8, metric.L2, nil)
@@ -236,7 +236,7 @@ func TestBadInput(t *testing.T) {
 	wantFail(t, 2, []string{"want one input"}, "build", "-o", index)
 	wantFail(t, 1, []string{missing, "no such file"}, "build", "-o", index, missing)
 	wantFail(t, 1, []string{empty, "too short"}, "build", "-o", index, empty)
-	wantFail(t, 1, []string{ints, "\"<i4\" is not supported"}, "build", "-o", index, ints)
+	wantFail(t, 1, []string{ints, `dtype "<i4": holds integers, not float vectors`}, "build", "-o", index, ints)
 	wantFail(t, 1, []string{noNPY, "no .npy files"}, "build", "-o", index, noNPY)
 	wantFail(t, 2, []string{"-metric \"cosine\""}, "build", "-metric", "cosine", "-o", index, b16)
 	wantFail(t, 1, []string{"not supported"}, "build", "-factory", "HNSW32", "-o", index, b16)

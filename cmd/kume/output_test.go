@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kume-ann/kume/bench"
+	"github.com/kume-ann/kume/npy"
 )
 
 // TestOutputFiles checks how build and search write their output files:
@@ -63,14 +64,14 @@ func TestOutputFiles(t *testing.T) {
 			t.Errorf("%s: mode %v after search, want the old file's 0600 (%v)", p, st.Mode().Perm(), err)
 		}
 	}
-	got, nq, k, err := bench.ReadNPYInt64(ids)
+	got, nq, k, err := npy.ReadInt64(ids)
 	if err != nil || nq != 5 || k != 4 {
 		t.Fatalf("ids.npy: %d x %d, %v", nq, k, err)
 	}
 	if got[0] < 0 {
 		t.Errorf("first result id %d", got[0])
 	}
-	if m, err := bench.ReadNPY(dist, nil); err != nil || m.N != 5 || m.D != 4 {
+	if m, err := npy.ReadFile(dist, nil); err != nil || m.Rows != 5 || m.Cols != 4 {
 		t.Fatalf("dist.npy: %v", err)
 	}
 }

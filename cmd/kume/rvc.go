@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,10 +78,11 @@ func stageReporter(e *env, every time.Duration) func(stage string, done, total i
 }
 
 func runRVCTrainIndex(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "rvc train-index", "[-version v1|v2] [-name NAME] [-seed S] [-total-fea] [-threads N] EXPDIR")
-	version := fs.String("version", "", "RVC model version: v1 (3_feature256) or v2 (3_feature768); default: the feature folder present")
-	name := fs.String("name", "", "experiment name in the file names (default: EXPDIR's base name)")
-	seed := fs.Uint64("seed", rvc.DefaultSeed, "seed of the shuffle and the k-means reduction (RVC's are unseeded)")
+	fs := newFlags(e, "rvc train-index", "[-layout rvc|applio] [-version v1|v2] [-name NAME] [-seed S] [-total-fea] [-threads N] EXPDIR")
+	layout := fs.String("layout", "", "folder layout: rvc (3_feature256 or 3_feature768; writes trained_… and added_….index) or applio (extracted; writes NAME.index); default: the feature folder present")
+	version := fs.String("version", "", "RVC model version: v1 (3_feature256, 256-d) or v2 (3_feature768, 768-d); default: the feature folder present (applio: the features' width)")
+	name := fs.String("name", "", "experiment (Applio: model) name in the file names (default: EXPDIR's base name)")
+	seed := fs.Uint64("seed", rvc.DefaultSeed, "seed of the shuffle, the k-means reduction and the coarse k-means (RVC's shuffle is unseeded)")
 	totalFea := fs.Bool("total-fea", false, "also write total_fea.npy, the rows the index is trained on (RVC's older flow)")
 	threads := fs.Int("threads", 0, "cores to use (default: all)")
 	if err := fs.parse(args); err != nil {
@@ -91,6 +93,9 @@ func runRVCTrainIndex(ctx context.Context, e *env, args []string) error {
 	}
 	if *version != "" && *version != "v1" && *version != "v2" {
 		return usageError("-version %q: want v1 or v2", *version)
+	}
+	if *layout != "" && *layout != rvc.LayoutRVC && *layout != rvc.LayoutApplio {
+		return usageError("-layout %q: want rvc or applio", *layout)
 	}
 	if *seed == 0 {
 		return usageError("-seed 0: want a positive seed")
@@ -103,6 +108,7 @@ func runRVCTrainIndex(ctx context.Context, e *env, args []string) error {
 	}
 	start := time.Now()
 	res, err := rvc.TrainIndex(ctx, fs.Arg(0), &rvc.TrainOptions{
+		Layout:       *layout,
 		Version:      *version,
 		Name:         *name,
 		Seed:         *seed,
@@ -116,14 +122,19 @@ func runRVCTrainIndex(ctx context.Context, e *env, args []string) error {
 	e.progress.done()
 	w := e.stdout
 	folder, _, _ := rvc.FeatureFolder(res.Version)
-	fmt.Fprintf(w, "features  %s: %d files, %d rows of %d-d (%s)\n", folder, res.Files, res.Rows, res.Dim, res.Version)
+	if res.Layout == rvc.LayoutApplio {
+		folder = rvc.ApplioFolder
+	}
+	fmt.Fprintf(w, "features  %s: %d files, %d rows of %d-d (%s, %s layout)\n", folder, res.Files, res.Rows, res.Dim, res.Version, res.Layout)
 	if res.Trained != res.Rows {
 		fmt.Fprintf(w, "rows      %d before reduction, %d after (%d mini-batch k-means steps)\n", res.Rows, res.Trained, res.KMeansSteps)
 	} else {
 		fmt.Fprintf(w, "rows      %d before reduction, %d after (no reduction: at most %d rows)\n", res.Rows, res.Trained, rvc.ReduceAbove)
 	}
 	fmt.Fprintf(w, "n_ivf     %d (IVF%d,Flat, nprobe 1)\n", res.NList, res.NList)
-	fmt.Fprintf(w, "wrote     %s\n", res.TrainedPath)
+	if res.TrainedPath != "" {
+		fmt.Fprintf(w, "wrote     %s\n", res.TrainedPath)
+	}
 	fmt.Fprintf(w, "wrote     %s\n", res.AddedPath)
 	if res.TotalFeaPath != "" {
 		fmt.Fprintf(w, "wrote     %s\n", res.TotalFeaPath)
@@ -201,10 +212,14 @@ func runRVCInfo(ctx context.Context, e *env, args []string) error {
 	w := e.stdout
 	fmt.Fprintf(w, "folder    %s\n", info.Dir)
 	if len(info.Features) == 0 {
-		fmt.Fprintln(w, "features  none (no 3_feature256 or 3_feature768 folder)")
+		fmt.Fprintln(w, "features  none (no 3_feature256 or 3_feature768 folder, nor Applio's extracted)")
 	}
 	for _, f := range info.Features {
-		fmt.Fprintf(w, "features  %s (%s): %d files, %d rows", f.Folder, f.Version, f.Files, f.Rows)
+		what := f.Version
+		if f.Layout == rvc.LayoutApplio {
+			what = strings.TrimSuffix("Applio "+f.Version, " ")
+		}
+		fmt.Fprintf(w, "features  %s (%s): %d files, %d rows", f.Folder, what, f.Files, f.Rows)
 		if f.Dim > 0 {
 			fmt.Fprintf(w, " of %d-d", f.Dim)
 		}

@@ -46,7 +46,7 @@ func TestRVCCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("train-index: %d %s", code, errOut)
 	}
-	for _, want := range []string{"1200 rows of 768-d (v2)", "1200 before reduction, 1200 after", "n_ivf     30", "added_IVF30_Flat_nprobe_1_singer_v2.index", "time "} {
+	for _, want := range []string{"1200 rows of 768-d (v2, rvc layout)", "1200 before reduction, 1200 after", "n_ivf     30", "added_IVF30_Flat_nprobe_1_singer_v2.index", "time "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("train-index output %q lacks %q", out, want)
 		}
@@ -94,6 +94,17 @@ func TestRVCCommands(t *testing.T) {
 	wantFail(t, 1, []string{"no .npy files"}, "rvc", "train-index", filepath.Join(bad, "empty"))
 	wantFail(t, 1, []string{"b.npy", "100-dimensional vectors, but a.npy has 256"}, "rvc", "train-index", filepath.Join(bad, "mixed"))
 	wantFail(t, 1, []string{"a.npy", "holds integers, not float vectors"}, "rvc", "train-index", filepath.Join(bad, "ints"))
+	os.MkdirAll(filepath.Join(bad, "garbage", "3_feature256"), 0o755)
+	os.WriteFile(filepath.Join(bad, "garbage", "3_feature256", "0.npy"), []byte("not an array"), 0o644)
+	wantFail(t, 1, []string{"0.npy", "bad .npy file", "no \\x93NUMPY magic"}, "rvc", "train-index", filepath.Join(bad, "garbage"))
+	os.MkdirAll(filepath.Join(bad, "applio-mixed", "extracted"), 0o755)
+	npy.WriteFile(filepath.Join(bad, "applio-mixed", "extracted", "a.npy"), make([]float32, 768), 1, 768)
+	npy.WriteFile(filepath.Join(bad, "applio-mixed", "extracted", "b.npy"), make([]float32, 256), 1, 256)
+	wantFail(t, 1, []string{"b.npy", "256-dimensional vectors, but a.npy has 768"}, "rvc", "train-index", filepath.Join(bad, "applio-mixed"))
+	os.MkdirAll(filepath.Join(bad, "applio-empty", "extracted"), 0o755)
+	wantFail(t, 1, []string{"extracted", "no .npy files"}, "rvc", "train-index", filepath.Join(bad, "applio-empty"))
+	wantFail(t, 1, []string{"no extracted folder (Applio's layout)"}, "rvc", "train-index", "-layout", "applio", exp)
+	wantFail(t, 2, []string{"-layout \"x\""}, "rvc", "train-index", "-layout", "x", exp)
 	wantFail(t, 1, []string{"no 3_feature256 folder for an RVC v1 model"}, "rvc", "train-index", "-version", "v1", exp)
 	wantFail(t, 2, []string{"-version \"v9\""}, "rvc", "train-index", "-version", "v9", exp)
 	wantFail(t, 2, []string{"want one experiment folder"}, "rvc", "train-index")
@@ -103,6 +114,32 @@ func TestRVCCommands(t *testing.T) {
 	q256 := filepath.Join(bad, "q256.npy")
 	npy.WriteFile(q256, make([]float32, 256), 1, 256)
 	wantFail(t, 1, []string{"256-dimensional frames", "768-dimensional"}, "rvc", "blend", "-index", index, q256, "-o", res)
+
+	// Applio's layout: extracted, one NAME.index.
+	app := filepath.Join(t.TempDir(), "diva")
+	if err := os.Rename(filepath.Join(exp, "3_feature768"), filepath.Join(app+"-src")); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(app, 0o755)
+	if err := os.Rename(app+"-src", filepath.Join(app, "extracted")); err != nil {
+		t.Fatal(err)
+	}
+	out = mustKume(t, "rvc", "info", app)
+	if !strings.Contains(out, "features  extracted (Applio v2): 4 files, 1200 rows of 768-d; n_ivf 30") {
+		t.Errorf("rvc info of an Applio folder: %s", out)
+	}
+	out = mustKume(t, "rvc", "train-index", app)
+	for _, want := range []string{"features  extracted: 4 files, 1200 rows of 768-d (v2, applio layout)", "n_ivf     30", "wrote     " + filepath.Join(app, "diva.index") + "\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("train-index of an Applio folder: %q lacks %q", out, want)
+		}
+	}
+	if strings.Contains(out, "trained_") {
+		t.Errorf("train-index wrote a trained_ file in Applio's layout: %s", out)
+	}
+	if !strings.Contains(mustKume(t, "rvc", "info", app), "diva.index: IVF30,Flat, 1200 vectors of 768-d, 30 lists, nprobe 1") {
+		t.Errorf("rvc info does not list diva.index")
+	}
 
 	// RVC's Python loads the files and its retrieval gives the same blend.
 	pyfaiss.Require(t)

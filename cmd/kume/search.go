@@ -10,7 +10,8 @@ import (
 	"strconv"
 
 	"github.com/kume-ann/kume"
-	"github.com/kume-ann/kume/bench"
+	"github.com/kume-ann/kume/internal/vecio"
+	"github.com/kume-ann/kume/npy"
 )
 
 // kumeParams parses a ParameterSpace string, as a usage error when bad.
@@ -77,42 +78,42 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	q, err := bench.ReadVectors(fs.Arg(0), e.progress.report)
+	q, err := vecio.Read(fs.Arg(0), e.progress.report)
 	if err != nil {
 		return err
 	}
-	if q.D != idx.Dim() {
-		return fmt.Errorf("%s: %w: queries are %d-dimensional, index %s is %d-dimensional", fs.Arg(0), kume.ErrDimension, q.D, *indexPath, idx.Dim())
+	if q.Cols != idx.Dim() {
+		return fmt.Errorf("%s: %w: queries are %d-dimensional, index %s is %d-dimensional", fs.Arg(0), kume.ErrDimension, q.Cols, *indexPath, idx.Dim())
 	}
-	if q.N > 0 && *k > kume.MaxResults/q.N {
-		return usageError("-k %d with %d queries: %d results, more than the %d one search may return; ask for fewer results or split the queries", *k, q.N, int64(*k)*int64(q.N), kume.MaxResults)
+	if q.Rows > 0 && *k > kume.MaxResults/q.Rows {
+		return usageError("-k %d with %d queries: %d results, more than the %d one search may return; ask for fewer results or split the queries", *k, q.Rows, int64(*k)*int64(q.Rows), kume.MaxResults)
 	}
 	if *radius != "" {
 		return rangeSearch(ctx, e, idx, q, r, &p, *limsPath, *idsPath, *distPath)
 	}
 	res := &kume.Results{}
-	res.Resize(q.N, *k)
+	res.Resize(q.Rows, *k)
 	var part kume.Results
-	for q0 := 0; q0 < q.N; q0 += searchChunk {
-		q1 := min(q0+searchChunk, q.N)
-		if err := idx.SearchInto(ctx, &part, q.Data[q0*q.D:q1*q.D], *k, &p); err != nil {
+	for q0 := 0; q0 < q.Rows; q0 += searchChunk {
+		q1 := min(q0+searchChunk, q.Rows)
+		if err := idx.SearchInto(ctx, &part, q.Data[q0*q.Cols:q1*q.Cols], *k, &p); err != nil {
 			return err
 		}
 		copy(res.IDs[q0**k:], part.IDs)
 		copy(res.Distances[q0**k:], part.Distances)
-		e.progress.report("searching", int64(q1), int64(q.N))
+		e.progress.report("searching", int64(q1), int64(q.Rows))
 	}
 	e.progress.done()
 	if *idsPath == "" && *distPath == "" {
 		return printResults(e.stdout, res)
 	}
 	if *idsPath != "" {
-		if err := writeOutput(*idsPath, func(w io.Writer) error { return bench.WriteNPYInt64(w, res.IDs, res.NQ, res.K) }); err != nil {
+		if err := writeOutput(*idsPath, func(w io.Writer) error { return npy.WriteInt64(w, res.IDs, res.NQ, res.K) }); err != nil {
 			return err
 		}
 	}
 	if *distPath != "" {
-		if err := writeOutput(*distPath, func(w io.Writer) error { return bench.WriteNPYFloat32(w, res.Distances, res.NQ, res.K) }); err != nil {
+		if err := writeOutput(*distPath, func(w io.Writer) error { return npy.Write(w, res.Distances, res.NQ, res.K) }); err != nil {
 			return err
 		}
 	}

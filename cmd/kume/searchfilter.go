@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/kume-ann/kume"
-	"github.com/kume-ann/kume/bench"
 	"github.com/kume-ann/kume/npy"
 )
 
@@ -47,12 +46,12 @@ func searchFilter(idsPath, rng string) (kume.IDFilter, error) {
 
 // rangeSearch answers -radius: text (one line per query, id:distance pairs
 // best first) or, with -lims, FAISS's lims, ids and distances as .npy files.
-func rangeSearch(ctx context.Context, e *env, idx kume.Index, q *bench.Matrix, radius float32, p *kume.SearchParams, limsPath, idsPath, distPath string) error {
+func rangeSearch(ctx context.Context, e *env, idx kume.Index, q *npy.Matrix, radius float32, p *kume.SearchParams, limsPath, idsPath, distPath string) error {
 	rs, ok := idx.(kume.RangeSearcher)
 	if !ok {
 		return fmt.Errorf("%w: range search on %T", kume.ErrUnsupported, idx)
 	}
-	res, err := rs.RangeSearch(ctx, q.Data[:q.N*q.D], radius, p)
+	res, err := rs.RangeSearch(ctx, q.Data[:q.Rows*q.Cols], radius, p)
 	if err != nil {
 		return err
 	}
@@ -76,16 +75,16 @@ func rangeSearch(ctx context.Context, e *env, idx kume.Index, q *bench.Matrix, r
 		lims[i] = int64(v)
 	}
 	n := len(res.IDs)
-	if err := writeOutput(limsPath, func(w io.Writer) error { return bench.WriteNPYInt64(w, lims, len(lims), 1) }); err != nil {
+	if err := writeOutput(limsPath, func(w io.Writer) error { return npy.WriteInt64(w, lims, len(lims), 1) }); err != nil {
 		return err
 	}
 	if idsPath != "" {
-		if err := writeOutput(idsPath, func(w io.Writer) error { return bench.WriteNPYInt64(w, res.IDs, n, 1) }); err != nil {
+		if err := writeOutput(idsPath, func(w io.Writer) error { return npy.WriteInt64(w, res.IDs, n, 1) }); err != nil {
 			return err
 		}
 	}
 	if distPath != "" {
-		if err := writeOutput(distPath, func(w io.Writer) error { return bench.WriteNPYFloat32(w, res.Distances, n, 1) }); err != nil {
+		if err := writeOutput(distPath, func(w io.Writer) error { return npy.Write(w, res.Distances, n, 1) }); err != nil {
 			return err
 		}
 	}

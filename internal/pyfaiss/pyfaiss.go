@@ -21,7 +21,9 @@ import (
 )
 
 // Python is Debian's system interpreter, where python3-faiss installs. The
-// scripts of this package run with Interpreter, which may be another.
+// scripts of this package run with Interpreter (or the interpreter
+// RequireModules found), which may be another; tests should not run
+// Python itself.
 const Python = "/usr/bin/python3"
 
 var (
@@ -51,28 +53,58 @@ func sameFile(a, b string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
-// find picks the interpreter once per test binary.
+// find picks the interpreter for faiss and numpy once per test binary.
 func find() (string, string) {
-	findOnce.Do(func() {
-		var tried []string
-		for _, p := range candidates() {
-			out, err := exec.Command(p, "-c", "import faiss, numpy").CombinedOutput()
-			if err == nil {
-				found = p
-				return
-			}
-			msg := strings.TrimSpace(string(out))
-			if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
-				msg = msg[i+1:] // the exception line of a traceback
-			}
-			if msg == "" {
-				msg = err.Error()
-			}
-			tried = append(tried, fmt.Sprintf("%s: %s", p, msg))
-		}
-		notFound = strings.Join(tried, "; ")
-	})
+	findOnce.Do(func() { found, notFound = search([]string{"faiss", "numpy"}) })
 	return found, notFound
+}
+
+// search returns the first candidate that imports every module, or "" and
+// what each candidate said.
+func search(modules []string) (string, string) {
+	var tried []string
+	for _, p := range candidates() {
+		out, err := exec.Command(p, "-c", "import "+strings.Join(modules, ", ")).CombinedOutput()
+		if err == nil {
+			return p, ""
+		}
+		msg := strings.TrimSpace(string(out))
+		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
+			msg = msg[i+1:] // the exception line of a traceback
+		}
+		if msg == "" {
+			msg = err.Error()
+		}
+		tried = append(tried, fmt.Sprintf("%s: %s", p, msg))
+	}
+	return "", strings.Join(tried, "; ")
+}
+
+var (
+	modulesMu    sync.Mutex
+	modulesFound = map[string][2]string{} // modules -> interpreter, reason
+)
+
+// RequireModules returns the first interpreter, in Interpreter's order
+// ($KUME_PYTHON, python3 on $PATH, /usr/bin/python3), that imports every
+// one of modules (such as "sklearn.cluster", "numpy"). Without one it skips
+// t with a message saying what each interpreter lacked; with
+// $KUME_REQUIRE_FAISS set it fails t instead.
+func RequireModules(t testing.TB, modules ...string) string {
+	t.Helper()
+	key := strings.Join(modules, ",")
+	modulesMu.Lock()
+	r, ok := modulesFound[key]
+	if !ok {
+		p, why := search(modules)
+		r = [2]string{p, why}
+		modulesFound[key] = r
+	}
+	modulesMu.Unlock()
+	if r[0] == "" {
+		Unavailable(t, "no Python that imports %s (%s); install the Debian packages (python3-faiss, python3-numpy, python3-sklearn) or set KUME_PYTHON", key, r[1])
+	}
+	return r[0]
 }
 
 // Interpreter returns the interpreter the scripts run with, or "" when
@@ -129,6 +161,18 @@ func Run(t testing.TB, script string, args ...string) []byte {
 	return out
 }
 
+// RunWith runs script with args under the interpreter py (one that
+// RequireModules returned), with one thread as Run does, and returns its
+// standard output.
+func RunWith(t testing.TB, py, script string, args ...string) []byte {
+	t.Helper()
+	out, err := output(py, script, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // Output is Run for use outside the test's goroutine (a script started
 // while the test builds kume's side): it returns the error instead of
 // failing a test.
@@ -137,6 +181,10 @@ func Output(script string, args ...string) ([]byte, error) {
 	if py == "" {
 		return nil, fmt.Errorf("no Python with faiss and numpy (%s)", why)
 	}
+	return output(py, script, args...)
+}
+
+func output(py, script string, args ...string) ([]byte, error) {
 	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
 	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1")
 	var stderr bytes.Buffer

@@ -1,6 +1,7 @@
 package pyfaiss
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,9 @@ func fakePython(t *testing.T, dir string, status int, msg string) string {
 func reset() {
 	findOnce = sync.Once{}
 	found, notFound = "", ""
+	modulesMu.Lock()
+	clear(modulesFound)
+	modulesMu.Unlock()
 }
 
 func TestFindPrefersPathThenSystem(t *testing.T) {
@@ -78,5 +82,57 @@ func TestOutputWithoutPython(t *testing.T) {
 	reset()
 	if _, err := Output("print(1)"); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("Output with no interpreter: %v", err)
+	}
+}
+
+// recorder is a testing.TB that records a skip or a failure instead of
+// ending the test (so code after the call still runs).
+type recorder struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Skipf(format string, a ...any) {
+	r.skipped = fmt.Sprintf(format, a...)
+}
+func (r *recorder) Fatalf(format string, a ...any) {
+	r.failed = fmt.Sprintf(format, a...)
+}
+
+func TestRequireModules(t *testing.T) {
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("needs /bin/sh")
+	}
+	defer reset()
+	// An interpreter that lacks a module: skipped, saying which and why.
+	bad := fakePython(t, t.TempDir(), 1, "ModuleNotFoundError: No module named sklearn")
+	t.Setenv("KUME_PYTHON", bad)
+	t.Setenv("KUME_REQUIRE_FAISS", "")
+	reset()
+	r := &recorder{TB: t}
+	if got := RequireModules(r, "sklearn.cluster", "numpy"); got != "" {
+		t.Errorf("RequireModules found %q", got)
+	}
+	if !strings.Contains(r.skipped, "sklearn.cluster,numpy") || !strings.Contains(r.skipped, bad) || !strings.Contains(r.skipped, "No module named sklearn") || r.failed != "" {
+		t.Errorf("skip message %q (failure %q) does not name the modules, the interpreter and its error", r.skipped, r.failed)
+	}
+	// The same under KUME_REQUIRE_FAISS is a failure.
+	t.Setenv("KUME_REQUIRE_FAISS", "1")
+	r = &recorder{TB: t}
+	RequireModules(r, "sklearn.cluster", "numpy")
+	if r.failed == "" {
+		t.Errorf("with KUME_REQUIRE_FAISS: not failed (skipped %q); want a failure", r.skipped)
+	}
+	// One that imports them is returned, and runs scripts.
+	good := fakePython(t, t.TempDir(), 0, "")
+	t.Setenv("KUME_PYTHON", good)
+	reset()
+	r = &recorder{TB: t}
+	if got := RequireModules(r, "sklearn.cluster", "numpy"); got != good || r.skipped != "" || r.failed != "" {
+		t.Errorf("RequireModules = %q (skipped %q, failed %q), want %s", got, r.skipped, r.failed, good)
+	}
+	if out := RunWith(t, good, "print(1)"); len(out) != 0 {
+		t.Errorf("the fake interpreter printed %q to stdout", out)
 	}
 }

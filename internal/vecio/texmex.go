@@ -1,4 +1,4 @@
-package bench
+package vecio
 
 import (
 	"bufio"
@@ -7,6 +7,9 @@ import (
 	"io"
 	"math"
 	"os"
+
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/npy"
 )
 
 // maxVecsDim bounds the dimension a TEXMEX file may claim.
@@ -28,7 +31,7 @@ func vecsFile(path string, elem int) (*os.File, int, int, error) {
 	}
 	if st.IsDir() {
 		f.Close()
-		return nil, 0, 0, fmt.Errorf("%s: is a folder, not a vectors file", path)
+		return nil, 0, 0, fmt.Errorf("%s: %w: is a folder, not a vectors file", path, kume.ErrInvalidArgument)
 	}
 	size := st.Size()
 	if size == 0 {
@@ -59,7 +62,7 @@ func vecsFile(path string, elem int) (*os.File, int, int, error) {
 
 // readVecs reads up to limit vectors (all when limit <= 0) of a TEXMEX file,
 // calling put for each element of row i.
-func readVecs(path string, elem, limit int, progress func(done, total int64), put func(dst []float32, raw []byte)) (*Matrix, error) {
+func readVecs(path string, elem, limit int, progress func(done, total int64), put func(dst []float32, raw []byte)) (*npy.Matrix, error) {
 	f, d, n, err := vecsFile(path, elem)
 	if err != nil {
 		return nil, err
@@ -68,7 +71,7 @@ func readVecs(path string, elem, limit int, progress func(done, total int64), pu
 	if limit > 0 && limit < n {
 		n = limit
 	}
-	m := &Matrix{N: n, D: d, Data: make([]float32, n*d)}
+	m := &npy.Matrix{Rows: n, Cols: d, Data: make([]float32, n*d)}
 	br := bufio.NewReaderSize(f, 1<<16)
 	rec := make([]byte, 4+d*elem)
 	total := int64(n) * int64(len(rec))
@@ -84,7 +87,7 @@ func readVecs(path string, elem, limit int, progress func(done, total int64), pu
 			progress(int64(i+1)*int64(len(rec)), total)
 		}
 	}
-	if err := checkFinite(m); err != nil {
+	if err := npy.CheckFinite(m.Data, d); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
@@ -92,7 +95,7 @@ func readVecs(path string, elem, limit int, progress func(done, total int64), pu
 
 // ReadFvecs reads a TEXMEX .fvecs file (float32 vectors). limit > 0 reads
 // only the first limit vectors.
-func ReadFvecs(path string, limit int, progress func(done, total int64)) (*Matrix, error) {
+func ReadFvecs(path string, limit int, progress func(done, total int64)) (*npy.Matrix, error) {
 	return readVecs(path, 4, limit, progress, func(dst []float32, raw []byte) {
 		for j := range dst {
 			dst[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
@@ -102,7 +105,7 @@ func ReadFvecs(path string, limit int, progress func(done, total int64)) (*Matri
 
 // ReadBvecs reads a TEXMEX .bvecs file (uint8 vectors, as SIFT1B) as
 // float32. limit > 0 reads only the first limit vectors.
-func ReadBvecs(path string, limit int, progress func(done, total int64)) (*Matrix, error) {
+func ReadBvecs(path string, limit int, progress func(done, total int64)) (*npy.Matrix, error) {
 	return readVecs(path, 1, limit, progress, func(dst []float32, raw []byte) {
 		for j := range dst {
 			dst[j] = float32(raw[j])
@@ -138,7 +141,7 @@ func ReadIvecs(path string) (ids []int32, n, d int, err error) {
 // WriteFvecs writes n vectors of dimension d as a TEXMEX .fvecs stream.
 func WriteFvecs(w io.Writer, data []float32, d int) error {
 	if d <= 0 || len(data)%d != 0 {
-		return fmt.Errorf("bench: %d numbers are not whole %d-dimensional vectors", len(data), d)
+		return fmt.Errorf("vecio: %w: %d numbers are not whole %d-dimensional vectors", kume.ErrInvalidArgument, len(data), d)
 	}
 	bw := bufio.NewWriter(w)
 	var b [4]byte
@@ -156,7 +159,7 @@ func WriteFvecs(w io.Writer, data []float32, d int) error {
 // WriteIvecs writes n rows of d int32 numbers as a TEXMEX .ivecs stream.
 func WriteIvecs(w io.Writer, data []int32, d int) error {
 	if d <= 0 || len(data)%d != 0 {
-		return fmt.Errorf("bench: %d numbers are not whole rows of %d", len(data), d)
+		return fmt.Errorf("vecio: %w: %d numbers are not whole rows of %d", kume.ErrInvalidArgument, len(data), d)
 	}
 	bw := bufio.NewWriter(w)
 	var b [4]byte
@@ -175,7 +178,7 @@ func WriteIvecs(w io.Writer, data []int32, d int) error {
 // stream.
 func WriteBvecs(w io.Writer, data []uint8, d int) error {
 	if d <= 0 || len(data)%d != 0 {
-		return fmt.Errorf("bench: %d numbers are not whole %d-dimensional vectors", len(data), d)
+		return fmt.Errorf("vecio: %w: %d numbers are not whole %d-dimensional vectors", kume.ErrInvalidArgument, len(data), d)
 	}
 	bw := bufio.NewWriter(w)
 	var b [4]byte
