@@ -64,6 +64,12 @@ type Codes interface {
 // probe of one query instead. Keys in the heaps are the scanner's own (for
 // example quantized sums), smaller is better, ties by smaller id; Finish
 // turns them into distances.
+// Prefetcher is a Scanner that can ask for a list's codes ahead of its
+// Scan, so that reading them from memory overlaps the scan before it.
+type Prefetcher interface {
+	Prefetch(codes Codes)
+}
+
 type Scanner interface {
 	// SetFilter restricts the following scans to ids f contains; nil lifts
 	// the restriction.

@@ -174,6 +174,9 @@ func (s *flatScanner) Scan(list int, ids []int64, codes Codes, probes []int32) {
 	s.scanTiled(probes, l, ids)
 }
 
+// Prefetch asks for the list's vectors ahead of their Scan.
+func (s *flatScanner) Prefetch(codes Codes) { asm.Prefetch(codes.(*FlatCodes).vecs) }
+
 // Finish moves query i's remaining candidates into its heap and sorts it.
 func (s *flatScanner) Finish(i int, dist []float32) {
 	s.cands[i].Flush(&s.heaps[i])

@@ -562,11 +562,17 @@ func (x *Index) scanBatch(ctx context.Context, s *searcher, queries []float32, n
 	sc.Begin(queries, nprobe, lists, coarse, heaps)
 	s.groups.group(lists, x.nlist)
 	every, work := sc.WorkPerCheck(), 0
+	pf, _ := sc.(Prefetcher)
 	for g := 0; g < s.groups.len(); g++ {
 		l, probes := s.groups.at(g)
 		n := x.lists.Len(l)
 		if n == 0 {
 			continue
+		}
+		if pf != nil && g+1 < s.groups.len() {
+			if next, _ := s.groups.at(g + 1); x.lists.Len(next) > 0 {
+				pf.Prefetch(x.lists.codes[next])
+			}
 		}
 		if work += len(probes) * n; work >= every {
 			work = 0
