@@ -177,3 +177,36 @@ func TestRadiusMatchesScan(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkRadiusOffer offers one query's scores of 512 rows to Radius,
+// none of them within the radius (the common case of a range search).
+func BenchmarkRadiusOffer(b *testing.B) {
+	const d, n = 64, 512
+	rng := rand.New(rand.NewPCG(7, 8))
+	ys, q := make([]float32, n*d), make([]float32, d)
+	for i := range ys {
+		ys[i] = float32(rng.NormFloat64())
+	}
+	for i := range q {
+		q[i] = float32(rng.NormFloat64())
+	}
+	yn, qn, dots := make([]float32, n), []float32{0}, make([]float32, n)
+	asm.SqNorms(yn, ys, d)
+	asm.SqNorms(qn, q, d)
+	asm.DotTile(dots, q, ys, d)
+	for _, m := range []metric.Metric{metric.L2, metric.InnerProduct} {
+		b.Run(m.String(), func(b *testing.B) {
+			var r Radius
+			radius := float32(1)
+			if m == metric.InnerProduct {
+				radius = 100
+			}
+			r.Reset(q, qn[0], m, ErrorScale(d, m), radius, nil)
+			var hits []rangeres.Hit
+			nm := slices.Max(yn)
+			for b.Loop() {
+				hits = r.Offer(hits[:0], dots, ys, yn, nm, nil, 0)
+			}
+		})
+	}
+}
