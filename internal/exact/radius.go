@@ -1,6 +1,8 @@
 package exact
 
 import (
+	"math/bits"
+
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/rangeres"
@@ -63,15 +65,17 @@ func (r *Radius) Offer(hits []rangeres.Hit, dots, rows, norms []float32, normMax
 	// widened as the Collector's quick bound is.
 	quick := reject - r.qn + 32*unitRoundoff*(r.qn+normMax+abs(reject))
 	norms = norms[:len(dots)]
-	for j, s := range dots {
-		if norms[j]-2*s > quick {
-			continue // false for NaN: such a row is measured
+	for j0 := 0; j0 < len(dots); j0 += 32 {
+		j1 := min(j0+32, len(dots))
+		// The rows that pass the quick test (NaN rows too): usually none.
+		for m := asm.L2Candidates(dots[j0:j1], norms[j0:j1], quick); m != 0; m &= m - 1 {
+			j := j0 + bits.TrailingZeros32(m)
+			key := r.qn + norms[j] - 2*dots[j]
+			if key < 0 {
+				key = 0
+			}
+			hits = r.offerRow(hits, key, j, rows[j*d:(j+1)*d], norms[j], ids, base)
 		}
-		key := r.qn + norms[j] - 2*s
-		if key < 0 {
-			key = 0
-		}
-		hits = r.offerRow(hits, key, j, rows[j*d:(j+1)*d], norms[j], ids, base)
 	}
 	return hits
 }
