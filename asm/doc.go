@@ -1,7 +1,8 @@
 // Package asm holds kume's hot kernels: float32 distances (one-to-one,
 // one-to-many, and a tiled many-to-many kernel), the 4-bit look-up-table
 // scan at the heart of PQ fast scan (one query, or several per block load),
-// the building and quantization of its tables, and a prefetch hint.
+// the building and quantization of its tables, the quick test of the exact
+// collectors (L2Candidates), and a prefetch hint.
 //
 // Implementations: AVX2 and AVX-512 on amd64, NEON on arm64. On arm64 the
 // multi-query scan runs the NEON single-query kernel once per query over

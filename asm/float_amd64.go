@@ -32,6 +32,7 @@ func init() {
 		quantizeRows: quantizeRowsAVX2Go,
 		l2SubTables:  l2SubTablesAVX2Go,
 		dotSubTables: dotSubTablesAVX2Go,
+		l2Candidates: l2CandidatesAVX2Go,
 	})
 	registerFloat("avx512", hasAVX512, floatKernels{
 		dot:     dotAVX512,

@@ -21,6 +21,7 @@ var genericTables = tableKernels{
 	quantizeRows: quantizeRowsGeneric,
 	l2SubTables:  l2SubTablesGeneric,
 	dotSubTables: dotSubTablesGeneric,
+	l2Candidates: l2CandidatesGeneric,
 }
 
 var genericLUT4 = lut4Kernels{scan: lut4ScanGeneric, scanMulti: lut4ScanMultiGeneric}

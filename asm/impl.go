@@ -41,6 +41,8 @@ type tableKernels struct {
 	// l2SubTables and dotSubTables build PQ tables (subtables.go).
 	l2SubTables  func(dst, x, ct []float32, dsub int)
 	dotSubTables func(dst, x, ct []float32, dsub int)
+	// l2Candidates is L2Candidates for 32 rows (candidates.go).
+	l2Candidates func(dots, norms []float32, t float32) uint32
 }
 
 // lut4Kernels is one implementation of the 4-bit LUT scan.

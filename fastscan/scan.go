@@ -114,7 +114,22 @@ func (st *Scanner) restrict(masks []uint32, r span, b0 int) {
 // query against its own threshold; the scan stops when no query can take
 // anything more.
 func (st *Scanner) Scan(packed []byte, n, m2 int, ids []int64, luts []byte, bias []uint16, heaps []*topk.Heap) {
+	st.scan(packed, n, m2, ids, luts, bias, heaps, nil)
+}
+
+// ScanReservoirs is Scan with a reservoir per query instead of a heap:
+// for queries that take many codes (a few dozen best of thousands), pushes
+// cost less. The codes kept are those Scan keeps.
+func (st *Scanner) ScanReservoirs(packed []byte, n, m2 int, ids []int64, luts []byte, bias []uint16, res []*topk.Reservoir) {
+	st.scan(packed, n, m2, ids, luts, bias, nil, res)
+}
+
+// scan is Scan for heaps, or for reservoirs when heaps is nil.
+func (st *Scanner) scan(packed []byte, n, m2 int, ids []int64, luts []byte, bias []uint16, heaps []*topk.Heap, res []*topk.Reservoir) {
 	g := len(heaps)
+	if heaps == nil {
+		g = len(res)
+	}
 	bb, lb := BlockSize/2*m2, KSub*m2
 	if len(st.thr) < g {
 		st.thr = make([]uint16, g)
@@ -126,8 +141,12 @@ func (st *Scanner) Scan(packed []byte, n, m2 int, ids []int64, luts []byte, bias
 	for b0 := 0; b0 < nb; b0 += batchBlocks {
 		b1 := min(b0+batchBlocks, nb)
 		open := false
-		for j, h := range heaps {
-			thr[j] = kernelThreshold(h, bias[j])
+		for j := range thr {
+			if heaps != nil {
+				thr[j] = kernelThreshold(heaps[j].Threshold(), bias[j])
+			} else {
+				thr[j] = kernelThreshold(res[j].Threshold(), bias[j])
+			}
 			open = open || thr[j] != 0
 		}
 		if !open {
@@ -141,10 +160,15 @@ func (st *Scanner) Scan(packed []byte, n, m2 int, ids []int64, luts []byte, bias
 			} else {
 				asm.LUT4ScanMulti(sums, masks, packed[r.b0*bb:r.b1*bb], m2, luts[:g*lb], thr)
 			}
-			for j, h := range heaps {
+			for j := range thr {
 				qm := masks[j*nbb : (j+1)*nbb]
 				st.restrict(qm, r, b0)
-				collect(h, sums[j*nbb*BlockSize:(j+1)*nbb*BlockSize], qm, r.b0, n, bias[j], ids, st.lane)
+				qs := sums[j*nbb*BlockSize : (j+1)*nbb*BlockSize]
+				if heaps != nil {
+					collect(heaps[j], qs, qm, r.b0, n, bias[j], ids, st.lane)
+				} else {
+					collectRes(res[j], qs, qm, r.b0, n, bias[j], ids, st.lane)
+				}
 			}
 		}
 	}
@@ -178,12 +202,36 @@ func collect(h *topk.Heap, sums []uint16, masks []uint32, b0, n int, biasq uint1
 	}
 }
 
+// collectRes is collect into a reservoir.
+func collectRes(r *topk.Reservoir, sums []uint16, masks []uint32, b0, n int, biasq uint16, ids []int64, lane kume.IDFilter) {
+	if last := n - (b0+len(masks)-1)*BlockSize; last < BlockSize {
+		masks[len(masks)-1] &= 1<<last - 1 // padding vectors of the last block
+	}
+	for bi, mask := range masks {
+		for mask != 0 {
+			v := bits.TrailingZeros32(mask)
+			mask &= mask - 1
+			i := (b0+bi)*BlockSize + v
+			key := float32(uint32(sums[bi*BlockSize+v]) + uint32(biasq))
+			if key <= r.Threshold() {
+				id := int64(i)
+				if ids != nil {
+					id = ids[i]
+				}
+				if lane != nil && !lane.Contains(id) {
+					continue
+				}
+				r.Push(key, id)
+			}
+		}
+	}
+}
+
 // kernelThreshold is the bound the kernel tests sums against (sum <
-// threshold): one more than the heap's threshold less the list's bias, so
+// threshold): one more than the heap's threshold t less the list's bias, so
 // that a sum equal to the heap's worst key still reaches the heap, which
 // breaks the tie by id; 0 when nothing can enter.
-func kernelThreshold(h *topk.Heap, biasq uint16) uint16 {
-	t := h.Threshold()
+func kernelThreshold(t float32, biasq uint16) uint16 {
 	if math.IsInf(float64(t), 1) {
 		return math.MaxUint16
 	}
@@ -198,13 +246,19 @@ func kernelThreshold(h *topk.Heap, biasq uint16) uint16 {
 // the keys are top minus the quantized score (see Complement): scores are
 // recovered from top - key, and empty slots get -Inf.
 func Finish(h *topk.Heap, dist []float32, a, b float32, ip bool, top uint32) {
-	n := h.Finish(false)
+	Distances(dist, h.Finish(false), a, b, ip, top)
+}
+
+// Distances converts the n sorted integer keys at the start of dist into
+// distances, as Finish does, and gives the slots after them the metric's
+// worst distance (+Inf, or -Inf for inner product).
+func Distances(dist []float32, n int, a, b float32, ip bool, top uint32) {
 	for i := range dist {
 		switch {
 		case i >= n && ip:
 			dist[i] = float32(math.Inf(-1))
 		case i >= n:
-			// already +Inf
+			dist[i] = float32(math.Inf(1))
 		case ip:
 			dist[i] = distance(float32(top)-dist[i], a, b)
 		default:

@@ -142,19 +142,19 @@ func TestKernelThreshold(t *testing.T) {
 	var h topk.Heap
 	keys, ids := make([]float32, 1), make([]int64, 1)
 	h.Reset(keys, ids)
-	if kernelThreshold(&h, 5) != math.MaxUint16 {
+	if kernelThreshold(h.Threshold(), 5) != math.MaxUint16 {
 		t.Error("an empty heap lets everything through")
 	}
 	h.Push(100, 1)
 	// Sums equal to the worst key less the bias must reach the heap, which
 	// breaks the tie by id: the kernel's strict test gets one more.
-	if got := kernelThreshold(&h, 30); got != 71 {
+	if got := kernelThreshold(h.Threshold(), 30); got != 71 {
 		t.Errorf("threshold 100 with bias 30 = %d, want 71", got)
 	}
-	if got := kernelThreshold(&h, 100); got != 1 {
+	if got := kernelThreshold(h.Threshold(), 100); got != 1 {
 		t.Errorf("a bias at the threshold = %d, want 1 (a zero sum ties)", got)
 	}
-	if kernelThreshold(&h, 101) != 0 {
+	if kernelThreshold(h.Threshold(), 101) != 0 {
 		t.Error("a bias above the threshold skips the list")
 	}
 }

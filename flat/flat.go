@@ -63,11 +63,12 @@ type Index struct {
 }
 
 type scratch struct {
-	dist  []float32
-	qnorm []float32
-	heaps []topk.Heap
-	cands []exact.Collector
-	hits  [][]rangeres.Hit // per query of a range tile
+	dist   []float32
+	qnorm  []float32
+	heaps  []topk.Heap
+	cands  []exact.Collector
+	hits   [][]rangeres.Hit // per query of a range tile
+	radius []exact.Radius   // per query of a range tile
 }
 
 // New returns an empty exact index for d-dimensional vectors.

@@ -3,6 +3,7 @@ package flat
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
@@ -35,7 +36,7 @@ func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float
 	defer x.mu.RUnlock()
 	grain := 1
 	if nq >= minTileQueries {
-		grain = tileQueries / 4
+		grain = tileQueries
 	}
 	return rangeres.Run(ctx, nq, grain, x.m, func(lo, hi int, out *rangeres.Out) error {
 		s := x.getScratch()
@@ -74,66 +75,48 @@ func (x *Index) rangeOne(ctx context.Context, q []float32, radius float32, f kum
 
 // rangeTile answers a group of queries with the many-to-many kernel: a row
 // whose score is within the score's error bound of the radius is measured
-// again with the one-query kernel, which decides.
+// again with the one-query kernel, which decides (exact.Radius).
 func (x *Index) rangeTile(ctx context.Context, qs []float32, radius float32, f kume.IDFilter, out *rangeres.Out, s *scratch) error {
 	nq := len(qs) / x.d
 	n := len(x.data) / x.d
-	ip := x.m == metric.InnerProduct
 	qn := s.qnorm[:nq]
 	asm.SqNorms(qn, qs, x.d)
 	scale := exact.ErrorScale(x.d, x.m)
-	keyRadius := radius
-	if ip {
-		keyRadius = -radius
-	}
 	if cap(s.hits) < nq {
 		s.hits = make([][]rangeres.Hit, nq)
+		s.radius = make([]exact.Radius, nq)
 	}
-	hits := s.hits[:nq]
+	hits, rs := s.hits[:nq], s.radius[:nq]
 	for i := range hits {
 		hits[i] = hits[i][:0]
+		rs[i].Reset(qs[i*x.d:(i+1)*x.d], qn[i], x.m, scale, radius, f)
 	}
+	pending := 0
 	for r0 := 0; r0 < n; r0 += tileRows {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if pending > out.Cap() {
+			return rangeres.TooMany()
 		}
 		r1 := min(r0+tileRows, n)
 		nr := r1 - r0
 		buf := s.dist[:nq*nr]
 		rows := x.data[r0*x.d : r1*x.d]
-		norms := x.norms[r0:r1]
-		if ip {
-			asm.DotTile(buf, qs, rows, x.d)
-		} else {
-			asm.L2SqrTile(buf, qs, qn, rows, norms, x.d)
+		asm.DotTile(buf, qs, rows, x.d) // Radius expands it for L2
+		var rowIDs []int64
+		if x.ids != nil {
+			rowIDs = x.ids[r0:r1]
 		}
-		for i := 0; i < nq; i++ {
-			q := qs[i*x.d : (i+1)*x.d]
-			for j, sc := range buf[i*nr : (i+1)*nr] {
-				key := sc
-				if ip {
-					key = -sc
-				}
-				if key-scale*(qn[i]+norms[j]) > keyRadius { // false for NaN: measured
-					continue
-				}
-				id := x.id(r0 + j)
-				if f != nil && !f.Contains(id) {
-					continue
-				}
-				row := rows[j*x.d : (j+1)*x.d]
-				var v float32
-				if ip {
-					v = asm.Dot(q, row)
-				} else {
-					v = asm.L2Sqr(q, row)
-				}
-				if rangeres.Keep(x.m, v, radius) {
-					hits[i] = append(hits[i], rangeres.Hit{Dist: v, ID: id})
-				}
-			}
+		norms := x.norms[r0:r1]
+		normMax := maxOf(norms)
+		for i := range rs {
+			h0 := len(hits[i])
+			hits[i] = rs[i].Offer(hits[i], buf[i*nr:(i+1)*nr], rows, norms, normMax, rowIDs, int64(r0))
+			pending += len(hits[i]) - h0
 		}
 	}
+	out.Hits = slices.Grow(out.Hits, pending)
 	for i := range hits {
 		out.Hits = append(out.Hits, hits[i]...)
 		if err := out.Done(); err != nil {

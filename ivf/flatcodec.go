@@ -122,6 +122,10 @@ type flatScanner struct {
 	tile    []float32
 
 	out rangeres.Out // a list's hits in a range search
+
+	// The batch of the last beginRange.
+	radius []exact.Radius   // per query
+	hits   [][]rangeres.Hit // per query
 }
 
 // MaxBatch: the scanner takes any batch.
@@ -266,3 +270,87 @@ func (s *flatScanner) Range(j int, ids []int64, codes Codes, radius float32, dis
 	}
 	return dist, out
 }
+
+// beginRange prepares a range search of a batch of queries within radius,
+// list by list (rangeList), and returns the batch's hit lists, one per
+// query, empty; rangeList appends to them.
+func (s *flatScanner) beginRange(queries []float32, nprobe int, radius float32) [][]rangeres.Hit {
+	c := s.c
+	d, nq := c.d, len(queries)/c.d
+	s.queries, s.nprobe, s.heaps = queries, nprobe, nil
+	if cap(s.radius) < nq {
+		s.radius = make([]exact.Radius, nq)
+		s.hits = make([][]rangeres.Hit, nq)
+	}
+	if cap(s.qnAll) < nq {
+		s.qnAll = make([]float32, nq)
+	}
+	rs, hits, qn := s.radius[:nq], s.hits[:nq], s.qnAll[:nq]
+	asm.SqNorms(qn, queries, d)
+	scale := exact.ErrorScale(d, c.m)
+	for i := range rs {
+		rs[i].Reset(queries[i*d:(i+1)*d], qn[i], c.m, scale, radius, s.filter)
+		hits[i] = hits[i][:0]
+	}
+	return hits
+}
+
+// rangeList appends to the hit lists of the queries of probes (positions p,
+// query p/nprobe) the vectors of list l within the radius, with their exact
+// distances, and returns how many it appended. With three or more queries
+// the many-to-many kernel's scores choose the rows the one-query kernel
+// measures (exact.Radius); with fewer, the one-query kernel measures every
+// row. Either way a query's hits are those Range finds for it alone.
+func (s *flatScanner) rangeList(ids []int64, codes Codes, probes []int32) int {
+	l := codes.(*FlatCodes)
+	c := s.c
+	d, nprobe := c.d, s.nprobe
+	added := 0
+	if len(probes) < 3 {
+		ip := c.m == metric.InnerProduct
+		for _, p := range probes {
+			i := int(p) / nprobe
+			s.out.Hits = s.hits[i]
+			h0 := len(s.out.Hits)
+			exact.ScanRadius(&s.out, s.queries[i*d:(i+1)*d], l.vecs, ids, 0, ip, s.radius[i].Radius(), s.filter, s.buf)
+			s.hits[i] = s.out.Hits
+			added += len(s.out.Hits) - h0
+		}
+		s.out.Hits = nil
+		return added
+	}
+	nm := len(probes)
+	if cap(s.qbuf) < nm*d {
+		s.qbuf = make([]float32, nm*d)
+	}
+	qs := s.qbuf[:nm*d]
+	for j, p := range probes {
+		i := int(p) / nprobe
+		copy(qs[j*d:(j+1)*d], s.queries[i*d:(i+1)*d])
+	}
+	if cap(s.tile) < nm*tileRows {
+		s.tile = make([]float32, nm*tileRows)
+	}
+	for r0 := 0; r0 < len(ids); r0 += tileRows {
+		r1 := min(r0+tileRows, len(ids))
+		nr := r1 - r0
+		buf := s.tile[:nm*nr]
+		rows := l.vecs[r0*d : r1*d]
+		asm.DotTile(buf, qs, rows, d) // Radius expands it for L2
+		norms := l.norms[r0:r1]
+		var normMax float32
+		for _, v := range norms {
+			normMax = max(normMax, v)
+		}
+		for j, p := range probes {
+			i := int(p) / nprobe
+			h0 := len(s.hits[i])
+			s.hits[i] = s.radius[i].Offer(s.hits[i], buf[j*nr:(j+1)*nr], rows, norms, normMax, ids[r0:r1], 0)
+			added += len(s.hits[i]) - h0
+		}
+	}
+	return added
+}
+
+// prefetch asks for the vectors of a list, which rangeList reads next.
+func (s *flatScanner) prefetch(codes Codes) { asm.Prefetch(codes.(*FlatCodes).vecs) }

@@ -3,6 +3,8 @@ package ivf
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"slices"
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/internal/check"
@@ -41,11 +43,21 @@ func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float
 		f = p.Filter
 	}
 	nprobe = min(nprobe, x.nlist)
-	return rangeres.Run(ctx, nq, parallel.Grain(nq, 16), x.m, func(lo, hi int, out *rangeres.Out) error {
+	grain := parallel.Grain(nq, 16)
+	if _, ok := x.codec.(*FlatCodec); ok {
+		// Batches go list by list (rangeBatch): the fewer the chunks, the
+		// fewer times each probed list is read. One per goroutine.
+		procs := runtime.GOMAXPROCS(0)
+		grain = max((nq+procs-1)/procs, 16)
+	}
+	return rangeres.Run(ctx, nq, grain, x.m, func(lo, hi int, out *rangeres.Out) error {
 		s := x.getSearcher(f)
 		defer x.putSearcher(s)
 		if err := x.quantizer.SearchInto(ctx, &s.coarse, queries[lo*x.d:hi*x.d], nprobe, nil); err != nil {
 			return err
+		}
+		if br, ok := s.scanner.(batchRanger); ok && hi-lo > 1 {
+			return x.rangeBatch(ctx, s, br, queries[lo*x.d:hi*x.d], nprobe, radius, out)
 		}
 		every := s.scanner.WorkPerCheck()
 		var dist []float32
@@ -76,4 +88,58 @@ func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float
 		}
 		return nil
 	})
+}
+
+// batchRanger is implemented by scanners that answer the range search of a
+// batch list by list, each probed list read once for all the queries that
+// probe it (the flat codec's).
+type batchRanger interface {
+	// beginRange prepares the batch's queries (nprobe probes each) and
+	// returns one empty hit list per query.
+	beginRange(queries []float32, nprobe int, radius float32) [][]rangeres.Hit
+	// rangeList appends to the hit lists of the probes' queries the
+	// vectors of one list (ids and codes) within the radius and returns
+	// how many it appended.
+	rangeList(ids []int64, codes Codes, probes []int32) int
+	// prefetch asks for the memory of a list's codes without waiting.
+	prefetch(codes Codes)
+}
+
+// rangeBatch answers the range search of the queries whose probes are in
+// s.coarse, list by list, and closes each query's results in out.
+func (x *Index) rangeBatch(ctx context.Context, s *searcher, br batchRanger, queries []float32, nprobe int, radius float32, out *rangeres.Out) error {
+	nq := len(queries) / x.d
+	hits := br.beginRange(queries, nprobe, radius)
+	s.groups.group(s.coarse.IDs[:nq*nprobe], x.nlist)
+	every, work, pending := s.scanner.WorkPerCheck(), 0, 0
+	for g := 0; g < s.groups.len(); g++ {
+		l, probes := s.groups.at(g)
+		n := x.lists.Len(l)
+		if n == 0 {
+			continue
+		}
+		if work += len(probes) * n; work >= every {
+			work = 0
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if pending > out.Cap() {
+				return rangeres.TooMany()
+			}
+		}
+		if g+1 < s.groups.len() {
+			// The next list's memory loads while this one is compared.
+			next, _ := s.groups.at(g + 1)
+			br.prefetch(x.lists.codes[next])
+		}
+		pending += br.rangeList(x.lists.ids[l], x.lists.codes[l], probes)
+	}
+	out.Hits = slices.Grow(out.Hits, pending)
+	for i := range hits {
+		out.Hits = append(out.Hits, hits[i]...)
+		if err := out.Done(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -26,6 +26,7 @@ package exact
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
@@ -127,15 +128,23 @@ func (c *Collector) Offer(dots, rows, norms []float32, normMax float32, ids []in
 		return
 	}
 	norms = norms[:len(dots)]
-	for j, s := range dots {
-		if norms[j]-2*s > o.quick {
-			continue // false for NaN: such a row is looked at
+	for j0 := 0; j0 < len(dots); j0 += 32 {
+		j1 := min(j0+32, len(dots))
+		// The rows that pass the quick test (NaN rows too), 32 at a time:
+		// usually none. A row offered may tighten the bound for the rows
+		// after it, which are tested again.
+		for m := asm.L2Candidates(dots[j0:j1], norms[j0:j1], o.quick); m != 0; m &= m - 1 {
+			j := j0 + bits.TrailingZeros32(m)
+			s := dots[j]
+			if norms[j]-2*s > o.quick {
+				continue // false for NaN: such a row is looked at
+			}
+			key := c.qn + norms[j] - 2*s
+			if key < 0 {
+				key = 0
+			}
+			c.offerRow(&o, j, key)
 		}
-		key := c.qn + norms[j] - 2*s
-		if key < 0 {
-			key = 0
-		}
-		c.offerRow(&o, j, key)
 	}
 }
 

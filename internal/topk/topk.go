@@ -27,6 +27,11 @@ func (h *Heap) Reset(keys []float32, ids []int64) {
 	h.n = 0
 }
 
+// Slots returns the buffers given to Reset, which hold the results after
+// Finish: a caller that selects entries by other means (a Reservoir)
+// writes them there itself.
+func (h *Heap) Slots() ([]float32, []int64) { return h.keys, h.ids }
+
 // K is the number of entries the heap keeps.
 func (h *Heap) K() int { return len(h.keys) }
 

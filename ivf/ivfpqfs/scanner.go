@@ -42,7 +42,8 @@ type scanner struct {
 	btop    []uint32  // each query's top (inner product)
 	gluts   []byte    // the tables of one group of queries, side by side
 	gbias   []uint16
-	gheaps  []*topk.Heap
+	res     []topk.Reservoir // each query's candidates, moved to its heap by Finish
+	gres    []*topk.Reservoir
 }
 
 // perListTables reports whether each probed list has its own table.
@@ -87,7 +88,16 @@ func (s *scanner) Begin(queries []float32, nprobe int, lists []int64, coarse []f
 	if len(s.gbias) < fastscan.QueryGroup {
 		s.gluts = make([]byte, fastscan.QueryGroup*lb)
 		s.gbias = make([]uint16, fastscan.QueryGroup)
-		s.gheaps = make([]*topk.Heap, fastscan.QueryGroup)
+		s.gres = make([]*topk.Reservoir, fastscan.QueryGroup)
+	}
+	if heaps != nil {
+		if cap(s.res) < nq {
+			s.res = make([]topk.Reservoir, nq)
+		}
+		s.res = s.res[:nq]
+		for i := range s.res {
+			s.res[i].Reset(heaps[i].K())
+		}
 	}
 }
 
@@ -115,7 +125,7 @@ func (s *scanner) Scan(list int, ids []int64, codes ivf.Codes, probes []int32) {
 		g := len(group)
 		for j, p := range group {
 			s.gbias[j] = s.bbias[p]
-			s.gheaps[j] = &s.heaps[int(p)/s.nprobe]
+			s.gres[j] = &s.res[int(p)/s.nprobe]
 		}
 		luts := s.lut(group[0])
 		if g > 1 {
@@ -124,13 +134,17 @@ func (s *scanner) Scan(list int, ids []int64, codes ivf.Codes, probes []int32) {
 			}
 			luts = s.gluts[:g*lb]
 		}
-		s.st.Scan(l.packed, l.n, m2, ids, luts, s.gbias[:g], s.gheaps[:g])
+		s.st.ScanReservoirs(l.packed, l.n, m2, ids, luts, s.gbias[:g], s.gres[:g])
 	}
 }
 
-// Finish turns query i's quantized keys into distance estimates.
+// Finish writes query i's best codes, gathered in its reservoir, into its
+// heap's slots, best first, and turns their quantized keys into distance
+// estimates.
 func (s *scanner) Finish(i int, dist []float32) {
-	fastscan.Finish(&s.heaps[i], dist, s.bab[2*i], s.bab[2*i+1], s.c.mt == metric.InnerProduct, s.btop[i])
+	keys, ids := s.heaps[i].Slots()
+	n := s.res[i].Finish(keys, ids)
+	fastscan.Distances(dist, n, s.bab[2*i], s.bab[2*i+1], s.c.mt == metric.InnerProduct, s.btop[i])
 }
 
 // Range appends the codes of the list whose estimated distance (as a
