@@ -411,7 +411,9 @@ func (s *Set) getScratch() *scratch {
 // dist and ids (k per query, nearest first, equal distances by smaller id),
 // exactly as comparing each query with every row by asm.L2Sqr would. A
 // row's id is rowIDs[row], or the row number when rowIDs is nil; k must not
-// exceed the number of rows. ctx is checked between tiles of queries.
+// exceed the number of rows, and the queries must be finite with squared
+// norms below float32's range (check.Vectors). ctx is checked between tiles
+// of queries.
 func (s *Set) Search(ctx context.Context, queries []float32, k int, dist []float32, ids []int64, rowIDs []int64) error {
 	sc := s.getScratch()
 	defer s.scratch.Put(sc)
@@ -451,6 +453,10 @@ func (s *Set) searchTile(sc *scratch, qs []float32, k int, dist []float32, ids [
 	}
 }
 
+// measured marks a row already measured among the bound scores: a NaN,
+// which no threshold test selects again.
+var measured = float32(math.NaN())
+
 // answer finds query i's k nearest rows from its bound scores w
 // (overwritten).
 func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float32, ids []int64, rowIDs []int64) {
@@ -472,7 +478,7 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	if k == 1 {
 		best := asm.ArgMin(w)
 		h.Push(asm.L2Sqr(q, s.rows[best*d:(best+1)*d]), id(best))
-		w[best] = float32(math.Inf(1))
+		w[best] = measured
 	} else {
 		if cap(sc.selK) < k {
 			sc.selK, sc.selID = make([]float32, k), make([]int64, k)
@@ -488,7 +494,7 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 		}
 		for _, j := range sc.selID[:sel.Len()] {
 			h.Push(asm.L2Sqr(q, s.rows[j*int64(d):(j+1)*int64(d)]), id(int(j)))
-			w[j] = float32(math.Inf(1))
+			w[j] = measured
 		}
 	}
 	an := float64(sc.an[i])
@@ -502,7 +508,7 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 		return
 	}
 	for _, j := range cand {
-		if w[j] > thr {
+		if !(w[j] <= thr) { // the bound has tightened since
 			continue
 		}
 		h.Push(asm.L2Sqr(q, s.rows[int(j)*d:(int(j)+1)*d]), id(int(j)))
