@@ -351,11 +351,7 @@ func (s *Set) points(out []float32, h []float64, c, p, rec, a []float32) {
 			h[i] = math.NaN()
 			continue
 		}
-		e := rec[i*d : (i+1)*d]
-		for j, v := range c[i*d : (i+1)*d] {
-			e[j] = v - e[j]
-		}
-		r := math.Sqrt(float64(asm.Dot(e, e)))
+		r := math.Sqrt(float64(asm.L2Sqr(c[i*d:(i+1)*d], rec[i*d:(i+1)*d])))
 		pi := p[i*m : (i+1)*m]
 		copy(dst, pi)
 		dst[m], dst[m+1] = float32(r), 0
