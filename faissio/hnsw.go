@@ -42,38 +42,22 @@ func (d *decoder) hnswFlat() (*hnswData, error) {
 		return nil, err
 	}
 	g := &hnsw.Graph{}
-	if g.AssignProbas, err = d.f64Vector("HNSW assign_probas"); err != nil {
-		return nil, err
-	}
-	if g.CumNeighbors, err = d.i32Vector("HNSW cum_nneighbor_per_level"); err != nil {
-		return nil, err
-	}
-	if g.Levels, err = d.i32Vector("HNSW levels"); err != nil {
-		return nil, err
-	}
-	if int64(len(g.Levels)) != h.ntotal {
+	g.AssignProbas = d.f64Vector("HNSW assign_probas")
+	g.CumNeighbors = d.i32Vector("HNSW cum_nneighbor_per_level")
+	if g.Levels = d.i32Vector("HNSW levels"); int64(len(g.Levels)) != h.ntotal {
 		return nil, d.corrupt("HNSW has %d levels entries for %d vectors", len(g.Levels), h.ntotal)
 	}
-	if g.Offsets, err = d.u64Vector("HNSW offsets"); err != nil {
-		return nil, err
+	g.Offsets = d.u64Vector("HNSW offsets")
+	g.Neighbors = d.i32Vector("HNSW neighbors")
+	g.EntryPoint, g.MaxLevel, g.EfConstruction, g.EfSearch = d.i32(), d.i32(), d.i32(), d.i32()
+	d.i32() // upper_beam
+	if d.err != nil {
+		return nil, d.err
 	}
-	if g.Neighbors, err = d.i32Vector("HNSW neighbors"); err != nil {
-		return nil, err
-	}
-	var tail [5]int32
-	for i := range tail {
-		if tail[i], err = d.i32(); err != nil {
-			return nil, err
-		}
-	}
-	g.EntryPoint, g.MaxLevel, g.EfConstruction, g.EfSearch = tail[0], tail[1], tail[2], tail[3]
 	if err := g.Check(); err != nil {
-		return nil, fmt.Errorf("faissio: at byte %d: IndexHNSWFlat: %w", d.pos, err)
+		return nil, d.fail(fmt.Errorf("faissio: at byte %d: IndexHNSWFlat: %w", d.pos, err))
 	}
-	st, err := d.fourcc()
-	if err != nil {
-		return nil, err
-	}
+	st := d.fourcc()
 	if st != tagFlatL2 && st != tagFlatIP && st != tagFlat {
 		return nil, d.unsupportedTag(st, "IndexHNSWFlat (kume reads it over IndexFlat storage) with storage")
 	}
@@ -87,25 +71,22 @@ func (d *decoder) hnswFlat() (*hnswData, error) {
 		return nil, d.corrupt("IndexHNSWFlat is %d-d %v with %d vectors, its storage %d-d %v with %d", h.d, h.metric, h.ntotal, f.h.d, f.h.metric, f.h.ntotal)
 	}
 	if err := checkStored("IndexHNSWFlat storage", f.data, h.d); err != nil {
-		return nil, err
+		return nil, d.fail(err)
 	}
 	return &hnswData{h: h, g: g, data: f.data}, nil
 }
 
 // i32Vector reads a vector<int32>; memory grows only as the bytes arrive.
-func (d *decoder) i32Vector(what string) ([]int32, error) {
-	n, err := d.count(what, 4)
-	if err != nil {
-		return nil, err
-	}
+func (d *decoder) i32Vector(what string) []int32 {
+	n := d.count(what, 4)
 	var dst []int32
-	for n > 0 {
+	for n > 0 && d.err == nil {
 		c := d.growStep(n, 4)
 		dst = grow(dst, c)
 		part := dst[len(dst) : len(dst)+c]
 		b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(part))), 4*len(part))
-		if err := d.full(b); err != nil {
-			return nil, err
+		if !d.full(b) {
+			break
 		}
 		if !littleEndian {
 			for i := range part {
@@ -115,27 +96,24 @@ func (d *decoder) i32Vector(what string) ([]int32, error) {
 		dst = dst[:len(dst)+c]
 		n -= c
 	}
-	return dst, nil
+	return dst
 }
 
 // f64Vector reads a vector<double>.
-func (d *decoder) f64Vector(what string) ([]float64, error) {
-	n, err := d.count(what, 8)
-	if err != nil {
-		return nil, err
-	}
-	v, err := d.int64s(nil, n)
-	if err != nil {
-		return nil, err
+func (d *decoder) f64Vector(what string) []float64 {
+	v := d.int64s(nil, d.count(what, 8))
+	if d.err != nil {
+		return nil
 	}
 	out := make([]float64, len(v))
 	for i, x := range v {
 		out[i] = math.Float64frombits(uint64(x))
 		if !(out[i] >= 0 && out[i] <= 1) {
-			return nil, d.corrupt("%s[%d] = %v is not a probability", what, i, out[i])
+			d.corrupt("%s[%d] = %v is not a probability", what, i, out[i])
+			return nil
 		}
 	}
-	return out, nil
+	return out
 }
 
 // hnswFlat writes an IndexHNSWFlat record with its storage; an IndexIDMap
@@ -207,9 +185,9 @@ func (d *decoder) idMapHNSW(h header) (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := d.i64Vector("IndexIDMap ids")
-	if err != nil {
-		return nil, err
+	ids := d.i64Vector("IndexIDMap ids")
+	if d.err != nil {
+		return nil, d.err
 	}
 	if int64(len(ids)) != h.ntotal || r.h.ntotal != h.ntotal {
 		return nil, d.corrupt("IndexIDMap: ntotal %d, %d ids, its IndexHNSWFlat holds %d", h.ntotal, len(ids), r.h.ntotal)
