@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/parallel"
 	"github.com/kume-ann/kume/internal/topk"
@@ -298,28 +299,34 @@ func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.Se
 
 // SearchInto is Search writing into dst.
 func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
-	nq, err := check.Search(queries, x.d, k)
-	if err != nil {
-		return fmt.Errorf("fastscan: %w", err)
-	}
+	return batch.Into(ctx, x, "fastscan", dst, queries, k, p)
+}
+
+// SearchChecked answers a batch checked by the public call that began it:
+// SearchInto's, or that of an index wrapping this one.
+func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
+	queries, k, dst, f := b.Queries, b.K, b.Dst, b.Filter()
+	nq := dst.NQ
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if !x.pq.IsTrained() {
 		return fmt.Errorf("fastscan: %w: train before searching", kume.ErrNotTrained)
 	}
-	var f kume.IDFilter
-	if p != nil {
-		f = p.Filter
-	}
-	dst.Resize(nq, k)
 	if nq <= 1 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return x.searchRange(ctx, dst, queries, k, 0, nq, f)
+		if err := x.searchRange(ctx, dst, queries, k, 0, nq, f); err != nil {
+			return err
+		}
+		return b.After(0, nq)
 	}
+	then := b.Then
 	return parallel.For(ctx, nq, parallel.Grain(nq, 4), func(lo, hi int) error {
-		return x.searchRange(ctx, dst, queries, k, lo, hi, f)
+		if err := x.searchRange(ctx, dst, queries, k, lo, hi, f); err != nil {
+			return err
+		}
+		return batch.After(then, lo, hi)
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/exact"
 	"github.com/kume-ann/kume/internal/parallel"
@@ -293,17 +294,16 @@ func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.Se
 // goroutines; a search allocates nothing once dst and the index's scratch
 // buffers have grown to size.
 func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
-	nq, err := check.Search(queries, x.d, k)
-	if err != nil {
-		return err
-	}
-	dst.Resize(nq, k)
+	return batch.Into(ctx, x, "", dst, queries, k, p)
+}
+
+// SearchChecked answers a batch checked by the public call that began it:
+// SearchInto's, or that of an index wrapping this one.
+func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
+	queries, k, dst, f := b.Queries, b.K, b.Dst, b.Filter()
+	nq := dst.NQ
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	var f kume.IDFilter
-	if p != nil {
-		f = p.Filter
-	}
 	tiled := nq >= minTileQueries
 	grain := 1
 	if tiled {
@@ -314,10 +314,17 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return x.searchRange(ctx, dst, queries, k, 0, nq, tiled, f)
+		if err := x.searchRange(ctx, dst, queries, k, 0, nq, tiled, f); err != nil {
+			return err
+		}
+		return b.After(0, nq)
 	}
+	then := b.Then
 	return parallel.For(ctx, nq, grain, func(lo, hi int) error {
-		return x.searchRange(ctx, dst, queries, k, lo, hi, tiled, f)
+		if err := x.searchRange(ctx, dst, queries, k, lo, hi, tiled, f); err != nil {
+			return err
+		}
+		return batch.After(then, lo, hi)
 	})
 }
 

@@ -27,6 +27,7 @@ import (
 	"sync"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/parallel"
 	"github.com/kume-ann/kume/metric"
@@ -187,8 +188,8 @@ func (x *Index) EfConstruction() int {
 // SetEfSearch sets the default beam width of searches (FAISS's
 // hnsw.efSearch).
 func (x *Index) SetEfSearch(ef int) error {
-	if ef < 1 || ef > MaxEf {
-		return fmt.Errorf("hnsw: %w: efSearch = %d, want 1..%d", kume.ErrInvalidArgument, ef, MaxEf)
+	if err := kume.CheckEf("efSearch", ef); err != nil {
+		return fmt.Errorf("hnsw: %w", err)
 	}
 	x.mu.Lock()
 	x.g.EfSearch = int32(ef)
@@ -199,8 +200,8 @@ func (x *Index) SetEfSearch(ef int) error {
 // SetEfConstruction sets the beam width of later insertions (FAISS's
 // hnsw.efConstruction).
 func (x *Index) SetEfConstruction(ef int) error {
-	if ef < 1 || ef > MaxEf {
-		return fmt.Errorf("hnsw: %w: efConstruction = %d, want 1..%d", kume.ErrInvalidArgument, ef, MaxEf)
+	if err := kume.CheckEf("efConstruction", ef); err != nil {
+		return fmt.Errorf("hnsw: %w", err)
 	}
 	x.mu.Lock()
 	x.g.EfConstruction = int32(ef)
@@ -471,32 +472,36 @@ func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.Se
 // nodes. p.Filter restricts the results, not the walk. Each query is answered on its own, so a batch returns what its
 // queries return alone; batches are spread over GOMAXPROCS goroutines.
 func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
-	nq, err := check.Search(queries, x.d, k)
-	if err != nil {
-		return fmt.Errorf("hnsw: %w", err)
-	}
+	return batch.Into(ctx, x, "hnsw", dst, queries, k, p)
+}
+
+// SearchChecked answers a batch checked by the public call that began it:
+// SearchInto's, or that of an index wrapping this one (an IVF index's
+// coarse search among them).
+func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
+	queries, k, dst, p, filter := b.Queries, b.K, b.Dst, b.Params, b.Filter()
+	nq := dst.NQ
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	ef := int(x.g.EfSearch)
 	if p != nil && p.EfSearch != 0 {
-		if p.EfSearch < 0 || p.EfSearch > MaxEf {
-			return fmt.Errorf("hnsw: %w: efSearch = %d, want 1..%d", kume.ErrInvalidArgument, p.EfSearch, MaxEf)
-		}
 		ef = p.EfSearch
 	}
-	var filter kume.IDFilter
-	if p != nil {
-		filter = p.Filter
-	}
-	dst.Resize(nq, k)
 	if nq <= 1 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return x.searchRange(ctx, dst, queries, k, ef, filter, 0, nq)
+		if err := x.searchRange(ctx, dst, queries, k, ef, filter, 0, nq); err != nil {
+			return err
+		}
+		return b.After(0, nq)
 	}
+	then := b.Then
 	return parallel.For(ctx, nq, parallel.Grain(nq, 16), func(lo, hi int) error {
-		return x.searchRange(ctx, dst, queries, k, ef, filter, lo, hi)
+		if err := x.searchRange(ctx, dst, queries, k, ef, filter, lo, hi); err != nil {
+			return err
+		}
+		return batch.After(then, lo, hi)
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/parallel"
 	"github.com/kume-ann/kume/internal/topk"
@@ -127,8 +128,8 @@ func (x *Index) NProbe() int {
 // SetNProbe sets the default number of lists a query visits. Values above
 // nlist visit every list.
 func (x *Index) SetNProbe(n int) error {
-	if n < 1 {
-		return fmt.Errorf("ivf: %w: nprobe = %d, want >= 1", kume.ErrInvalidArgument, n)
+	if err := kume.CheckNProbe(n); err != nil {
+		return fmt.Errorf("ivf: %w", err)
 	}
 	x.mu.Lock()
 	x.nprobe = n
@@ -485,10 +486,14 @@ func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.Se
 // are spread over GOMAXPROCS goroutines; a search allocates nothing once its
 // buffers have grown.
 func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
-	nq, err := check.Search(queries, x.d, k)
-	if err != nil {
-		return fmt.Errorf("ivf: %w", err)
-	}
+	return batch.Into(ctx, x, "ivf", dst, queries, k, p)
+}
+
+// SearchChecked answers a batch checked by the public call that began it:
+// SearchInto's, or that of an index wrapping this one.
+func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
+	queries, k, dst, p, f := b.Queries, b.K, b.Dst, b.Params, b.Filter()
+	nq := dst.NQ
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if !x.trained || !x.codec.IsTrained() {
@@ -496,29 +501,25 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 	}
 	nprobe := x.nprobe
 	if p != nil && p.NProbe != 0 {
-		if p.NProbe < 0 {
-			return fmt.Errorf("ivf: %w: nprobe = %d", kume.ErrInvalidArgument, p.NProbe)
-		}
 		nprobe = p.NProbe
 	}
 	nprobe = min(nprobe, x.nlist)
-	var f kume.IDFilter
-	if p != nil {
-		f = p.Filter
-	}
-	qef, err := quantizerEf(p)
-	if err != nil {
-		return err
-	}
-	dst.Resize(nq, k)
+	qef := quantizerEf(p)
 	if nq <= 1 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return x.searchRange(ctx, dst, queries, k, nprobe, 0, nq, f, qef)
+		if err := x.searchRange(ctx, dst, queries, k, nprobe, 0, nq, f, qef); err != nil {
+			return err
+		}
+		return b.After(0, nq)
 	}
+	then := b.Then
 	return parallel.For(ctx, nq, parallel.Grain(nq, 16), func(lo, hi int) error {
-		return x.searchRange(ctx, dst, queries, k, nprobe, lo, hi, f, qef)
+		if err := x.searchRange(ctx, dst, queries, k, nprobe, lo, hi, f, qef); err != nil {
+			return err
+		}
+		return batch.After(then, lo, hi)
 	})
 }
 
