@@ -305,29 +305,16 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 // SearchChecked answers a batch checked by the public call that began it:
 // SearchInto's, or that of an index wrapping this one.
 func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
-	queries, k, dst, f := b.Queries, b.K, b.Dst, b.Filter()
-	nq := dst.NQ
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if !x.pq.IsTrained() {
 		return fmt.Errorf("fastscan: %w: train before searching", kume.ErrNotTrained)
 	}
-	if nq <= 1 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := x.searchRange(ctx, dst, queries, k, 0, nq, f); err != nil {
-			return err
-		}
-		return b.After(0, nq)
-	}
-	then := b.Then
-	return parallel.For(ctx, nq, parallel.Grain(nq, 4), func(lo, hi int) error {
-		if err := x.searchRange(ctx, dst, queries, k, lo, hi, f); err != nil {
-			return err
-		}
-		return batch.After(then, lo, hi)
-	})
+	return batch.Run(ctx, b, parallel.Grain(b.Dst.NQ, 4), x, (*Index).searchChunk)
+}
+
+func (x *Index) searchChunk(ctx context.Context, b batch.Batch, lo, hi int) error {
+	return x.searchRange(ctx, b.Dst, b.Queries, b.K, lo, hi, b.Filter())
 }
 
 // flatState is the per-goroutine scratch of the flat index's search: the

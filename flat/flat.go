@@ -15,7 +15,6 @@ import (
 	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/exact"
-	"github.com/kume-ann/kume/internal/parallel"
 	"github.com/kume-ann/kume/internal/rangeres"
 	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/metric"
@@ -300,32 +299,24 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 // SearchChecked answers a batch checked by the public call that began it:
 // SearchInto's, or that of an index wrapping this one.
 func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
-	queries, k, dst, f := b.Queries, b.K, b.Dst, b.Filter()
-	nq := dst.NQ
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	tiled := nq >= minTileQueries
+	tiled := b.Dst.NQ >= minTileQueries
 	grain := 1
 	if tiled {
 		grain = tileQueries
 	}
-	if nq <= grain {
-		// One chunk: no goroutines, and no closure to allocate.
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := x.searchRange(ctx, dst, queries, k, 0, nq, tiled, f); err != nil {
-			return err
-		}
-		return b.After(0, nq)
-	}
-	then := b.Then
-	return parallel.For(ctx, nq, grain, func(lo, hi int) error {
-		if err := x.searchRange(ctx, dst, queries, k, lo, hi, tiled, f); err != nil {
-			return err
-		}
-		return batch.After(then, lo, hi)
-	})
+	return batch.Run(ctx, b, grain, flatRun{x, tiled}, flatRun.search)
+}
+
+// flatRun is what a flat search resolves once per batch.
+type flatRun struct {
+	x     *Index
+	tiled bool
+}
+
+func (r flatRun) search(ctx context.Context, b batch.Batch, lo, hi int) error {
+	return r.x.searchRange(ctx, b.Dst, b.Queries, b.K, lo, hi, r.tiled, b.Filter())
 }
 
 // searchRange answers queries lo..hi-1 of a batch into dst, returning only

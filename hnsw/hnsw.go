@@ -479,30 +479,23 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 // SearchInto's, or that of an index wrapping this one (an IVF index's
 // coarse search among them).
 func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
-	queries, k, dst, p, filter := b.Queries, b.K, b.Dst, b.Params, b.Filter()
-	nq := dst.NQ
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	ef := int(x.g.EfSearch)
-	if p != nil && p.EfSearch != 0 {
-		ef = p.EfSearch
+	r := hnswRun{x, int(x.g.EfSearch)}
+	if b.Params != nil && b.Params.EfSearch != 0 {
+		r.ef = b.Params.EfSearch
 	}
-	if nq <= 1 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := x.searchRange(ctx, dst, queries, k, ef, filter, 0, nq); err != nil {
-			return err
-		}
-		return b.After(0, nq)
-	}
-	then := b.Then
-	return parallel.For(ctx, nq, parallel.Grain(nq, 16), func(lo, hi int) error {
-		if err := x.searchRange(ctx, dst, queries, k, ef, filter, lo, hi); err != nil {
-			return err
-		}
-		return batch.After(then, lo, hi)
-	})
+	return batch.Run(ctx, b, parallel.Grain(b.Dst.NQ, 16), r, hnswRun.search)
+}
+
+// hnswRun is what an HNSW search resolves once per batch: the beam width.
+type hnswRun struct {
+	x  *Index
+	ef int
+}
+
+func (r hnswRun) search(ctx context.Context, b batch.Batch, lo, hi int) error {
+	return r.x.searchRange(ctx, b.Dst, b.Queries, b.K, r.ef, b.Filter(), lo, hi)
 }
 
 func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, ef int, filter kume.IDFilter, lo, hi int) error {

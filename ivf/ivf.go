@@ -492,35 +492,27 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 // SearchChecked answers a batch checked by the public call that began it:
 // SearchInto's, or that of an index wrapping this one.
 func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
-	queries, k, dst, p, f := b.Queries, b.K, b.Dst, b.Params, b.Filter()
-	nq := dst.NQ
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if !x.trained || !x.codec.IsTrained() {
 		return fmt.Errorf("ivf: %w: train before searching", kume.ErrNotTrained)
 	}
-	nprobe := x.nprobe
-	if p != nil && p.NProbe != 0 {
-		nprobe = p.NProbe
+	r := ivfRun{x: x, nprobe: x.nprobe, qef: quantizerEf(b.Params)}
+	if b.Params != nil && b.Params.NProbe != 0 {
+		r.nprobe = b.Params.NProbe
 	}
-	nprobe = min(nprobe, x.nlist)
-	qef := quantizerEf(p)
-	if nq <= 1 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := x.searchRange(ctx, dst, queries, k, nprobe, 0, nq, f, qef); err != nil {
-			return err
-		}
-		return b.After(0, nq)
-	}
-	then := b.Then
-	return parallel.For(ctx, nq, parallel.Grain(nq, 16), func(lo, hi int) error {
-		if err := x.searchRange(ctx, dst, queries, k, nprobe, lo, hi, f, qef); err != nil {
-			return err
-		}
-		return batch.After(then, lo, hi)
-	})
+	r.nprobe = min(r.nprobe, x.nlist)
+	return batch.Run(ctx, b, parallel.Grain(b.Dst.NQ, 16), r, ivfRun.search)
+}
+
+// ivfRun is what an IVF search resolves once per batch.
+type ivfRun struct {
+	x           *Index
+	nprobe, qef int
+}
+
+func (r ivfRun) search(ctx context.Context, b batch.Batch, lo, hi int) error {
+	return r.x.searchRange(ctx, b.Dst, b.Queries, b.K, r.nprobe, lo, hi, b.Filter(), r.qef)
 }
 
 func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, nprobe, lo, hi int, f kume.IDFilter, qef int) error {

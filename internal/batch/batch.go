@@ -14,6 +14,7 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/internal/check"
+	"github.com/kume-ann/kume/internal/parallel"
 )
 
 // Batch is a checked search: the queries are finite rows of the index's
@@ -32,16 +33,11 @@ type Batch struct {
 }
 
 // After calls b.Then for the queries [lo, hi), if it is set.
-func (b Batch) After(lo, hi int) error { return After(b.Then, lo, hi) }
-
-// After calls then for the queries [lo, hi), if then is set: a part's
-// goroutines call it with a copy of Batch.Then, so that the batch itself
-// stays on the caller's stack.
-func After(then func(lo, hi int) error, lo, hi int) error {
-	if then == nil {
+func (b Batch) After(lo, hi int) error {
+	if b.Then == nil {
 		return nil
 	}
-	return then(lo, hi)
+	return b.Then(lo, hi)
 }
 
 // Filter returns the batch's id filter, nil when there is none.
@@ -50,6 +46,31 @@ func (b Batch) Filter() kume.IDFilter {
 		return nil
 	}
 	return b.Params.Filter
+}
+
+// Run answers the checked batch b in chunks of queries [lo, hi), at most
+// grain long: for each, fn(st, ctx, b, lo, hi), then b.Then. A batch that
+// fits one chunk runs on the calling goroutine and allocates nothing for
+// it; a larger one is spread over up to GOMAXPROCS goroutines. st carries
+// what the part resolved for the whole batch (its defaults, nprobe, ...),
+// so that fn need not be a closure (a method expression: T.method).
+func Run[S any](ctx context.Context, b Batch, grain int, st S, fn func(st S, ctx context.Context, b Batch, lo, hi int) error) error {
+	nq := b.Dst.NQ
+	if nq <= max(grain, 1) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(st, ctx, b, 0, nq); err != nil {
+			return err
+		}
+		return b.After(0, nq)
+	}
+	return parallel.For(ctx, nq, grain, func(lo, hi int) error {
+		if err := fn(st, ctx, b, lo, hi); err != nil {
+			return err
+		}
+		return b.After(lo, hi)
+	})
 }
 
 // Part is an index that answers checked batches. Every kume index is one.
