@@ -16,6 +16,7 @@ import (
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/exact"
 	"github.com/kume-ann/kume/internal/rangeres"
+	"github.com/kume-ann/kume/internal/rows"
 	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/metric"
 )
@@ -206,47 +207,20 @@ func (x *Index) Vectors() ([]float32, []int64) {
 func (x *Index) Reconstruct(id int64, dst []float32) ([]float32, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	row, ok := x.row(id)
-	if !ok {
-		return dst, fmt.Errorf("flat: %w: %d", kume.ErrNotFound, id)
-	}
-	return append(dst, x.data[row*x.d:(row+1)*x.d]...), nil
+	return x.rows().Reconstruct("flat", id, dst)
 }
 
 // ReconstructN appends the vectors with ids i0 .. i0+n-1 to dst.
 func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if err := check.IDRange(i0, n, len(x.data)/x.d); err != nil {
-		return dst, fmt.Errorf("flat: %w", err)
-	}
-	if x.ids == nil {
-		rows := int64(len(x.data) / x.d)
-		if i0+n > rows {
-			return dst, fmt.Errorf("flat: %w: ids %d..%d, index holds %d", kume.ErrNotFound, i0, i0+n-1, rows)
-		}
-		return append(dst, x.data[i0*int64(x.d):(i0+n)*int64(x.d)]...), nil
-	}
-	for id := i0; id < i0+n; id++ {
-		row, ok := x.row(id)
-		if !ok {
-			return dst, fmt.Errorf("flat: %w: %d", kume.ErrNotFound, id)
-		}
-		dst = append(dst, x.data[row*x.d:(row+1)*x.d]...)
-	}
-	return dst, nil
+	return x.rows().ReconstructN("flat", i0, n, dst)
 }
 
-func (x *Index) row(id int64) (int, bool) {
-	if x.ids == nil {
-		if id < 0 || id >= int64(len(x.data)/x.d) {
-			return 0, false
-		}
-		return int(id), true
-	}
-	r, ok := x.pos[id]
-	return r, ok
-}
+// rows is the index's row store; the caller holds x.mu.
+func (x *Index) rows() rows.View { return rows.View{D: x.d, Data: x.data, IDs: x.ids, Pos: x.pos} }
+
+func (x *Index) row(id int64) (int, bool) { return x.rows().Row(id) }
 
 // RemoveIDs removes every vector whose id is in ids and returns how many were
 // removed. The remaining vectors keep their ids and order.
