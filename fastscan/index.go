@@ -135,22 +135,16 @@ func (x *Index) NextID() int64 {
 
 // AddWithIDs encodes vectors and appends them with the given ids.
 func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error {
-	n, err := check.Vectors("vectors", v, x.d)
-	if err != nil {
-		return fmt.Errorf("fastscan: %w", err)
-	}
-	if err := check.IDs(ids, n); err != nil {
-		return fmt.Errorf("fastscan: %w", err)
-	}
-	return x.add(ctx, v, ids)
+	return x.add(ctx, v, check.Given(ids))
 }
 
 // encodeChunk is how many vectors are encoded between checks of the
 // context.
 const encodeChunk = 4096
 
+// add stores v with ids, or with ids from NextID on when ids is nil.
 func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
-	n, err := check.Vectors("vectors", v, x.d)
+	n, err := check.Add(v, x.d, ids)
 	if err != nil {
 		return fmt.Errorf("fastscan: %w", err)
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/parallel"
+	"github.com/kume-ann/kume/internal/rows"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -269,41 +270,20 @@ func (x *Index) id(row int32) int64 {
 func (x *Index) Reconstruct(id int64, dst []float32) ([]float32, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	row, ok := x.row(id)
-	if !ok {
-		return dst, fmt.Errorf("hnsw: %w: %d", kume.ErrNotFound, id)
-	}
-	return append(dst, x.data[row*x.d:(row+1)*x.d]...), nil
+	return x.rows().Reconstruct("hnsw", id, dst)
 }
 
 // ReconstructN appends the vectors with ids i0 .. i0+n-1 to dst.
 func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if err := check.IDRange(i0, n, len(x.data)/x.d); err != nil {
-		return dst, fmt.Errorf("hnsw: %w", err)
-	}
-	base := len(dst)
-	for id := i0; id < i0+n; id++ {
-		row, ok := x.row(id)
-		if !ok {
-			return dst[:base], fmt.Errorf("hnsw: %w: %d", kume.ErrNotFound, id)
-		}
-		dst = append(dst, x.data[row*x.d:(row+1)*x.d]...)
-	}
-	return dst, nil
+	return x.rows().ReconstructN("hnsw", i0, n, dst)
 }
 
-func (x *Index) row(id int64) (int, bool) {
-	if x.ids == nil {
-		if id < 0 || id >= int64(len(x.data)/x.d) {
-			return 0, false
-		}
-		return int(id), true
-	}
-	r, ok := x.pos[id]
-	return r, ok
-}
+// rows is the index's row store; the caller holds x.mu.
+func (x *Index) rows() rows.View { return rows.View{D: x.d, Data: x.data, IDs: x.ids, Pos: x.pos} }
+
+func (x *Index) row(id int64) (int, bool) { return x.rows().Row(id) }
 
 // Add inserts vectors with the ids NextID(), NextID()+1, ... An Add that
 // fails or is cancelled leaves the index as it was.
@@ -313,18 +293,12 @@ func (x *Index) Add(ctx context.Context, v []float32) error {
 
 // AddWithIDs inserts vectors with the given non-negative ids.
 func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error {
-	n, err := check.Vectors("vectors", v, x.d)
-	if err != nil {
-		return fmt.Errorf("hnsw: %w", err)
-	}
-	if err := check.IDs(ids, n); err != nil {
-		return fmt.Errorf("hnsw: %w", err)
-	}
-	return x.add(ctx, v, ids)
+	return x.add(ctx, v, check.Given(ids))
 }
 
+// add stores v with ids, or with ids from NextID on when ids is nil.
 func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
-	n, err := check.Vectors("vectors", v, x.d)
+	n, err := check.Add(v, x.d, ids)
 	if err != nil {
 		return fmt.Errorf("hnsw: %w", err)
 	}

@@ -277,22 +277,16 @@ func (x *Index) NextID() int64 {
 // Reconstruct returns one of them. An AddWithIDs that fails leaves the index
 // as it was.
 func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error {
-	n, err := check.Vectors("vectors", v, x.d)
-	if err != nil {
-		return fmt.Errorf("ivf: %w", err)
-	}
-	if err := check.IDs(ids, n); err != nil {
-		return fmt.Errorf("ivf: %w", err)
-	}
-	return x.add(ctx, v, ids)
+	return x.add(ctx, v, check.Given(ids))
 }
 
 // addChunk bounds the memory and the time of one assignment pass: the
 // context is checked between chunks (and within their assignment).
 const addChunk = 16384
 
+// add stores v with ids, or with ids from NextID on when ids is nil.
 func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
-	n, err := check.Vectors("vectors", v, x.d)
+	n, err := check.Add(v, x.d, ids)
 	if err != nil {
 		return fmt.Errorf("ivf: %w", err)
 	}
