@@ -185,18 +185,9 @@ func (d *decoder) idMapHNSW(h header) (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := d.i64Vector("IndexIDMap ids")
-	if d.err != nil {
-		return nil, d.err
-	}
-	if int64(len(ids)) != h.ntotal || r.h.ntotal != h.ntotal {
-		return nil, d.corrupt("IndexIDMap: ntotal %d, %d ids, its IndexHNSWFlat holds %d", h.ntotal, len(ids), r.h.ntotal)
-	}
-	if r.h.d != h.d || r.h.metric != h.metric {
-		return nil, d.corrupt("IndexIDMap is %d-d %v, its IndexHNSWFlat %d-d %v", h.d, h.metric, r.h.d, r.h.metric)
-	}
-	if err := checkIDs(ids); err != nil {
-		return nil, d.corrupt("IndexIDMap: %v", err)
+	ids, err := d.idMapIDs(h, "its IndexHNSWFlat", "its IndexHNSWFlat", r.h.ntotal, r.h.d, r.h.metric)
+	if err != nil {
+		return nil, err
 	}
 	return r.build(ids)
 }

@@ -301,18 +301,9 @@ func (d *decoder) idMap(tag fourcc) (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := d.i64Vector("IndexIDMap ids")
-	if d.err != nil {
-		return nil, d.err
-	}
-	if int64(len(ids)) != h.ntotal || sh.ntotal != h.ntotal {
-		return nil, d.corrupt("IndexIDMap: ntotal %d, %d ids, sub-index holds %d", h.ntotal, len(ids), sh.ntotal)
-	}
-	if sh.d != h.d || sh.metric != h.metric {
-		return nil, d.corrupt("IndexIDMap is %d-d %v, its sub-index %d-d %v", h.d, h.metric, sh.d, sh.metric)
-	}
-	if err := checkIDs(ids); err != nil {
-		return nil, d.corrupt("IndexIDMap: %v", err)
+	ids, err := d.idMapIDs(h, "sub-index", "its sub-index", sh.ntotal, sh.d, sh.metric)
+	if err != nil {
+		return nil, err
 	}
 	if fs != nil {
 		return fs.build(ids)
@@ -331,21 +322,32 @@ func (d *decoder) idMapRefine(h header) (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
+	ids, err := d.idMapIDs(h, "its IndexRefineFlat", "its IndexRefineFlat", int64(r.Len()), r.Dim(), r.Metric())
+	if err != nil {
+		return nil, err
+	}
+	// refine checked that every label inside is a row, below len(ids).
+	return withIDs(r, ids)
+}
+
+// idMapIDs reads the ids of an IndexIDMap with header h, whose sub-index
+// (called holder and name in messages) was just read and holds n vectors of
+// dimension dim and metric m: one non-negative id per vector.
+func (d *decoder) idMapIDs(h header, holder, name string, n int64, dim int, m metric.Metric) ([]int64, error) {
 	ids := d.i64Vector("IndexIDMap ids")
 	if d.err != nil {
 		return nil, d.err
 	}
-	if int64(len(ids)) != h.ntotal || int64(r.Len()) != h.ntotal {
-		return nil, d.corrupt("IndexIDMap: ntotal %d, %d ids, its IndexRefineFlat holds %d", h.ntotal, len(ids), r.Len())
+	if int64(len(ids)) != h.ntotal || n != h.ntotal {
+		return nil, d.corrupt("IndexIDMap: ntotal %d, %d ids, %s holds %d", h.ntotal, len(ids), holder, n)
 	}
-	if r.Dim() != h.d || r.Metric() != h.metric {
-		return nil, d.corrupt("IndexIDMap is %d-d %v, its IndexRefineFlat %d-d %v", h.d, h.metric, r.Dim(), r.Metric())
+	if dim != h.d || m != h.metric {
+		return nil, d.corrupt("IndexIDMap is %d-d %v, %s %d-d %v", h.d, h.metric, name, dim, m)
 	}
 	if err := checkIDs(ids); err != nil {
 		return nil, d.corrupt("IndexIDMap: %v", err)
 	}
-	// refine checked that every label inside is a row, below len(ids).
-	return withIDs(r, ids)
+	return ids, nil
 }
 
 func checkIDs(ids []int64) error {
