@@ -3,13 +3,13 @@ package batch_test
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/internal/batch"
+	"github.com/kume-ann/kume/internal/testvec"
 	"github.com/kume-ann/kume/l2norm"
 	"github.com/kume-ann/kume/metric"
 	"github.com/kume-ann/kume/refine"
@@ -55,14 +55,7 @@ func (f foreign) SearchInto(ctx context.Context, dst *kume.Results, q []float32,
 	return f.inner.SearchInto(ctx, dst, q, k, p)
 }
 
-func vecs(seed uint64, n, d int) []float32 {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	v := make([]float32, n*d)
-	for i := range v {
-		v[i] = float32(rng.NormFloat64())
-	}
-	return v
-}
+func vecs(seed uint64, n, d int) []float32 { return testvec.Normal(seed, n, d) }
 
 // A batch through L2norm over RFlat over a part enters the part once,
 // through its checked entry point, and answers each query as it is

@@ -9,6 +9,17 @@ import (
 	"github.com/kume-ann/kume"
 )
 
+// Normal returns n vectors of dimension d, row-major, of independent
+// standard normal components drawn from seed.
+func Normal(seed uint64, n, d int) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	x := make([]float32, n*d)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	return x
+}
+
 // LowRank draws clustered vectors of low intrinsic dimension, as speech and
 // image features are: a Latent-dimensional mixture of Centers Gaussians
 // (centres of standard deviation 3, unit spread), mapped to d dimensions by
