@@ -217,51 +217,46 @@ func (d *decoder) growStep(n, elem int) int {
 	return max(1, min(n, chunkBytes/elem))
 }
 
-// float32s reads n float32 values, appending to dst. Memory grows only as the
-// bytes arrive.
-func (d *decoder) float32s(dst []float32, n int) []float32 {
+// readVec reads n elements of elem bytes each, appending them to dst: all
+// at once when the input's size is known (and the count was checked
+// against it), else in chunks that grow only as their bytes arrive. raw
+// views elements as their bytes; fix turns file bytes into native values in
+// place (nil: they are native already).
+func readVec[T any](d *decoder, dst []T, n, elem int, raw func([]T) []byte, fix func([]T)) []T {
 	for n > 0 && d.err == nil {
-		c := d.growStep(n, 4)
+		c := d.growStep(n, elem)
 		dst = grow(dst, c)
 		part := dst[len(dst) : len(dst)+c]
-		if !d.full(float32Bytes(part)) {
+		if !d.full(raw(part)) {
 			break
 		}
-		fixFloat32s(part)
+		if fix != nil {
+			fix(part)
+		}
 		dst = dst[:len(dst)+c]
 		n -= c
 	}
 	return dst
+}
+
+// float32s reads n float32 values, appending to dst.
+func (d *decoder) float32s(dst []float32, n int) []float32 {
+	return readVec(d, dst, n, 4, float32Bytes, fixFloat32s)
+}
+
+// int32s reads n int32 values, appending to dst.
+func (d *decoder) int32s(dst []int32, n int) []int32 {
+	return readVec(d, dst, n, 4, int32Bytes, fixInt32s)
 }
 
 // int64s reads n int64 values, appending to dst.
 func (d *decoder) int64s(dst []int64, n int) []int64 {
-	for n > 0 && d.err == nil {
-		c := d.growStep(n, 8)
-		dst = grow(dst, c)
-		part := dst[len(dst) : len(dst)+c]
-		if !d.full(int64Bytes(part)) {
-			break
-		}
-		fixInt64s(part)
-		dst = dst[:len(dst)+c]
-		n -= c
-	}
-	return dst
+	return readVec(d, dst, n, 8, int64Bytes, fixInt64s)
 }
 
 // bytes reads n bytes, appending to dst.
 func (d *decoder) bytes(dst []byte, n int) []byte {
-	for n > 0 && d.err == nil {
-		c := d.growStep(n, 1)
-		dst = grow(dst, c)
-		if !d.full(dst[len(dst) : len(dst)+c]) {
-			break
-		}
-		dst = dst[:len(dst)+c]
-		n -= c
-	}
-	return dst
+	return readVec(d, dst, n, 1, func(b []byte) []byte { return b }, nil)
 }
 
 // skip discards n bytes (already checked against the input size).
@@ -295,6 +290,11 @@ func grow[T any](s []T, c int) []T {
 // f32Vector reads a vector<float>: a u64 count, then the floats.
 func (d *decoder) f32Vector(what string) []float32 {
 	return d.float32s(nil, d.count(what, 4))
+}
+
+// i32Vector reads a vector<int32>.
+func (d *decoder) i32Vector(what string) []int32 {
+	return d.int32s(nil, d.count(what, 4))
 }
 
 // i64Vector reads a vector<int64>.

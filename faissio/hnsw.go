@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"unsafe"
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/hnsw"
@@ -76,29 +75,6 @@ func (d *decoder) hnswFlat() (*hnswData, error) {
 	return &hnswData{h: h, g: g, data: f.data}, nil
 }
 
-// i32Vector reads a vector<int32>; memory grows only as the bytes arrive.
-func (d *decoder) i32Vector(what string) []int32 {
-	n := d.count(what, 4)
-	var dst []int32
-	for n > 0 && d.err == nil {
-		c := d.growStep(n, 4)
-		dst = grow(dst, c)
-		part := dst[len(dst) : len(dst)+c]
-		b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(part))), 4*len(part))
-		if !d.full(b) {
-			break
-		}
-		if !littleEndian {
-			for i := range part {
-				part[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
-			}
-		}
-		dst = dst[:len(dst)+c]
-		n -= c
-	}
-	return dst
-}
-
 // f64Vector reads a vector<double>.
 func (d *decoder) f64Vector(what string) []float64 {
 	v := d.int64s(nil, d.count(what, 8))
@@ -157,15 +133,7 @@ func (e *encoder) hnswFlat(x *hnsw.Index, withIDs bool) error {
 // i32s writes a vector<int32>.
 func (e *encoder) i32s(v []int32) {
 	e.u64(uint64(len(v)))
-	if littleEndian {
-		if len(v) > 0 {
-			e.write(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v)))
-		}
-		return
-	}
-	for _, x := range v {
-		e.i32(x)
-	}
+	writeVec(e, v, int32Bytes, func(b []byte, x int32) []byte { return binary.LittleEndian.AppendUint32(b, uint32(x)) })
 }
 
 // hnswMetricOK reports whether an IVF's HNSW quantizer agrees with it.
