@@ -385,7 +385,7 @@ func (d *decoder) refine() (kume.Index, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	if !(kf >= 1 && kf <= refine.MaxKFactor) {
+	if kume.CheckKFactor(kf) != nil {
 		return nil, d.corrupt("IndexRefine k_factor %v out of range 1..%d", kf, refine.MaxKFactor)
 	}
 	if base.Dim() != h.d || sf.h.d != h.d || base.Metric() != h.metric || sf.h.metric != h.metric {
