@@ -218,7 +218,7 @@ func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
 }
 
 // rows is the index's row store; the caller holds x.mu.
-func (x *Index) rows() rows.View { return rows.View{D: x.d, Data: x.data, IDs: x.ids, Pos: x.pos} }
+func (x *Index) rows() rows.View { return rows.Of(x.d, x.data, x.ids, x.pos) }
 
 func (x *Index) row(id int64) (int, bool) { return x.rows().Row(id) }
 
@@ -442,15 +442,16 @@ func (x *Index) DistancesByID(q []float32, ids []int64, dst []float32) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	worst := x.m.Worst()
+	rs := x.rows()
 	// The rows are scattered: ask for all of them first, so that their
 	// memory latencies overlap instead of adding up.
 	for _, id := range ids {
-		if row, ok := x.row(id); ok {
+		if row, ok := rs.Row(id); ok {
 			asm.Prefetch(x.data[row*x.d : (row+1)*x.d])
 		}
 	}
 	for i, id := range ids {
-		row, ok := x.row(id)
+		row, ok := rs.Row(id)
 		if !ok {
 			dst[i] = worst
 			continue

@@ -281,7 +281,7 @@ func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
 }
 
 // rows is the index's row store; the caller holds x.mu.
-func (x *Index) rows() rows.View { return rows.View{D: x.d, Data: x.data, IDs: x.ids, Pos: x.pos} }
+func (x *Index) rows() rows.View { return rows.Of(x.d, x.data, x.ids, x.pos) }
 
 func (x *Index) row(id int64) (int, bool) { return x.rows().Row(id) }
 

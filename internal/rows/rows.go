@@ -10,24 +10,29 @@ import (
 	"github.com/kume-ann/kume/internal/check"
 )
 
-// View is a store's rows as its index holds them: Data holds len(Data)/D
-// rows; IDs is nil while every id equals its row, else it holds each row's
-// id and Pos maps each id back to its row. The index holds its lock while
-// a View is used.
+// View is a store's rows as its index holds them: Data holds N rows of D
+// floats; IDs is nil while every id equals its row, else it holds each
+// row's id and Pos maps each id back to its row. The index holds its lock
+// while a View is used.
 type View struct {
-	D    int
+	D, N int
 	Data []float32
 	IDs  []int64
 	Pos  map[int64]int
 }
 
+// Of returns the view of data (rows of d floats) with ids and pos.
+func Of(d int, data []float32, ids []int64, pos map[int64]int) View {
+	return View{D: d, N: len(data) / d, Data: data, IDs: ids, Pos: pos}
+}
+
 // Len is the number of rows.
-func (v View) Len() int { return len(v.Data) / v.D }
+func (v View) Len() int { return v.N }
 
 // Row returns the row of id, and false when no row has it.
 func (v View) Row(id int64) (int, bool) {
 	if v.IDs == nil {
-		if id < 0 || id >= int64(v.Len()) {
+		if id < 0 || id >= int64(v.N) {
 			return 0, false
 		}
 		return int(id), true
