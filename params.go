@@ -33,14 +33,24 @@ type SearchParams struct {
 }
 
 // The bounds of the search parameters, in one place: the ParameterSpace
-// parser, the indexes that take them and the file readers check against
-// these.
+// parser, the indexes' setters, SearchParams.Check and the file readers
+// check against these.
 const (
+	// MaxNProbe bounds nprobe.
+	MaxNProbe = math.MaxInt32
 	// MaxKFactor bounds k_factor, as FAISS's readers do.
 	MaxKFactor = 1000
 	// MaxEf bounds efSearch (and an HNSW index's efConstruction).
 	MaxEf = 1 << 20
 )
+
+// CheckNProbe fails with ErrInvalidArgument unless 1 <= n <= MaxNProbe.
+func CheckNProbe(n int) error {
+	if n < 1 || n > MaxNProbe {
+		return fmt.Errorf("%w: nprobe = %d, want 1..%d", ErrInvalidArgument, n, MaxNProbe)
+	}
+	return nil
+}
 
 // CheckKFactor fails with ErrInvalidArgument unless 1 <= f <= MaxKFactor.
 func CheckKFactor(f float32) error {
@@ -48,6 +58,53 @@ func CheckKFactor(f float32) error {
 		return fmt.Errorf("%w: k_factor = %v, want 1..%d", ErrInvalidArgument, f, MaxKFactor)
 	}
 	return nil
+}
+
+// CheckEf fails with ErrInvalidArgument unless 1 <= ef <= MaxEf; name is the
+// parameter's name in the message (efSearch, efConstruction, ...).
+func CheckEf(name string, ef int) error {
+	if ef < 1 || ef > MaxEf {
+		return fmt.Errorf("%w: %s = %d, want 1..%d", ErrInvalidArgument, name, ef, MaxEf)
+	}
+	return nil
+}
+
+// Check checks every field of p that is set (not zero) against its bound;
+// a nil p has none set. A search checks its parameters with it once, at the
+// public call, so that the parts of a composite index take them as they are.
+func (p *SearchParams) Check() error {
+	if p == nil {
+		return nil
+	}
+	if p.NProbe != 0 {
+		if err := CheckNProbe(p.NProbe); err != nil {
+			return err
+		}
+	}
+	if p.KFactor != 0 {
+		if err := CheckKFactor(p.KFactor); err != nil {
+			return err
+		}
+	}
+	if p.EfSearch != 0 {
+		if err := CheckEf("efSearch", p.EfSearch); err != nil {
+			return err
+		}
+	}
+	if p.QuantizerEfSearch != 0 {
+		return CheckEf("quantizer_efSearch", p.QuantizerEfSearch)
+	}
+	return nil
+}
+
+// clampInt converts a parameter's value to an int for its check: values
+// beyond the int32 range become one past it, so that no bound above is
+// passed by wrapping around, and truncation toward zero is FAISS's.
+func clampInt(v float64) int {
+	if v != v {
+		return -1 // NaN
+	}
+	return int(max(min(v, math.MaxInt32+1), -1))
 }
 
 // ParamNames are the ParameterSpace names kume understands, as FAISS spells
@@ -71,26 +128,29 @@ func ParseSearchParams(s string) (SearchParams, error) {
 func (p *SearchParams) Set(name string, v float64) error {
 	switch name {
 	case "nprobe":
-		if v < 1 || v > math.MaxInt32 {
-			return fmt.Errorf("%w: nprobe = %v, want an integer >= 1", ErrInvalidArgument, v)
+		n := clampInt(v)
+		if err := CheckNProbe(n); err != nil {
+			return err
 		}
-		p.NProbe = int(v)
+		p.NProbe = n
 	case "k_factor_rf", "k_factor":
-		if !(v >= 1 && v <= MaxKFactor) {
-			return fmt.Errorf("%w: %s = %v, want a number in 1..%d", ErrInvalidArgument, name, v, MaxKFactor)
-		}
 		if name == "k_factor_rf" {
 			v = math.Trunc(v)
 		}
-		p.KFactor = float32(v)
+		f := float32(max(min(v, MaxKFactor+1), 0))
+		if err := CheckKFactor(f); err != nil {
+			return err
+		}
+		p.KFactor = f
 	case "efSearch", "quantizer_efSearch":
-		if v < 1 || v > MaxEf {
-			return fmt.Errorf("%w: %s = %v, want an integer in 1..2^20", ErrInvalidArgument, name, v)
+		n := clampInt(v)
+		if err := CheckEf(name, n); err != nil {
+			return err
 		}
 		if name == "efSearch" {
-			p.EfSearch = int(v)
+			p.EfSearch = n
 		} else {
-			p.QuantizerEfSearch = int(v)
+			p.QuantizerEfSearch = n
 		}
 	default:
 		return fmt.Errorf("%w: unknown search parameter %q (known: %s)", ErrInvalidArgument, name, strings.Join(ParamNames, ", "))

@@ -65,38 +65,33 @@ func (e *encoder) i64(v int64)     { e.u64(uint64(v)) }
 func (e *encoder) f32(v float32)   { e.u32(math.Float32bits(v)) }
 func (e *encoder) fourcc(h fourcc) { e.u32(uint32(h)) }
 
-// float32s writes the values without a count.
-func (e *encoder) float32s(f []float32) {
+// writeVec writes the values without a count: on a little-endian machine
+// straight from their memory (raw views them as bytes), else converted by
+// put through the scratch buffer.
+func writeVec[T any](e *encoder, v []T, raw func([]T) []byte, put func([]byte, T) []byte) {
 	if littleEndian {
-		e.write(float32Bytes(f))
-		return
-	}
-	for len(f) > 0 {
-		c := min(len(f), 4096)
-		e.tmp = e.tmp[:0]
-		for _, v := range f[:c] {
-			e.tmp = binary.LittleEndian.AppendUint32(e.tmp, math.Float32bits(v))
-		}
-		e.write(e.tmp)
-		f = f[c:]
-	}
-}
-
-// int64s writes the values without a count.
-func (e *encoder) int64s(v []int64) {
-	if littleEndian {
-		e.write(int64Bytes(v))
+		e.write(raw(v))
 		return
 	}
 	for len(v) > 0 {
 		c := min(len(v), 4096)
 		e.tmp = e.tmp[:0]
 		for _, x := range v[:c] {
-			e.tmp = binary.LittleEndian.AppendUint64(e.tmp, uint64(x))
+			e.tmp = put(e.tmp, x)
 		}
 		e.write(e.tmp)
 		v = v[c:]
 	}
+}
+
+// float32s writes the values without a count.
+func (e *encoder) float32s(f []float32) {
+	writeVec(e, f, float32Bytes, func(b []byte, x float32) []byte { return binary.LittleEndian.AppendUint32(b, math.Float32bits(x)) })
+}
+
+// int64s writes the values without a count.
+func (e *encoder) int64s(v []int64) {
+	writeVec(e, v, int64Bytes, func(b []byte, x int64) []byte { return binary.LittleEndian.AppendUint64(b, uint64(x)) })
 }
 
 // f32Vector writes a vector<float>: a u64 count, then the floats.

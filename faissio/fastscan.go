@@ -259,26 +259,15 @@ func (d *decoder) pqFastScan() (*pqFastScanData, error) {
 		return nil, d.corrupt("%s is %d-d, its PQ %d-d", what, h.d, pq.d)
 	}
 	r := &pqFastScanData{h: h, pq: pq}
-	if r.implem, err = d.i32(); err != nil {
-		return nil, err
-	}
-	bbs, err := d.i32()
-	if err != nil {
-		return nil, err
-	}
-	if r.qbs, err = d.i32(); err != nil {
-		return nil, err
-	}
-	if r.qbs < 0 {
+	r.implem = d.i32()
+	bbs := d.i32()
+	if r.qbs = d.i32(); r.qbs < 0 {
 		return nil, d.corrupt("%s: qbs %d", what, r.qbs)
 	}
-	ntotal2, err := d.u64()
-	if err != nil {
-		return nil, err
-	}
-	m2, err := d.u64()
-	if err != nil {
-		return nil, err
+	ntotal2 := d.u64()
+	m2 := d.u64()
+	if d.err != nil {
+		return nil, d.err
 	}
 	if err := d.checkFastScan(what, pq, bbs, m2); err != nil {
 		return nil, err
@@ -289,19 +278,12 @@ func (d *decoder) pqFastScan() (*pqFastScanData, error) {
 		return nil, d.corrupt("%s: ntotal2 %d for %d vectors in blocks of %d", what, ntotal2, h.ntotal, bbs)
 	}
 	r.ntotal2 = int(ntotal2)
-	want, err := d.product("packed codes", int64(ntotal2), int64(m2/2))
-	if err != nil {
-		return nil, err
-	}
-	n, err := d.count("packed codes", 1)
-	if err != nil {
-		return nil, err
-	}
-	if n != want {
+	want := d.product("packed codes", int64(ntotal2), int64(m2/2))
+	if n := d.count("packed codes", 1); n != want {
 		return nil, d.corrupt("%s: %d bytes of packed codes, want %d", what, n, want)
 	}
-	if r.codes, err = d.bytes(nil, n); err != nil {
-		return nil, err
+	if r.codes = d.bytes(nil, want); d.err != nil {
+		return nil, d.err
 	}
 	return r, nil
 }
@@ -313,27 +295,12 @@ func (d *decoder) ivfFastScan() (*ivfFastScanData, error) {
 		return nil, err
 	}
 	r := &ivfFastScanData{ivf: h}
-	if r.byResidual, err = d.boolean(what + " by_residual"); err != nil {
-		return nil, err
-	}
-	codeSize, err := d.u64()
-	if err != nil {
-		return nil, err
-	}
-	bbs, err := d.i32()
-	if err != nil {
-		return nil, err
-	}
-	m2, err := d.u64()
-	if err != nil {
-		return nil, err
-	}
-	if r.implem, err = d.i32(); err != nil {
-		return nil, err
-	}
-	if r.qbs2, err = d.u64(); err != nil {
-		return nil, err
-	}
+	r.byResidual = d.boolean(what + " by_residual")
+	codeSize := d.u64()
+	bbs := d.i32()
+	m2 := d.u64()
+	r.implem = d.i32()
+	r.qbs2 = d.u64()
 	if r.pq, err = d.pqRecord(); err != nil {
 		return nil, err
 	}
@@ -344,9 +311,9 @@ func (d *decoder) ivfFastScan() (*ivfFastScanData, error) {
 		return nil, err
 	}
 	r.bbs, r.m2 = int(bbs), int(m2)
-	it, err := d.fourcc()
-	if err != nil {
-		return nil, err
+	it := d.fourcc()
+	if d.err != nil {
+		return nil, d.err
 	}
 	if it == tagInvNone {
 		if h.ntotal != 0 {
@@ -364,9 +331,10 @@ func (d *decoder) ivfFastScan() (*ivfFastScanData, error) {
 	}
 	var f [4]uint64 // nlist, code_size, n_per_block, block_size
 	for i := range f {
-		if f[i], err = d.u64(); err != nil {
-			return nil, err
-		}
+		f[i] = d.u64()
+	}
+	if d.err != nil {
+		return nil, d.err
 	}
 	blockSize := uint64(r.bbs * r.m2 / 2)
 	if f[0] != uint64(h.nlist) || f[1] != ^uint64(0) || f[2] != uint64(r.bbs) || f[3] != blockSize {
@@ -380,9 +348,9 @@ func (d *decoder) ivfFastScan() (*ivfFastScanData, error) {
 	}
 	var sum int64
 	for l := 0; l < h.nlist; l++ {
-		ids, err := d.i64Vector("list ids")
-		if err != nil {
-			return nil, err
+		ids := d.i64Vector("list ids")
+		if d.err != nil {
+			return nil, d.err
 		}
 		if int64(len(ids)) > h.ntotal-sum {
 			return nil, d.corrupt("%s: the lists hold more than the %d vectors of the index", what, h.ntotal)
@@ -392,20 +360,13 @@ func (d *decoder) ivfFastScan() (*ivfFastScanData, error) {
 			return nil, d.corrupt("%s list %d: %v", what, l, err)
 		}
 		blocks := (len(ids) + r.bbs - 1) / r.bbs
-		want, err := d.product("list codes", int64(blocks), int64(blockSize))
-		if err != nil {
-			return nil, err
-		}
-		n, err := d.count("list codes", 1)
-		if err != nil {
-			return nil, err
-		}
-		if n != want {
+		want := d.product("list codes", int64(blocks), int64(blockSize))
+		if n := d.count("list codes", 1); n != want {
 			return nil, d.corrupt("%s list %d: %d bytes of codes for %d vectors, want %d", what, l, n, len(ids), want)
 		}
-		codes, err := d.bytes(nil, n)
-		if err != nil {
-			return nil, err
+		codes := d.bytes(nil, want)
+		if d.err != nil {
+			return nil, d.err
 		}
 		if keep {
 			r.ids[l], r.codes[l] = ids, codes

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/kume-ann/kume"
@@ -19,17 +17,7 @@ import (
 // fail only with a sentinel, and must not allocate far more than the file
 // held (a file merely claiming a size must not cost that size later).
 func FuzzSearchAfterLoad(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.index")
-	for _, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		if len(b) <= 16<<10 {
-			f.Add(b)
-		}
-	}
-	f.Add(ivfClaim(8, "sprs", 4))
+	addSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		idx, err := Read(bytes.NewReader(b))
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"unsafe"
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/hnsw"
@@ -42,38 +41,22 @@ func (d *decoder) hnswFlat() (*hnswData, error) {
 		return nil, err
 	}
 	g := &hnsw.Graph{}
-	if g.AssignProbas, err = d.f64Vector("HNSW assign_probas"); err != nil {
-		return nil, err
-	}
-	if g.CumNeighbors, err = d.i32Vector("HNSW cum_nneighbor_per_level"); err != nil {
-		return nil, err
-	}
-	if g.Levels, err = d.i32Vector("HNSW levels"); err != nil {
-		return nil, err
-	}
-	if int64(len(g.Levels)) != h.ntotal {
+	g.AssignProbas = d.f64Vector("HNSW assign_probas")
+	g.CumNeighbors = d.i32Vector("HNSW cum_nneighbor_per_level")
+	if g.Levels = d.i32Vector("HNSW levels"); int64(len(g.Levels)) != h.ntotal {
 		return nil, d.corrupt("HNSW has %d levels entries for %d vectors", len(g.Levels), h.ntotal)
 	}
-	if g.Offsets, err = d.u64Vector("HNSW offsets"); err != nil {
-		return nil, err
+	g.Offsets = d.u64Vector("HNSW offsets")
+	g.Neighbors = d.i32Vector("HNSW neighbors")
+	g.EntryPoint, g.MaxLevel, g.EfConstruction, g.EfSearch = d.i32(), d.i32(), d.i32(), d.i32()
+	d.i32() // upper_beam
+	if d.err != nil {
+		return nil, d.err
 	}
-	if g.Neighbors, err = d.i32Vector("HNSW neighbors"); err != nil {
-		return nil, err
-	}
-	var tail [5]int32
-	for i := range tail {
-		if tail[i], err = d.i32(); err != nil {
-			return nil, err
-		}
-	}
-	g.EntryPoint, g.MaxLevel, g.EfConstruction, g.EfSearch = tail[0], tail[1], tail[2], tail[3]
 	if err := g.Check(); err != nil {
-		return nil, fmt.Errorf("faissio: at byte %d: IndexHNSWFlat: %w", d.pos, err)
+		return nil, d.fail(fmt.Errorf("faissio: at byte %d: IndexHNSWFlat: %w", d.pos, err))
 	}
-	st, err := d.fourcc()
-	if err != nil {
-		return nil, err
-	}
+	st := d.fourcc()
 	if st != tagFlatL2 && st != tagFlatIP && st != tagFlat {
 		return nil, d.unsupportedTag(st, "IndexHNSWFlat (kume reads it over IndexFlat storage) with storage")
 	}
@@ -87,55 +70,26 @@ func (d *decoder) hnswFlat() (*hnswData, error) {
 		return nil, d.corrupt("IndexHNSWFlat is %d-d %v with %d vectors, its storage %d-d %v with %d", h.d, h.metric, h.ntotal, f.h.d, f.h.metric, f.h.ntotal)
 	}
 	if err := checkStored("IndexHNSWFlat storage", f.data, h.d); err != nil {
-		return nil, err
+		return nil, d.fail(err)
 	}
 	return &hnswData{h: h, g: g, data: f.data}, nil
 }
 
-// i32Vector reads a vector<int32>; memory grows only as the bytes arrive.
-func (d *decoder) i32Vector(what string) ([]int32, error) {
-	n, err := d.count(what, 4)
-	if err != nil {
-		return nil, err
-	}
-	var dst []int32
-	for n > 0 {
-		c := d.growStep(n, 4)
-		dst = grow(dst, c)
-		part := dst[len(dst) : len(dst)+c]
-		b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(part))), 4*len(part))
-		if err := d.full(b); err != nil {
-			return nil, err
-		}
-		if !littleEndian {
-			for i := range part {
-				part[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
-			}
-		}
-		dst = dst[:len(dst)+c]
-		n -= c
-	}
-	return dst, nil
-}
-
 // f64Vector reads a vector<double>.
-func (d *decoder) f64Vector(what string) ([]float64, error) {
-	n, err := d.count(what, 8)
-	if err != nil {
-		return nil, err
-	}
-	v, err := d.int64s(nil, n)
-	if err != nil {
-		return nil, err
+func (d *decoder) f64Vector(what string) []float64 {
+	v := d.int64s(nil, d.count(what, 8))
+	if d.err != nil {
+		return nil
 	}
 	out := make([]float64, len(v))
 	for i, x := range v {
 		out[i] = math.Float64frombits(uint64(x))
 		if !(out[i] >= 0 && out[i] <= 1) {
-			return nil, d.corrupt("%s[%d] = %v is not a probability", what, i, out[i])
+			d.corrupt("%s[%d] = %v is not a probability", what, i, out[i])
+			return nil
 		}
 	}
-	return out, nil
+	return out
 }
 
 // hnswFlat writes an IndexHNSWFlat record with its storage; an IndexIDMap
@@ -179,15 +133,7 @@ func (e *encoder) hnswFlat(x *hnsw.Index, withIDs bool) error {
 // i32s writes a vector<int32>.
 func (e *encoder) i32s(v []int32) {
 	e.u64(uint64(len(v)))
-	if littleEndian {
-		if len(v) > 0 {
-			e.write(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v)))
-		}
-		return
-	}
-	for _, x := range v {
-		e.i32(x)
-	}
+	writeVec(e, v, int32Bytes, func(b []byte, x int32) []byte { return binary.LittleEndian.AppendUint32(b, uint32(x)) })
 }
 
 // hnswMetricOK reports whether an IVF's HNSW quantizer agrees with it.
@@ -207,18 +153,9 @@ func (d *decoder) idMapHNSW(h header) (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := d.i64Vector("IndexIDMap ids")
+	ids, err := d.idMapIDs(h, "its IndexHNSWFlat", "its IndexHNSWFlat", r.h.ntotal, r.h.d, r.h.metric)
 	if err != nil {
 		return nil, err
-	}
-	if int64(len(ids)) != h.ntotal || r.h.ntotal != h.ntotal {
-		return nil, d.corrupt("IndexIDMap: ntotal %d, %d ids, its IndexHNSWFlat holds %d", h.ntotal, len(ids), r.h.ntotal)
-	}
-	if r.h.d != h.d || r.h.metric != h.metric {
-		return nil, d.corrupt("IndexIDMap is %d-d %v, its IndexHNSWFlat %d-d %v", h.d, h.metric, r.h.d, r.h.metric)
-	}
-	if err := checkIDs(ids); err != nil {
-		return nil, d.corrupt("IndexIDMap: %v", err)
 	}
 	return r.build(ids)
 }

@@ -25,20 +25,14 @@ func (d *decoder) ivfHeader(what string) (*ivfHeader, error) {
 	if err != nil {
 		return nil, err
 	}
-	nlist, err := d.u64()
-	if err != nil {
-		return nil, err
-	}
-	nprobe, err := d.u64()
-	if err != nil {
-		return nil, err
-	}
+	nlist := d.u64()
+	nprobe := d.u64()
 	if nlist == 0 || nlist > math.MaxInt32 {
 		return nil, d.corrupt("%s: nlist %d", what, nlist)
 	}
-	qt, err := d.fourcc()
-	if err != nil {
-		return nil, err
+	qt := d.fourcc()
+	if d.err != nil {
+		return nil, d.err
 	}
 	var q *flatData
 	var hq *hnswData
@@ -58,10 +52,11 @@ func (d *decoder) ivfHeader(what string) (*ivfHeader, error) {
 		return nil, err
 	}
 	if q.h.d != h.d || q.h.metric != h.metric {
-		return nil, fmt.Errorf("faissio: %w: %s is %d-d %v, its quantizer %d-d %v", kume.ErrUnsupported, what, h.d, h.metric, q.h.d, q.h.metric)
+		return nil, d.fail(fmt.Errorf("faissio: %w: %s is %d-d %v, its quantizer %d-d %v", kume.ErrUnsupported, what, h.d, h.metric, q.h.d, q.h.metric))
 	}
-	if err := d.directMap(); err != nil {
-		return nil, err
+	d.directMap()
+	if d.err != nil {
+		return nil, d.err
 	}
 	x := &ivfHeader{header: h, nlist: int(nlist), nprobe: nprobe, hq: hq}
 	switch {
@@ -81,23 +76,16 @@ func (d *decoder) ivfHeader(what string) (*ivfHeader, error) {
 }
 
 // directMap skips an IVF's direct map (kume builds its own id map on demand).
-func (d *decoder) directMap() error {
-	t, err := d.u8()
-	if err != nil {
-		return err
-	}
+func (d *decoder) directMap() {
+	t := d.u8()
 	if t > 2 {
-		return d.corrupt("direct map type %d", t)
+		d.corrupt("direct map type %d", t)
+		return
 	}
-	if _, err := d.skipVector("direct map array", 8); err != nil {
-		return err
-	}
+	d.skipVector("direct map array", 8)
 	if t == 2 {
-		if _, err := d.skipVector("direct map hashtable", 16); err != nil {
-			return err
-		}
+		d.skipVector("direct map hashtable", 16)
 	}
-	return nil
 }
 
 // newIVF builds the kume index for an IVF header, with the stored nprobe.
@@ -133,23 +121,20 @@ func (h *ivfHeader) newIVF(codec ivf.Codec) (*ivf.Index, error) {
 // 'sprs') and checks that they sum to ntotal. With keep false (an untrained
 // index, whose nlist no data backs) the sizes are checked but not kept.
 func (d *decoder) listSizes(nlist int, ntotal int64, keep bool) ([]int, error) {
-	lt, err := d.fourcc()
-	if err != nil {
-		return nil, err
+	lt := d.fourcc()
+	if d.err != nil {
+		return nil, d.err
 	}
 	var sizes []int
 	switch lt {
 	case tagListFull:
-		n, err := d.count("inverted list sizes", 8)
-		if err != nil {
-			return nil, err
-		}
+		n := d.count("inverted list sizes", 8)
 		if n != nlist {
 			return nil, d.corrupt("%d list sizes for %d lists", n, nlist)
 		}
-		v, err := d.int64s(nil, n)
-		if err != nil {
-			return nil, err
+		v := d.int64s(nil, n)
+		if d.err != nil {
+			return nil, d.err
 		}
 		sizes = make([]int, nlist) // n == nlist values were read
 		for i, s := range v {
@@ -159,16 +144,13 @@ func (d *decoder) listSizes(nlist int, ntotal int64, keep bool) ([]int, error) {
 			sizes[i] = int(s)
 		}
 	case tagListSparse:
-		n, err := d.count("sparse inverted list sizes", 8)
-		if err != nil {
-			return nil, err
-		}
+		n := d.count("sparse inverted list sizes", 8)
 		if n%2 != 0 || n/2 > nlist {
 			return nil, d.corrupt("%d values in the sparse list sizes of %d lists", n, nlist)
 		}
-		v, err := d.int64s(nil, n)
-		if err != nil {
-			return nil, err
+		v := d.int64s(nil, n)
+		if d.err != nil {
+			return nil, d.err
 		}
 		if keep {
 			sizes = make([]int, nlist) // nlist centroids were read
@@ -223,9 +205,9 @@ func (d *decoder) ivfFlat() (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	it, err := d.fourcc()
-	if err != nil {
-		return nil, err
+	it := d.fourcc()
+	if d.err != nil {
+		return nil, d.err
 	}
 	if it == tagInvNone {
 		if h.ntotal != 0 {
@@ -241,13 +223,10 @@ func (d *decoder) ivfFlat() (kume.Index, error) {
 	if it != tagInvArray {
 		return nil, d.unsupportedTag(it, "IndexIVFFlat (kume reads 'ilar') with inverted lists")
 	}
-	nlist, err := d.u64()
-	if err != nil {
-		return nil, err
-	}
-	codeSize, err := d.u64()
-	if err != nil {
-		return nil, err
+	nlist := d.u64()
+	codeSize := d.u64()
+	if d.err != nil {
+		return nil, d.err
 	}
 	if nlist != uint64(h.nlist) || codeSize != uint64(4*h.d) {
 		return nil, d.corrupt("IndexIVFFlat lists: nlist %d, code size %d; want %d and %d", nlist, codeSize, h.nlist, 4*h.d)
@@ -269,30 +248,23 @@ func (d *decoder) ivfFlat() (kume.Index, error) {
 			if n == 0 {
 				continue
 			}
-			nf, err := d.product("list vectors", int64(n), int64(h.d))
-			if err != nil {
-				return err
-			}
-			if _, err := d.checkBytes("inverted list", uint64(nf), 4); err != nil {
-				return err
-			}
-			if vecs, err = d.float32s(vecs[:0], nf); err != nil {
-				return err
+			nf := d.product("list vectors", int64(n), int64(h.d))
+			d.checkBytes("inverted list", uint64(nf), 4)
+			if vecs = d.float32s(vecs[:0], nf); d.err != nil {
+				return d.err
 			}
 			if err := checkStored("IndexIVFFlat list", vecs, h.d); err != nil {
-				return fmt.Errorf("%w (list %d)", err, l)
+				return d.fail(fmt.Errorf("%w (list %d)", err, l))
 			}
-			if _, err := d.checkBytes("inverted list ids", uint64(n), 8); err != nil {
-				return err
-			}
-			if ids, err = d.int64s(ids[:0], n); err != nil {
-				return err
+			d.checkBytes("inverted list ids", uint64(n), 8)
+			if ids = d.int64s(ids[:0], n); d.err != nil {
+				return d.err
 			}
 			if err := checkIDs(ids); err != nil {
 				return d.corrupt("list %d: %v", l, err)
 			}
 			if err := lists.Add(l, vecs, ids); err != nil {
-				return fmt.Errorf("faissio: list %d: %w", l, err)
+				return d.fail(fmt.Errorf("faissio: list %d: %w", l, err))
 			}
 		}
 		return nil
@@ -313,14 +285,8 @@ func (d *decoder) ivfPQ(tag fourcc) (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	byResidual, err := d.boolean("IndexIVFPQ by_residual")
-	if err != nil {
-		return nil, err
-	}
-	codeSize, err := d.u64()
-	if err != nil {
-		return nil, err
-	}
+	byResidual := d.boolean("IndexIVFPQ by_residual")
+	codeSize := d.u64()
 	pq, err := d.pqRecord()
 	if err != nil {
 		return nil, err
@@ -328,20 +294,17 @@ func (d *decoder) ivfPQ(tag fourcc) (kume.Index, error) {
 	if pq.d != h.d || codeSize != uint64(pq.codeSize()) {
 		return nil, d.corrupt("IndexIVFPQ: d %d, code size %d; its PQ has d %d, M %d, nbits %d", h.d, codeSize, pq.d, pq.m, pq.nbits)
 	}
-	it, err := d.fourcc()
-	if err != nil {
-		return nil, err
+	it := d.fourcc()
+	if d.err != nil {
+		return nil, d.err
 	}
 	switch it {
 	case tagInvNone:
 	case tagInvArray:
-		nlist, err := d.u64()
-		if err != nil {
-			return nil, err
-		}
-		cs, err := d.u64()
-		if err != nil {
-			return nil, err
+		nlist := d.u64()
+		cs := d.u64()
+		if d.err != nil {
+			return nil, d.err
 		}
 		if nlist != uint64(h.nlist) || cs != codeSize {
 			return nil, d.corrupt("IndexIVFPQ lists: nlist %d, code size %d; want %d and %d", nlist, cs, h.nlist, codeSize)
@@ -351,19 +314,16 @@ func (d *decoder) ivfPQ(tag fourcc) (kume.Index, error) {
 			return nil, err
 		}
 		for _, n := range sizes {
-			b, err := d.checkBytes("inverted list", uint64(n), int(codeSize)+8)
-			if err != nil {
-				return nil, err
-			}
-			if err := d.skip(b); err != nil {
-				return nil, err
-			}
+			d.skip(d.checkBytes("inverted list", uint64(n), int(codeSize)+8))
+		}
+		if d.err != nil {
+			return nil, d.err
 		}
 	default:
 		return nil, d.unsupportedTag(it, "IndexIVFPQ with inverted lists")
 	}
-	return nil, fmt.Errorf("faissio: %w: IndexIVFPQ ('IwPQ': %d-d %v, %d vectors, nlist %d, nprobe %d, PQ M %d x %d bits, by_residual %v) was read, but kume cannot search %d-bit product-quantized codes yet; only 4-bit fast-scan PQ ('PQ{M}x4fs')",
-		kume.ErrUnsupported, h.d, h.metric, h.ntotal, h.nlist, h.nprobe, pq.m, pq.nbits, byResidual, pq.nbits)
+	return nil, d.fail(fmt.Errorf("faissio: %w: IndexIVFPQ ('IwPQ': %d-d %v, %d vectors, nlist %d, nprobe %d, PQ M %d x %d bits, by_residual %v) was read, but kume cannot search %d-bit product-quantized codes yet; only 4-bit fast-scan PQ ('PQ{M}x4fs')",
+		kume.ErrUnsupported, h.d, h.metric, h.ntotal, h.nlist, h.nprobe, pq.m, pq.nbits, byResidual, pq.nbits))
 }
 
 // pqData is a ProductQuantizer record.
@@ -376,38 +336,23 @@ func (p *pqData) ksub() int     { return 1 << p.nbits }
 func (p *pqData) codeSize() int { return (p.m*p.nbits + 7) / 8 }
 
 func (d *decoder) pqRecord() (*pqData, error) {
-	pd, err := d.u64()
-	if err != nil {
-		return nil, err
-	}
-	m, err := d.u64()
-	if err != nil {
-		return nil, err
-	}
-	nbits, err := d.u64()
-	if err != nil {
-		return nil, err
+	pd := d.u64()
+	m := d.u64()
+	nbits := d.u64()
+	if d.err != nil {
+		return nil, d.err
 	}
 	if pd == 0 || pd > maxDim || m == 0 || m > pd || pd%m != 0 || nbits == 0 || nbits > 24 {
 		return nil, d.corrupt("ProductQuantizer d %d, M %d, nbits %d", pd, m, nbits)
 	}
 	p := &pqData{d: int(pd), m: int(m), nbits: int(nbits)}
-	want, err := d.product("PQ centroids", int64(pd), int64(p.ksub()))
-	if err != nil {
-		return nil, err
-	}
-	n, err := d.u64()
-	if err != nil {
-		return nil, err
-	}
-	if n != uint64(want) {
+	want := d.product("PQ centroids", int64(pd), int64(p.ksub()))
+	if n := d.u64(); n != uint64(want) {
 		return nil, d.corrupt("ProductQuantizer has %d centroid floats, want d %d x %d", n, pd, p.ksub())
 	}
-	if _, err := d.checkBytes("PQ centroids", n, 4); err != nil {
-		return nil, err
-	}
-	if p.centroids, err = d.float32s(nil, want); err != nil {
-		return nil, err
+	d.checkBytes("PQ centroids", uint64(want), 4)
+	if p.centroids = d.float32s(nil, want); d.err != nil {
+		return nil, d.err
 	}
 	return p, nil
 }

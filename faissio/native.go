@@ -31,6 +31,13 @@ func int64Bytes(v []int64) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 8*len(v))
 }
 
+func int32Bytes(v []int32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
+}
+
 // fixFloat32s turns little-endian file bytes, read into f's memory, into
 // native floats.
 func fixFloat32s(f []float32) {
@@ -40,6 +47,17 @@ func fixFloat32s(f []float32) {
 	b := float32Bytes(f)
 	for i := range f {
 		f[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+}
+
+// fixInt32s is fixFloat32s for int32.
+func fixInt32s(v []int32) {
+	if littleEndian {
+		return
+	}
+	b := int32Bytes(v)
+	for i := range v {
+		v[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 }
 

@@ -114,30 +114,19 @@ var faissMetricNames = map[int32]string{
 
 func (d *decoder) header(what string) (header, error) {
 	var h header
-	dim, err := d.i32()
-	if err != nil {
-		return h, err
-	}
+	dim := d.i32()
 	if dim < 0 || dim > maxDim {
 		return h, d.corrupt("%s: dimension %d out of range 0..%d", what, dim, maxDim)
 	}
-	if h.ntotal, err = d.i64(); err != nil {
-		return h, err
-	}
-	if h.ntotal < 0 {
+	if h.ntotal = d.i64(); h.ntotal < 0 {
 		return h, d.corrupt("%s: ntotal %d is negative", what, h.ntotal)
 	}
-	for i := 0; i < 2; i++ { // two unused int64 fields
-		if _, err := d.i64(); err != nil {
-			return h, err
-		}
-	}
-	if h.trained, err = d.boolean(what + " is_trained"); err != nil {
-		return h, err
-	}
-	mt, err := d.i32()
-	if err != nil {
-		return h, err
+	d.i64() // two unused int64 fields
+	d.i64()
+	h.trained = d.boolean(what + " is_trained")
+	mt := d.i32()
+	if d.err != nil {
+		return h, d.err
 	}
 	m, ok := metricFromFAISS(mt)
 	if !ok {
@@ -145,21 +134,22 @@ func (d *decoder) header(what string) (header, error) {
 		if !known {
 			return h, d.corrupt("%s: unknown metric %d", what, mt)
 		}
-		return h, fmt.Errorf("faissio: %w: %s uses the %s metric; kume has L2 and inner product", kume.ErrUnsupported, what, name)
+		return h, d.fail(fmt.Errorf("faissio: %w: %s uses the %s metric; kume has L2 and inner product", kume.ErrUnsupported, what, name))
 	}
 	if dim == 0 {
-		return h, fmt.Errorf("faissio: %w: %s has dimension 0", kume.ErrUnsupported, what)
+		return h, d.fail(fmt.Errorf("faissio: %w: %s has dimension 0", kume.ErrUnsupported, what))
 	}
 	h.d, h.metric = int(dim), m
 	return h, nil
 }
 
-// product returns a*b, failing when it overflows int.
-func (d *decoder) product(what string, a, b int64) (int, error) {
+// product returns a*b, failing when it overflows int (0 after an error).
+func (d *decoder) product(what string, a, b int64) int {
 	if a < 0 || b < 0 || (b != 0 && a > math.MaxInt/b) {
-		return 0, d.corrupt("%s: %d x %d overflows", what, a, b)
+		d.corrupt("%s: %d x %d overflows", what, a, b)
+		return 0
 	}
-	return int(a * b), nil
+	return int(a * b)
 }
 
 // index reads one index record, starting with its tag. A "null" record gives
@@ -170,9 +160,9 @@ func (d *decoder) index() (kume.Index, error) {
 	if d.depth > maxDepth {
 		return nil, d.corrupt("index records nested more than %d deep", maxDepth)
 	}
-	h, err := d.fourcc()
-	if err != nil {
-		return nil, err
+	h := d.fourcc()
+	if d.err != nil {
+		return nil, d.err
 	}
 	switch h {
 	case tagNull:
@@ -211,10 +201,13 @@ func (d *decoder) index() (kume.Index, error) {
 // that are no tag at all.
 func (d *decoder) unsupportedTag(h fourcc, format string, args ...any) error {
 	what := fmt.Sprintf(format, args...)
-	if !h.plausible() {
-		return fmt.Errorf("faissio: %w: at byte %d: %s: %s is not a FAISS record tag", kume.ErrCorrupt, d.pos-4, what, describe(h))
+	if d.err != nil {
+		return d.err
 	}
-	return fmt.Errorf("faissio: %w: at byte %d: %s %s", kume.ErrUnsupported, d.pos-4, what, describe(h))
+	if !h.plausible() {
+		return d.fail(fmt.Errorf("faissio: %w: at byte %d: %s: %s is not a FAISS record tag", kume.ErrCorrupt, d.pos-4, what, describe(h)))
+	}
+	return d.fail(fmt.Errorf("faissio: %w: at byte %d: %s %s", kume.ErrUnsupported, d.pos-4, what, describe(h)))
 }
 
 // fastScanReaders holds the readers of the fast-scan records, keyed by tag.
@@ -234,23 +227,14 @@ func (d *decoder) flatRecord(tag fourcc) (*flatData, error) {
 	if (tag == tagFlatL2 && h.metric != metric.L2) || (tag == tagFlatIP && h.metric != metric.InnerProduct) {
 		return nil, d.corrupt("record '%s' has metric %v", tag, h.metric)
 	}
-	want, err := d.product("IndexFlat ntotal x d", h.ntotal, int64(h.d))
-	if err != nil {
-		return nil, err
-	}
-	n, err := d.u64()
-	if err != nil {
-		return nil, err
-	}
-	if n != uint64(want) {
+	want := d.product("IndexFlat ntotal x d", h.ntotal, int64(h.d))
+	if n := d.u64(); n != uint64(want) {
 		return nil, d.corrupt("IndexFlat holds %d floats, want ntotal %d x d %d", n, h.ntotal, h.d)
 	}
-	if _, err := d.checkBytes("IndexFlat vectors", n, 4); err != nil {
-		return nil, err
-	}
-	data, err := d.float32s(nil, want)
-	if err != nil {
-		return nil, err
+	d.checkBytes("IndexFlat vectors", uint64(want), 4)
+	data := d.float32s(nil, want)
+	if d.err != nil {
+		return nil, d.err
 	}
 	return &flatData{h: h, data: data}, nil
 }
@@ -285,9 +269,9 @@ func (d *decoder) idMap(tag fourcc) (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	sub, err := d.fourcc()
-	if err != nil {
-		return nil, err
+	sub := d.fourcc()
+	if d.err != nil {
+		return nil, d.err
 	}
 	if sub == tagRefine {
 		return d.idMapRefine(h)
@@ -317,18 +301,9 @@ func (d *decoder) idMap(tag fourcc) (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := d.i64Vector("IndexIDMap ids")
+	ids, err := d.idMapIDs(h, "sub-index", "its sub-index", sh.ntotal, sh.d, sh.metric)
 	if err != nil {
 		return nil, err
-	}
-	if int64(len(ids)) != h.ntotal || sh.ntotal != h.ntotal {
-		return nil, d.corrupt("IndexIDMap: ntotal %d, %d ids, sub-index holds %d", h.ntotal, len(ids), sh.ntotal)
-	}
-	if sh.d != h.d || sh.metric != h.metric {
-		return nil, d.corrupt("IndexIDMap is %d-d %v, its sub-index %d-d %v", h.d, h.metric, sh.d, sh.metric)
-	}
-	if err := checkIDs(ids); err != nil {
-		return nil, d.corrupt("IndexIDMap: %v", err)
 	}
 	if fs != nil {
 		return fs.build(ids)
@@ -347,21 +322,32 @@ func (d *decoder) idMapRefine(h header) (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := d.i64Vector("IndexIDMap ids")
+	ids, err := d.idMapIDs(h, "its IndexRefineFlat", "its IndexRefineFlat", int64(r.Len()), r.Dim(), r.Metric())
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(ids)) != h.ntotal || int64(r.Len()) != h.ntotal {
-		return nil, d.corrupt("IndexIDMap: ntotal %d, %d ids, its IndexRefineFlat holds %d", h.ntotal, len(ids), r.Len())
+	// refine checked that every label inside is a row, below len(ids).
+	return withIDs(r, ids)
+}
+
+// idMapIDs reads the ids of an IndexIDMap with header h, whose sub-index
+// (called holder and name in messages) was just read and holds n vectors of
+// dimension dim and metric m: one non-negative id per vector.
+func (d *decoder) idMapIDs(h header, holder, name string, n int64, dim int, m metric.Metric) ([]int64, error) {
+	ids := d.i64Vector("IndexIDMap ids")
+	if d.err != nil {
+		return nil, d.err
 	}
-	if r.Dim() != h.d || r.Metric() != h.metric {
-		return nil, d.corrupt("IndexIDMap is %d-d %v, its IndexRefineFlat %d-d %v", h.d, h.metric, r.Dim(), r.Metric())
+	if int64(len(ids)) != h.ntotal || n != h.ntotal {
+		return nil, d.corrupt("IndexIDMap: ntotal %d, %d ids, %s holds %d", h.ntotal, len(ids), holder, n)
+	}
+	if dim != h.d || m != h.metric {
+		return nil, d.corrupt("IndexIDMap is %d-d %v, %s %d-d %v", h.d, h.metric, name, dim, m)
 	}
 	if err := checkIDs(ids); err != nil {
 		return nil, d.corrupt("IndexIDMap: %v", err)
 	}
-	// refine checked that every label inside is a row, below len(ids).
-	return withIDs(r, ids)
+	return ids, nil
 }
 
 func checkIDs(ids []int64) error {
@@ -382,10 +368,7 @@ func (d *decoder) refine() (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	storeTag, err := d.fourcc()
-	if err != nil {
-		return nil, err
-	}
+	storeTag := d.fourcc()
 	if storeTag != tagFlatL2 && storeTag != tagFlatIP && storeTag != tagFlat {
 		return nil, d.unsupportedTag(storeTag, "IndexRefine (kume reads IndexRefineFlat, with a flat refine index) with refine index")
 	}
@@ -398,11 +381,11 @@ func (d *decoder) refine() (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	kf, err := d.f32()
-	if err != nil {
-		return nil, err
+	kf := d.f32()
+	if d.err != nil {
+		return nil, d.err
 	}
-	if !(kf >= 1 && kf <= refine.MaxKFactor) {
+	if kume.CheckKFactor(kf) != nil {
 		return nil, d.corrupt("IndexRefine k_factor %v out of range 1..%d", kf, refine.MaxKFactor)
 	}
 	if base.Dim() != h.d || sf.h.d != h.d || base.Metric() != h.metric || sf.h.metric != h.metric {
@@ -441,41 +424,26 @@ func (d *decoder) preTransform() (kume.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	nt, err := d.i32()
-	if err != nil {
-		return nil, err
+	nt := d.i32()
+	if nt < 0 {
+		return nil, d.corrupt("IndexPreTransform chain length %d", nt)
 	}
-	if nt < 0 || nt > 1 {
-		if nt < 0 {
-			return nil, d.corrupt("IndexPreTransform chain length %d", nt)
-		}
-		return nil, fmt.Errorf("faissio: %w: IndexPreTransform with %d transforms; kume reads one L2 normalisation", kume.ErrUnsupported, nt)
+	if nt > 1 {
+		return nil, d.fail(fmt.Errorf("faissio: %w: IndexPreTransform with %d transforms; kume reads one L2 normalisation", kume.ErrUnsupported, nt))
 	}
 	if nt == 1 {
-		vt, err := d.fourcc()
-		if err != nil {
-			return nil, err
-		}
-		if vt != tagNormalize {
+		if vt := d.fourcc(); vt != tagNormalize {
 			return nil, d.unsupportedTag(vt, "vector transform (kume reads the L2 normalisation 'VNrm' only)")
 		}
-		norm, err := d.f32()
-		if err != nil {
-			return nil, err
-		}
-		din, err := d.i32()
-		if err != nil {
-			return nil, err
-		}
-		dout, err := d.i32()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := d.boolean("VNrm is_trained"); err != nil {
-			return nil, err
+		norm := d.f32()
+		din := d.i32()
+		dout := d.i32()
+		d.boolean("VNrm is_trained")
+		if d.err != nil {
+			return nil, d.err
 		}
 		if norm != 2 {
-			return nil, fmt.Errorf("faissio: %w: NormalizationTransform with norm %v (kume normalises to unit L2 norm, norm 2)", kume.ErrUnsupported, norm)
+			return nil, d.fail(fmt.Errorf("faissio: %w: NormalizationTransform with norm %v (kume normalises to unit L2 norm, norm 2)", kume.ErrUnsupported, norm))
 		}
 		if int(din) != h.d || int(dout) != h.d {
 			return nil, d.corrupt("NormalizationTransform maps %d to %d dimensions in a %d-d index", din, dout, h.d)

@@ -283,9 +283,10 @@ func TestDeepNesting(t *testing.T) {
 	}
 }
 
-// FuzzRead feeds arbitrary bytes to Read, seeded with real FAISS files. It
-// must never panic; whatever it accepts must write back and read again.
-func FuzzRead(f *testing.F) {
+// addSeeds gives a fuzz target of this package its common seeds: the test
+// files of up to 16 KiB and an IVF record whose lists claim more than it
+// holds.
+func addSeeds(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.index")
 	for _, p := range files {
 		b, err := os.ReadFile(p)
@@ -297,6 +298,12 @@ func FuzzRead(f *testing.F) {
 		}
 	}
 	f.Add(ivfClaim(8, "sprs", 4))
+}
+
+// FuzzRead feeds arbitrary bytes to Read, seeded with real FAISS files. It
+// must never panic; whatever it accepts must write back and read again.
+func FuzzRead(f *testing.F) {
+	addSeeds(f)
 	// An IndexIDMap over an IndexRefineFlat (a refining index with its own
 	// ids).
 	base, _ := flat.New(4, metric.L2)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/internal/pyfaiss"
+	"github.com/kume-ann/kume/internal/testvec"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -101,7 +102,7 @@ func compareWithFAISS(t *testing.T, name string, base, queries []float32, d int,
 		if !ok {
 			t.Fatalf("FAISS printed no result for %q", spec)
 		}
-		got := recall(ours[i], truth, 10)
+		got := testvec.Recall(ours[i], truth, 10)
 		t.Logf("%s %v %s %s: recall@10 kume %.3f, FAISS %.3f", name, m, s, params, got, want)
 		switch diff := got - want; {
 		case diff < -0.02:

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/parallel"
 	"github.com/kume-ann/kume/internal/topk"
@@ -134,22 +135,16 @@ func (x *Index) NextID() int64 {
 
 // AddWithIDs encodes vectors and appends them with the given ids.
 func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error {
-	n, err := check.Vectors("vectors", v, x.d)
-	if err != nil {
-		return fmt.Errorf("fastscan: %w", err)
-	}
-	if err := check.IDs(ids, n); err != nil {
-		return fmt.Errorf("fastscan: %w", err)
-	}
-	return x.add(ctx, v, ids)
+	return x.add(ctx, v, check.Given(ids))
 }
 
 // encodeChunk is how many vectors are encoded between checks of the
 // context.
 const encodeChunk = 4096
 
+// add stores v with ids, or with ids from NextID on when ids is nil.
 func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
-	n, err := check.Vectors("vectors", v, x.d)
+	n, err := check.Add(v, x.d, ids)
 	if err != nil {
 		return fmt.Errorf("fastscan: %w", err)
 	}
@@ -298,29 +293,22 @@ func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.Se
 
 // SearchInto is Search writing into dst.
 func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
-	nq, err := check.Search(queries, x.d, k)
-	if err != nil {
-		return fmt.Errorf("fastscan: %w", err)
-	}
+	return batch.Into(ctx, x, "fastscan", dst, queries, k, p)
+}
+
+// SearchChecked answers a batch checked by the public call that began it:
+// SearchInto's, or that of an index wrapping this one.
+func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if !x.pq.IsTrained() {
 		return fmt.Errorf("fastscan: %w: train before searching", kume.ErrNotTrained)
 	}
-	var f kume.IDFilter
-	if p != nil {
-		f = p.Filter
-	}
-	dst.Resize(nq, k)
-	if nq <= 1 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return x.searchRange(ctx, dst, queries, k, 0, nq, f)
-	}
-	return parallel.For(ctx, nq, parallel.Grain(nq, 4), func(lo, hi int) error {
-		return x.searchRange(ctx, dst, queries, k, lo, hi, f)
-	})
+	return batch.Run(ctx, b, parallel.Grain(b.Dst.NQ, 4), x, (*Index).searchChunk)
+}
+
+func (x *Index) searchChunk(ctx context.Context, b batch.Batch, lo, hi int) error {
+	return x.searchRange(ctx, b.Dst, b.Queries, b.K, lo, hi, b.Filter())
 }
 
 // flatState is the per-goroutine scratch of the flat index's search: the

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -16,61 +15,18 @@ import (
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/internal/race"
 	"github.com/kume-ann/kume/internal/simdtest"
+	"github.com/kume-ann/kume/internal/testvec"
 	"github.com/kume-ann/kume/metric"
 )
 
 var ctx = context.Background()
 
-func init() { slog.SetDefault(slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))) }
-
 // lowRank draws clustered vectors of low intrinsic dimension.
 func lowRank(seed uint64, n, d int) []float32 {
-	const latent, centers = 8, 20
-	mrng := rand.New(rand.NewPCG(77, 3))
-	w := make([]float64, d*latent)
-	for i := range w {
-		w[i] = mrng.NormFloat64()
-	}
-	c := make([]float64, centers*latent)
-	for i := range c {
-		c[i] = 3 * mrng.NormFloat64()
-	}
-	rng := rand.New(rand.NewPCG(seed, 9))
-	x := make([]float32, n*d)
-	z := make([]float64, latent)
-	for i := 0; i < n; i++ {
-		ci := rng.IntN(centers)
-		for j := range z {
-			z[j] = c[ci*latent+j] + rng.NormFloat64()
-		}
-		for r := 0; r < d; r++ {
-			v := 0.2 * rng.NormFloat64()
-			for j, zj := range z {
-				v += w[r*latent+j] * zj
-			}
-			x[i*d+r] = float32(v)
-		}
-	}
-	return x
+	return testvec.LowRank{Latent: 8, Centers: 20, MapSeed: 77, Noise: 0.2}.Draw(seed, n, d)
 }
 
-func recall(got, want *kume.Results, k int) float64 {
-	hits := 0
-	for q := 0; q < want.NQ; q++ {
-		_, gi := got.Row(q)
-		_, wi := want.Row(q)
-		set := map[int64]bool{}
-		for _, id := range wi[:k] {
-			set[id] = true
-		}
-		for _, id := range gi[:k] {
-			if set[id] {
-				hits++
-			}
-		}
-	}
-	return float64(hits) / float64(want.NQ*k)
-}
+func init() { slog.SetDefault(slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))) }
 
 func buildIndex(t testing.TB, s string, d int, m metric.Metric, base []float32) kume.Index {
 	t.Helper()
@@ -115,7 +71,7 @@ func TestRecallAgainstExact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := recall(res, truth, k)
+			r := testvec.Recall(res, truth, k)
 			t.Logf("%v %s %s: recall@10 %.3f", m, c.s, c.params, r)
 			if r < c.min {
 				t.Errorf("%v %s %s: recall@10 %.3f, want at least %.2f", m, c.s, c.params, r, c.min)

@@ -13,11 +13,12 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/exact"
-	"github.com/kume-ann/kume/internal/parallel"
 	"github.com/kume-ann/kume/internal/pruned"
 	"github.com/kume-ann/kume/internal/rangeres"
+	"github.com/kume-ann/kume/internal/rows"
 	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/metric"
 )
@@ -285,47 +286,20 @@ func (x *Index) Vectors() ([]float32, []int64) {
 func (x *Index) Reconstruct(id int64, dst []float32) ([]float32, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	row, ok := x.row(id)
-	if !ok {
-		return dst, fmt.Errorf("flat: %w: %d", kume.ErrNotFound, id)
-	}
-	return append(dst, x.data[row*x.d:(row+1)*x.d]...), nil
+	return x.rows().Reconstruct("flat", id, dst)
 }
 
 // ReconstructN appends the vectors with ids i0 .. i0+n-1 to dst.
 func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if err := check.IDRange(i0, n, len(x.data)/x.d); err != nil {
-		return dst, fmt.Errorf("flat: %w", err)
-	}
-	if x.ids == nil {
-		rows := int64(len(x.data) / x.d)
-		if i0+n > rows {
-			return dst, fmt.Errorf("flat: %w: ids %d..%d, index holds %d", kume.ErrNotFound, i0, i0+n-1, rows)
-		}
-		return append(dst, x.data[i0*int64(x.d):(i0+n)*int64(x.d)]...), nil
-	}
-	for id := i0; id < i0+n; id++ {
-		row, ok := x.row(id)
-		if !ok {
-			return dst, fmt.Errorf("flat: %w: %d", kume.ErrNotFound, id)
-		}
-		dst = append(dst, x.data[row*x.d:(row+1)*x.d]...)
-	}
-	return dst, nil
+	return x.rows().ReconstructN("flat", i0, n, dst)
 }
 
-func (x *Index) row(id int64) (int, bool) {
-	if x.ids == nil {
-		if id < 0 || id >= int64(len(x.data)/x.d) {
-			return 0, false
-		}
-		return int(id), true
-	}
-	r, ok := x.pos[id]
-	return r, ok
-}
+// rows is the index's row store; the caller holds x.mu.
+func (x *Index) rows() rows.View { return rows.Of(x.d, x.data, x.ids, x.pos) }
+
+func (x *Index) row(id int64) (int, bool) { return x.rows().Row(id) }
 
 // RemoveIDs removes every vector whose id is in ids and returns how many were
 // removed. The remaining vectors keep their ids and order.
@@ -373,43 +347,44 @@ func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.Se
 // goroutines; a search allocates nothing once dst and the index's scratch
 // buffers have grown to size.
 func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
-	nq, err := check.Search(queries, x.d, k)
-	if err != nil {
-		return err
-	}
-	dst.Resize(nq, k)
+	return batch.Into(ctx, x, "", dst, queries, k, p)
+}
+
+// SearchChecked answers a batch checked by the public call that began it:
+// SearchInto's, or that of an index wrapping this one.
+func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	var f kume.IDFilter
-	if p != nil {
-		f = p.Filter
+	if s := x.prunedSet(); s != nil && b.Filter() == nil && b.K <= s.Len() {
+		return batch.Run(ctx, b, prunedGrain, prunedRun{x, s}, prunedRun.search)
 	}
-	if s := x.prunedSet(); s != nil && f == nil && k <= s.Len() {
-		if nq <= prunedGrain {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			return s.Search(ctx, queries, k, dst.Distances, dst.IDs, x.ids)
-		}
-		return parallel.For(ctx, nq, prunedGrain, func(lo, hi int) error {
-			return s.Search(ctx, queries[lo*x.d:hi*x.d], k, dst.Distances[lo*k:hi*k], dst.IDs[lo*k:hi*k], x.ids)
-		})
-	}
-	tiled := nq >= minTileQueries
+	tiled := b.Dst.NQ >= minTileQueries
 	grain := 1
 	if tiled {
 		grain = tileQueries
 	}
-	if nq <= grain {
-		// One chunk: no goroutines, and no closure to allocate.
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return x.searchRange(ctx, dst, queries, k, 0, nq, tiled, f)
-	}
-	return parallel.For(ctx, nq, grain, func(lo, hi int) error {
-		return x.searchRange(ctx, dst, queries, k, lo, hi, tiled, f)
-	})
+	return batch.Run(ctx, b, grain, flatRun{x, tiled}, flatRun.search)
+}
+
+// flatRun is what a flat search resolves once per batch.
+type flatRun struct {
+	x     *Index
+	tiled bool
+}
+
+// prunedRun answers chunks of a batch through the pruned set of the rows.
+type prunedRun struct {
+	x *Index
+	s *pruned.Set
+}
+
+func (r prunedRun) search(ctx context.Context, b batch.Batch, lo, hi int) error {
+	d, k := r.x.d, b.K
+	return r.s.Search(ctx, b.Queries[lo*d:hi*d], k, b.Dst.Distances[lo*k:hi*k], b.Dst.IDs[lo*k:hi*k], r.x.ids)
+}
+
+func (r flatRun) search(ctx context.Context, b batch.Batch, lo, hi int) error {
+	return r.x.searchRange(ctx, b.Dst, b.Queries, b.K, lo, hi, r.tiled, b.Filter())
 }
 
 // searchRange answers queries lo..hi-1 of a batch into dst, returning only
@@ -561,15 +536,16 @@ func (x *Index) DistancesByID(q []float32, ids []int64, dst []float32) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	worst := x.m.Worst()
+	rs := x.rows()
 	// The rows are scattered: ask for all of them first, so that their
 	// memory latencies overlap instead of adding up.
 	for _, id := range ids {
-		if row, ok := x.row(id); ok {
+		if row, ok := rs.Row(id); ok {
 			asm.Prefetch(x.data[row*x.d : (row+1)*x.d])
 		}
 	}
 	for i, id := range ids {
-		row, ok := x.row(id)
+		row, ok := rs.Row(id)
 		if !ok {
 			dst[i] = worst
 			continue

@@ -27,8 +27,10 @@ import (
 	"sync"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/parallel"
+	"github.com/kume-ann/kume/internal/rows"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -187,8 +189,8 @@ func (x *Index) EfConstruction() int {
 // SetEfSearch sets the default beam width of searches (FAISS's
 // hnsw.efSearch).
 func (x *Index) SetEfSearch(ef int) error {
-	if ef < 1 || ef > MaxEf {
-		return fmt.Errorf("hnsw: %w: efSearch = %d, want 1..%d", kume.ErrInvalidArgument, ef, MaxEf)
+	if err := kume.CheckEf("efSearch", ef); err != nil {
+		return fmt.Errorf("hnsw: %w", err)
 	}
 	x.mu.Lock()
 	x.g.EfSearch = int32(ef)
@@ -199,8 +201,8 @@ func (x *Index) SetEfSearch(ef int) error {
 // SetEfConstruction sets the beam width of later insertions (FAISS's
 // hnsw.efConstruction).
 func (x *Index) SetEfConstruction(ef int) error {
-	if ef < 1 || ef > MaxEf {
-		return fmt.Errorf("hnsw: %w: efConstruction = %d, want 1..%d", kume.ErrInvalidArgument, ef, MaxEf)
+	if err := kume.CheckEf("efConstruction", ef); err != nil {
+		return fmt.Errorf("hnsw: %w", err)
 	}
 	x.mu.Lock()
 	x.g.EfConstruction = int32(ef)
@@ -268,41 +270,20 @@ func (x *Index) id(row int32) int64 {
 func (x *Index) Reconstruct(id int64, dst []float32) ([]float32, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	row, ok := x.row(id)
-	if !ok {
-		return dst, fmt.Errorf("hnsw: %w: %d", kume.ErrNotFound, id)
-	}
-	return append(dst, x.data[row*x.d:(row+1)*x.d]...), nil
+	return x.rows().Reconstruct("hnsw", id, dst)
 }
 
 // ReconstructN appends the vectors with ids i0 .. i0+n-1 to dst.
 func (x *Index) ReconstructN(i0, n int64, dst []float32) ([]float32, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if err := check.IDRange(i0, n, len(x.data)/x.d); err != nil {
-		return dst, fmt.Errorf("hnsw: %w", err)
-	}
-	base := len(dst)
-	for id := i0; id < i0+n; id++ {
-		row, ok := x.row(id)
-		if !ok {
-			return dst[:base], fmt.Errorf("hnsw: %w: %d", kume.ErrNotFound, id)
-		}
-		dst = append(dst, x.data[row*x.d:(row+1)*x.d]...)
-	}
-	return dst, nil
+	return x.rows().ReconstructN("hnsw", i0, n, dst)
 }
 
-func (x *Index) row(id int64) (int, bool) {
-	if x.ids == nil {
-		if id < 0 || id >= int64(len(x.data)/x.d) {
-			return 0, false
-		}
-		return int(id), true
-	}
-	r, ok := x.pos[id]
-	return r, ok
-}
+// rows is the index's row store; the caller holds x.mu.
+func (x *Index) rows() rows.View { return rows.Of(x.d, x.data, x.ids, x.pos) }
+
+func (x *Index) row(id int64) (int, bool) { return x.rows().Row(id) }
 
 // Add inserts vectors with the ids NextID(), NextID()+1, ... An Add that
 // fails or is cancelled leaves the index as it was.
@@ -312,18 +293,12 @@ func (x *Index) Add(ctx context.Context, v []float32) error {
 
 // AddWithIDs inserts vectors with the given non-negative ids.
 func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error {
-	n, err := check.Vectors("vectors", v, x.d)
-	if err != nil {
-		return fmt.Errorf("hnsw: %w", err)
-	}
-	if err := check.IDs(ids, n); err != nil {
-		return fmt.Errorf("hnsw: %w", err)
-	}
-	return x.add(ctx, v, ids)
+	return x.add(ctx, v, check.Given(ids))
 }
 
+// add stores v with ids, or with ids from NextID on when ids is nil.
 func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
-	n, err := check.Vectors("vectors", v, x.d)
+	n, err := check.Add(v, x.d, ids)
 	if err != nil {
 		return fmt.Errorf("hnsw: %w", err)
 	}
@@ -471,33 +446,30 @@ func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.Se
 // nodes. p.Filter restricts the results, not the walk. Each query is answered on its own, so a batch returns what its
 // queries return alone; batches are spread over GOMAXPROCS goroutines.
 func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
-	nq, err := check.Search(queries, x.d, k)
-	if err != nil {
-		return fmt.Errorf("hnsw: %w", err)
-	}
+	return batch.Into(ctx, x, "hnsw", dst, queries, k, p)
+}
+
+// SearchChecked answers a batch checked by the public call that began it:
+// SearchInto's, or that of an index wrapping this one (an IVF index's
+// coarse search among them).
+func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	ef := int(x.g.EfSearch)
-	if p != nil && p.EfSearch != 0 {
-		if p.EfSearch < 0 || p.EfSearch > MaxEf {
-			return fmt.Errorf("hnsw: %w: efSearch = %d, want 1..%d", kume.ErrInvalidArgument, p.EfSearch, MaxEf)
-		}
-		ef = p.EfSearch
+	r := hnswRun{x, int(x.g.EfSearch)}
+	if b.Params != nil && b.Params.EfSearch != 0 {
+		r.ef = b.Params.EfSearch
 	}
-	var filter kume.IDFilter
-	if p != nil {
-		filter = p.Filter
-	}
-	dst.Resize(nq, k)
-	if nq <= 1 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return x.searchRange(ctx, dst, queries, k, ef, filter, 0, nq)
-	}
-	return parallel.For(ctx, nq, parallel.Grain(nq, 16), func(lo, hi int) error {
-		return x.searchRange(ctx, dst, queries, k, ef, filter, lo, hi)
-	})
+	return batch.Run(ctx, b, parallel.Grain(b.Dst.NQ, 16), r, hnswRun.search)
+}
+
+// hnswRun is what an HNSW search resolves once per batch: the beam width.
+type hnswRun struct {
+	x  *Index
+	ef int
+}
+
+func (r hnswRun) search(ctx context.Context, b batch.Batch, lo, hi int) error {
+	return r.x.searchRange(ctx, b.Dst, b.Queries, b.K, r.ef, b.Filter(), lo, hi)
 }
 
 func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, ef int, filter kume.IDFilter, lo, hi int) error {

@@ -2,14 +2,13 @@ package ivf
 
 import (
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"runtime"
 	"sync"
 	"testing"
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/internal/testvec"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -53,33 +52,7 @@ func rvcIndex(b *testing.B) {
 // the same mapSeed share the map, so queries come from the base's
 // distribution.
 func lowRank(seed, mapSeed uint64, n, d, centers int) []float32 {
-	const latent = 24
-	mrng := rand.New(rand.NewPCG(mapSeed, 3))
-	w := make([]float64, d*latent)
-	for i := range w {
-		w[i] = mrng.NormFloat64() / math.Sqrt(latent)
-	}
-	c := make([]float64, centers*latent)
-	for i := range c {
-		c[i] = 3 * mrng.NormFloat64()
-	}
-	rng := rand.New(rand.NewPCG(seed, 9))
-	x := make([]float32, n*d)
-	z := make([]float64, latent)
-	for i := 0; i < n; i++ {
-		ci := rng.IntN(centers)
-		for j := range z {
-			z[j] = c[ci*latent+j] + rng.NormFloat64()
-		}
-		for r := 0; r < d; r++ {
-			v := 0.1 * rng.NormFloat64()
-			for j, zj := range z {
-				v += w[r*latent+j] * zj
-			}
-			x[i*d+r] = float32(v)
-		}
-	}
-	return x
+	return testvec.LowRank{Latent: 24, Centers: centers, MapSeed: mapSeed, ScaleMap: true, Noise: 0.1}.Draw(seed, n, d)
 }
 
 // BenchmarkSearchRVC reports recall@1, recall@10 and queries per second.
@@ -114,7 +87,7 @@ func BenchmarkSearchRVC(b *testing.B) {
 						b.ReportMetric(float64(done)/b.Elapsed().Seconds(), "qps")
 						b.ReportMetric(recallAt1(&all, truth), "recall@1")
 						if k >= 10 {
-							b.ReportMetric(recallAt(&all, truth, 10), "recall@10")
+							b.ReportMetric(testvec.Recall(&all, truth, 10), "recall@10")
 						}
 					})
 				}

@@ -10,6 +10,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/internal/pyfaiss"
+	"github.com/kume-ann/kume/internal/testvec"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -76,7 +77,7 @@ func TestRecallMatchesFAISS(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ours[np] += recallAt(got, want, k) / 3
+				ours[np] += testvec.Recall(got, want, k) / 3
 			}
 		}
 		for _, np := range []int{1, 4, 16} {

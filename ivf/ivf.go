@@ -18,6 +18,7 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/parallel"
 	"github.com/kume-ann/kume/internal/topk"
@@ -128,8 +129,8 @@ func (x *Index) NProbe() int {
 // SetNProbe sets the default number of lists a query visits. Values above
 // nlist visit every list.
 func (x *Index) SetNProbe(n int) error {
-	if n < 1 {
-		return fmt.Errorf("ivf: %w: nprobe = %d, want >= 1", kume.ErrInvalidArgument, n)
+	if err := kume.CheckNProbe(n); err != nil {
+		return fmt.Errorf("ivf: %w", err)
 	}
 	x.mu.Lock()
 	x.nprobe = n
@@ -280,22 +281,16 @@ func (x *Index) NextID() int64 {
 // Reconstruct returns one of them. An AddWithIDs that fails leaves the index
 // as it was.
 func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error {
-	n, err := check.Vectors("vectors", v, x.d)
-	if err != nil {
-		return fmt.Errorf("ivf: %w", err)
-	}
-	if err := check.IDs(ids, n); err != nil {
-		return fmt.Errorf("ivf: %w", err)
-	}
-	return x.add(ctx, v, ids)
+	return x.add(ctx, v, check.Given(ids))
 }
 
 // addChunk bounds the memory and the time of one assignment pass: the
 // context is checked between chunks (and within their assignment).
 const addChunk = 16384
 
+// add stores v with ids, or with ids from NextID on when ids is nil.
 func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
-	n, err := check.Vectors("vectors", v, x.d)
+	n, err := check.Add(v, x.d, ids)
 	if err != nil {
 		return fmt.Errorf("ivf: %w", err)
 	}
@@ -489,41 +484,33 @@ func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.Se
 // are spread over GOMAXPROCS goroutines; a search allocates nothing once its
 // buffers have grown.
 func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
-	nq, err := check.Search(queries, x.d, k)
-	if err != nil {
-		return fmt.Errorf("ivf: %w", err)
-	}
+	return batch.Into(ctx, x, "ivf", dst, queries, k, p)
+}
+
+// SearchChecked answers a batch checked by the public call that began it:
+// SearchInto's, or that of an index wrapping this one.
+func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if !x.trained || !x.codec.IsTrained() {
 		return fmt.Errorf("ivf: %w: train before searching", kume.ErrNotTrained)
 	}
-	nprobe := x.nprobe
-	if p != nil && p.NProbe != 0 {
-		if p.NProbe < 0 {
-			return fmt.Errorf("ivf: %w: nprobe = %d", kume.ErrInvalidArgument, p.NProbe)
-		}
-		nprobe = p.NProbe
+	r := ivfRun{x: x, nprobe: x.nprobe, qef: quantizerEf(b.Params)}
+	if b.Params != nil && b.Params.NProbe != 0 {
+		r.nprobe = b.Params.NProbe
 	}
-	nprobe = min(nprobe, x.nlist)
-	var f kume.IDFilter
-	if p != nil {
-		f = p.Filter
-	}
-	qef, err := quantizerEf(p)
-	if err != nil {
-		return err
-	}
-	dst.Resize(nq, k)
-	if nq <= 1 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return x.searchRange(ctx, dst, queries, k, nprobe, 0, nq, f, qef)
-	}
-	return parallel.For(ctx, nq, parallel.Grain(nq, 16), func(lo, hi int) error {
-		return x.searchRange(ctx, dst, queries, k, nprobe, lo, hi, f, qef)
-	})
+	r.nprobe = min(r.nprobe, x.nlist)
+	return batch.Run(ctx, b, parallel.Grain(b.Dst.NQ, 16), r, ivfRun.search)
+}
+
+// ivfRun is what an IVF search resolves once per batch.
+type ivfRun struct {
+	x           *Index
+	nprobe, qef int
+}
+
+func (r ivfRun) search(ctx context.Context, b batch.Batch, lo, hi int) error {
+	return r.x.searchRange(ctx, b.Dst, b.Queries, b.K, r.nprobe, lo, hi, b.Filter(), r.qef)
 }
 
 func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, nprobe, lo, hi int, f kume.IDFilter, qef int) error {

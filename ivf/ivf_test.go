@@ -14,6 +14,7 @@ import (
 	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/internal/race"
 	"github.com/kume-ann/kume/internal/simdtest"
+	"github.com/kume-ann/kume/internal/testvec"
 	"github.com/kume-ann/kume/kmeans"
 	"github.com/kume-ann/kume/metric"
 )
@@ -97,7 +98,7 @@ func TestNProbeRaisesRecall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := recallAt(got, want, k)
+		r := testvec.Recall(got, want, k)
 		if r < prev-1e-9 {
 			t.Errorf("recall fell from %v to %v at nprobe %d", prev, r, np)
 		}
@@ -106,25 +107,6 @@ func TestNProbeRaisesRecall(t *testing.T) {
 	if prev != 1 {
 		t.Errorf("recall with every list probed is %v, want 1", prev)
 	}
-}
-
-// recallAt is |found top-k ∩ true top-k| / k, averaged.
-func recallAt(got, want *kume.Results, k int) float64 {
-	hits := 0
-	for q := 0; q < want.NQ; q++ {
-		_, wi := want.Row(q)
-		_, gi := got.Row(q)
-		set := map[int64]bool{}
-		for _, id := range wi[:k] {
-			set[id] = true
-		}
-		for _, id := range gi[:k] {
-			if set[id] {
-				hits++
-			}
-		}
-	}
-	return float64(hits) / float64(want.NQ*k)
 }
 
 func TestReconstruct(t *testing.T) {

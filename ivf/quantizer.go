@@ -68,14 +68,11 @@ func NewWithQuantizer(d, nlist int, m metric.Metric, codec Codec, q Quantizer) (
 }
 
 // quantizerEf returns p's QuantizerEfSearch (0: the quantizer's default).
-func quantizerEf(p *kume.SearchParams) (int, error) {
+func quantizerEf(p *kume.SearchParams) int {
 	if p == nil {
-		return 0, nil
+		return 0
 	}
-	if p.QuantizerEfSearch < 0 {
-		return 0, fmt.Errorf("ivf: %w: quantizer_efSearch = %d", kume.ErrInvalidArgument, p.QuantizerEfSearch)
-	}
-	return p.QuantizerEfSearch, nil
+	return p.QuantizerEfSearch
 }
 
 // quantizerParams returns the parameters the coarse quantizer is searched

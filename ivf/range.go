@@ -31,12 +31,12 @@ func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float
 	if !x.trained || !x.codec.IsTrained() {
 		return nil, fmt.Errorf("ivf: %w: train before searching", kume.ErrNotTrained)
 	}
+	if err := p.Check(); err != nil {
+		return nil, fmt.Errorf("ivf: %w", err)
+	}
 	nprobe := x.nprobe
 	var f kume.IDFilter
 	if p != nil {
-		if p.NProbe < 0 {
-			return nil, fmt.Errorf("ivf: %w: nprobe = %d", kume.ErrInvalidArgument, p.NProbe)
-		}
 		if p.NProbe != 0 {
 			nprobe = p.NProbe
 		}

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/metric"
 )
@@ -41,6 +42,11 @@ func (x *Index) normalized(what string, v []float32) (*[]float32, error) {
 	if _, err := check.Vectors(what, v, x.sub.Dim()); err != nil {
 		return nil, err
 	}
+	return x.normalizedChecked(v), nil
+}
+
+// normalizedChecked is normalized for vectors already checked.
+func (x *Index) normalizedChecked(v []float32) *[]float32 {
 	var p *[]float32
 	if len(v) <= maxPooled {
 		p, _ = x.bufs.Get().(*[]float32)
@@ -50,7 +56,7 @@ func (x *Index) normalized(what string, v []float32) (*[]float32, error) {
 	}
 	*p = append((*p)[:0], v...)
 	metric.NormalizeL2(*p, x.sub.Dim())
-	return p, nil
+	return p
 }
 
 // maxPooled is the largest copy, in floats, that goes back to the pool.
@@ -111,12 +117,17 @@ func (x *Index) Search(ctx context.Context, queries []float32, k int, params *ku
 
 // SearchInto is Search writing into dst.
 func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, params *kume.SearchParams) error {
-	p, err := x.normalized("queries", queries)
-	if err != nil {
-		return err
-	}
+	return batch.Into(ctx, x, "", dst, queries, k, params)
+}
+
+// SearchChecked answers a batch checked by the public call that began it:
+// SearchInto's, or that of an index wrapping this one. The wrapped index
+// answers the normalised queries.
+func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
+	p := x.normalizedChecked(b.Queries)
 	defer x.release(p)
-	return x.sub.SearchInto(ctx, dst, *p, k, params)
+	b.Queries = *p
+	return batch.Search(ctx, x.sub, b)
 }
 
 // Reset empties the wrapped index.

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/testvec"
 	"github.com/kume-ann/kume/kmeans"
 )
 
@@ -19,14 +19,7 @@ func quiet() kmeans.Config {
 	return kmeans.Config{Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}
 }
 
-func randVecs(seed uint64, n, d int) []float32 {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	x := make([]float32, n*d)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
-	}
-	return x
-}
+func randVecs(seed uint64, n, d int) []float32 { return testvec.Normal(seed, n, d) }
 
 func TestCodeLayout(t *testing.T) {
 	// M = 3: sub-quantizers 0 and 1 share byte 0 (low, high nibble),

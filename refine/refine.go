@@ -15,8 +15,8 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/check"
-	"github.com/kume-ann/kume/internal/parallel"
 	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/metric"
 )
@@ -220,18 +220,20 @@ func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.Se
 // SearchInto is Search writing into dst. The base is searched for
 // int(k*k_factor) candidates with the same parameters (nprobe and so on).
 func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
-	d := x.Dim()
-	nq, err := check.Search(queries, d, k)
-	if err != nil {
-		return err
-	}
+	return batch.Into(ctx, x, "", dst, queries, k, p)
+}
+
+// SearchChecked answers a batch checked by the public call that began it:
+// SearchInto's, or that of an index wrapping this one. The base answers the
+// candidates and spreads the queries over goroutines; each chunk is
+// re-ranked on the goroutine that found its candidates.
+func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
+	queries, k, p, dst := b.Queries, b.K, b.Params, b.Dst
+	nq, d := dst.NQ, x.Dim()
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	kf := x.kFactor
 	if p != nil && p.KFactor != 0 {
-		if err := checkKFactor(p.KFactor); err != nil {
-			return err
-		}
 		kf = p.KFactor
 	}
 	kbf := float64(k) * float64(kf)
@@ -242,30 +244,19 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 	if err := check.Results(nq, kb); err != nil {
 		return fmt.Errorf("refine: k*k_factor candidates: %w", err)
 	}
-	dst.Resize(nq, k)
 	s := x.getScratch()
 	defer x.scratch.Put(s)
-	if err := x.base.SearchInto(ctx, &s.cand, queries, kb, p); err != nil {
-		return err
-	}
-	var f kume.IDFilter
-	if p != nil {
-		f = p.Filter
-	}
-	if nq <= 1 {
-		if nq == 1 {
-			x.rerankRow(queries, k, s.cand.IDs, dst, 0, s, f)
-		}
-		return nil
-	}
-	return parallel.For(ctx, nq, parallel.Grain(nq, 8), func(lo, hi int) error {
-		w := x.getScratch()
-		defer x.scratch.Put(w)
-		for i := lo; i < hi; i++ {
-			x.rerankRow(queries[i*d:(i+1)*d], k, s.cand.IDs[i*kb:(i+1)*kb], dst, i, w, f)
-		}
-		return nil
-	})
+	s.cand.Resize(nq, kb)
+	f := b.Filter()
+	return batch.Search(ctx, x.base, batch.Batch{Queries: queries, K: kb, Params: p, Dst: &s.cand,
+		Then: func(lo, hi int) error {
+			w := x.getScratch()
+			defer x.scratch.Put(w)
+			for i := lo; i < hi; i++ {
+				x.rerankRow(queries[i*d:(i+1)*d], k, s.cand.IDs[i*kb:(i+1)*kb], dst, i, w, f)
+			}
+			return b.After(lo, hi)
+		}})
 }
 
 // rerankRow computes exact distances for one query's candidates and writes

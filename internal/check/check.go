@@ -147,6 +147,32 @@ func IDs(ids []int64, n int) error {
 	return nil
 }
 
+// Add checks the arguments of an Add: vectors of dimension d and, unless
+// ids is nil (the index numbers the vectors), one non-negative id per
+// vector. It returns the number of vectors. AddWithIDs passes its ids
+// through Given, so that a nil slice there counts as no ids at all.
+func Add(v []float32, d int, ids []int64) (int, error) {
+	n, err := Vectors("vectors", v, d)
+	if err != nil {
+		return 0, err
+	}
+	if ids != nil {
+		if err := IDs(ids, n); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// Given returns ids, or an empty slice for nil ones: the ids an
+// AddWithIDs was given, as Add checks them.
+func Given(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
+}
+
 // IDRange checks the arguments of ReconstructN(i0, n) on an index holding
 // stored vectors: a range that is negative or runs past math.MaxInt64 is an
 // ErrInvalidArgument, one longer than what is stored an ErrNotFound (some id

@@ -44,6 +44,25 @@ func TestSearchAndIDs(t *testing.T) {
 	}
 }
 
+func TestAdd(t *testing.T) {
+	v := []float32{1, 2, 3, 4}
+	if n, err := Add(v, 2, nil); n != 2 || err != nil {
+		t.Errorf("Add without ids = %d, %v; want 2, nil", n, err)
+	}
+	if n, err := Add(v, 2, []int64{7, 9}); n != 2 || err != nil {
+		t.Errorf("Add with ids = %d, %v; want 2, nil", n, err)
+	}
+	if _, err := Add(v, 2, Given(nil)); !errors.Is(err, kume.ErrInvalidArgument) {
+		t.Errorf("AddWithIDs with nil ids: %v, want ErrInvalidArgument", err)
+	}
+	if n, err := Add(nil, 2, Given(nil)); n != 0 || err != nil {
+		t.Errorf("AddWithIDs of nothing with nil ids = %d, %v; want 0, nil", n, err)
+	}
+	if _, err := Add(v[:3], 2, []int64{-1}); !errors.Is(err, kume.ErrDimension) {
+		t.Errorf("ragged vectors with a bad id: %v, want ErrDimension (vectors first)", err)
+	}
+}
+
 func TestFirstNonFinite(t *testing.T) {
 	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
 	finite := []float32{0, -0, 1, -1, math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, 1e-40}

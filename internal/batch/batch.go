@@ -1,0 +1,125 @@
+// Package batch is where a k-NN search is checked and spread over
+// goroutines: once, at the outermost public call. Every kume index is a
+// Part: its public SearchInto checks the arguments (Into) and calls its own
+// SearchChecked, and a composite index (refine, l2norm) calls the
+// SearchChecked of the index it wraps (Search), which trusts its input. The
+// innermost part spreads the queries over goroutines; a wrapper that has
+// work to do per query after its part (refine's re-ranking) hands it over as
+// Then, which the part runs on the goroutine that answered those queries.
+package batch
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/internal/check"
+	"github.com/kume-ann/kume/internal/parallel"
+)
+
+// Batch is a checked search: the queries are finite rows of the index's
+// dimension, 1 <= K with Dst.NQ*K results in bounds, Params within the
+// bounds of kume.SearchParams.Check, and Dst already sized to NQ x K. A
+// Batch cannot be made outside kume, so SearchChecked cannot be called
+// there.
+type Batch struct {
+	Queries []float32
+	K       int
+	Params  *kume.SearchParams
+	Dst     *kume.Results
+	// Then, when set, is called for each chunk of queries [lo, hi) once
+	// their rows of Dst are final, on the goroutine that answered them.
+	Then func(lo, hi int) error
+}
+
+// After calls b.Then for the queries [lo, hi), if it is set.
+func (b Batch) After(lo, hi int) error {
+	if b.Then == nil {
+		return nil
+	}
+	return b.Then(lo, hi)
+}
+
+// Filter returns the batch's id filter, nil when there is none.
+func (b Batch) Filter() kume.IDFilter {
+	if b.Params == nil {
+		return nil
+	}
+	return b.Params.Filter
+}
+
+// Run answers the checked batch b in chunks of queries [lo, hi), at most
+// grain long: for each, fn(st, ctx, b, lo, hi), then b.Then. A batch that
+// fits one chunk runs on the calling goroutine and allocates nothing for
+// it; a larger one is spread over up to GOMAXPROCS goroutines. st carries
+// what the part resolved for the whole batch (its defaults, nprobe, ...),
+// so that fn need not be a closure (a method expression: T.method).
+func Run[S any](ctx context.Context, b Batch, grain int, st S, fn func(st S, ctx context.Context, b Batch, lo, hi int) error) error {
+	nq := b.Dst.NQ
+	if nq <= max(grain, 1) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(st, ctx, b, 0, nq); err != nil {
+			return err
+		}
+		return b.After(0, nq)
+	}
+	return parallel.For(ctx, nq, grain, func(lo, hi int) error {
+		if err := fn(st, ctx, b, lo, hi); err != nil {
+			return err
+		}
+		return b.After(lo, hi)
+	})
+}
+
+// Part is an index that answers checked batches. Every kume index is one.
+type Part interface {
+	kume.Index
+	// SearchChecked answers b, spreading its queries over goroutines as
+	// the index sees fit and calling b.Then after each chunk. It does not
+	// check b's arguments again.
+	SearchChecked(ctx context.Context, b Batch) error
+}
+
+// Check checks the arguments of a search once: finite queries of
+// dimension d, k >= 1 with nq*k in bounds, and p's fields within their
+// bounds. It returns the number of queries.
+func Check(queries []float32, d, k int, p *kume.SearchParams) (int, error) {
+	nq, err := check.Search(queries, d, k)
+	if err != nil {
+		return 0, err
+	}
+	if err := p.Check(); err != nil {
+		return 0, err
+	}
+	return nq, nil
+}
+
+// Into is a Part's public SearchInto: it checks the arguments, sizes dst
+// and calls x.SearchChecked. An argument error is prefixed with pkg ("ivf:
+// ...") unless pkg is empty.
+func Into(ctx context.Context, x Part, pkg string, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
+	nq, err := Check(queries, x.Dim(), k, p)
+	if err != nil {
+		if pkg != "" {
+			return fmt.Errorf("%s: %w", pkg, err)
+		}
+		return err
+	}
+	dst.Resize(nq, k)
+	return x.SearchChecked(ctx, Batch{Queries: queries, K: k, Params: p, Dst: dst})
+}
+
+// Search answers the checked batch b with idx: through SearchChecked when
+// idx is a Part, else (an index from outside kume) through its public
+// SearchInto, followed by b.Then for the whole batch.
+func Search(ctx context.Context, idx kume.Index, b Batch) error {
+	if x, ok := idx.(Part); ok {
+		return x.SearchChecked(ctx, b)
+	}
+	if err := idx.SearchInto(ctx, b.Dst, b.Queries, b.K, b.Params); err != nil {
+		return err
+	}
+	return b.After(0, b.Dst.NQ)
+}
