@@ -247,10 +247,26 @@ func (x *Index) setCentroids(c []float32) error {
 	return nil
 }
 
+// coarseSearch writes the nprobe nearest lists of the queries qs, which the
+// caller has checked, into dst: through the quantizer's checked entry point
+// when it has one (every kume index does), so the queries are not checked
+// again.
+func (x *Index) coarseSearch(ctx context.Context, dst *kume.Results, qs []float32, nprobe int, p *kume.SearchParams) error {
+	nq := len(qs) / x.d
+	if int64(nq)*int64(nprobe) > kume.MaxResults {
+		return fmt.Errorf("ivf: %w: %d queries x nprobe %d coarse results, above %d", kume.ErrInvalidArgument, nq, nprobe, kume.MaxResults)
+	}
+	if part, ok := x.quantizer.(batch.Part); ok {
+		dst.Resize(nq, nprobe)
+		return part.SearchChecked(ctx, batch.Batch{Queries: qs, K: nprobe, Params: p, Dst: dst})
+	}
+	return x.quantizer.SearchInto(ctx, dst, qs, nprobe, p)
+}
+
 // assign returns the nearest list of each vector.
 func (x *Index) assign(ctx context.Context, v []float32) ([]int32, error) {
-	res, err := x.quantizer.Search(ctx, v, 1, nil)
-	if err != nil {
+	var res kume.Results
+	if err := x.coarseSearch(ctx, &res, v, 1, nil); err != nil {
 		return nil, fmt.Errorf("ivf: assigning vectors to lists: %w", err)
 	}
 	lists := make([]int32, len(res.IDs))
@@ -517,7 +533,7 @@ func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []fl
 	s := x.getSearcher(f)
 	defer x.putSearcher(s)
 	qs := queries[lo*x.d : hi*x.d]
-	if err := x.quantizer.SearchInto(ctx, &s.coarse, qs, nprobe, s.quantizerParams(qef)); err != nil {
+	if err := x.coarseSearch(ctx, &s.coarse, qs, nprobe, s.quantizerParams(qef)); err != nil {
 		return err
 	}
 	batch := s.scanner.MaxBatch()

@@ -53,7 +53,7 @@ func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float
 	return rangeres.Run(ctx, nq, grain, x.m, func(lo, hi int, out *rangeres.Out) error {
 		s := x.getSearcher(f)
 		defer x.putSearcher(s)
-		if err := x.quantizer.SearchInto(ctx, &s.coarse, queries[lo*x.d:hi*x.d], nprobe, nil); err != nil {
+		if err := x.coarseSearch(ctx, &s.coarse, queries[lo*x.d:hi*x.d], nprobe, nil); err != nil {
 			return err
 		}
 		if br, ok := s.scanner.(batchRanger); ok && hi-lo > 1 {
