@@ -100,12 +100,20 @@ const cancelVectors = 1 << 15
 // with the queries of a batch that probe the list.
 const tileRows = 256
 
-// minTiledQueries is the fewest queries of one list that go through the
-// many-to-many kernel. Below it, packing the list's vectors costs more than
-// the kernel saves: on an AMD EPYC (AVX2), a list of 39 vectors of 768
-// floats takes the same time both ways for about 20 queries and three
-// times as long tiled for 3.
-const minTiledQueries = 16
+// minTiledQueries returns the fewest queries of one list that go through
+// the many-to-many kernel, for vectors of d floats. Below it, packing the
+// list's vectors costs more than the kernel saves: on an AMD EPYC (AVX2), a
+// list of 39 vectors of 768 floats takes the same time both ways for about
+// 20 queries, and three times as long tiled for 3. Short vectors pack
+// cheaply, and there the one-query path's heap pushes weigh more: at d = 64
+// three queries already pay (IVF64,Flat, 500 queries, nprobe 4: 58.8 M
+// instructions with the threshold of long vectors, 57.9 M with 3).
+func minTiledQueries(d int) int {
+	if d >= 256 {
+		return 16
+	}
+	return 3
+}
 
 type flatScanner struct {
 	c      *FlatCodec
@@ -159,8 +167,8 @@ func (s *flatScanner) Begin(queries []float32, nprobe int, lists []int64, coarse
 	}
 }
 
-// Scan compares the list with its probes' queries: with minTiledQueries or
-// more, through the many-to-many kernel, whose scores only choose candidates
+// Scan compares the list with its probes' queries: with minTiledQueries(d)
+// or more, through the many-to-many kernel, whose scores only choose candidates
 // (package exact) that are then measured with the one-query kernel; with
 // fewer, through the one-query kernel directly. Each query keeps its own
 // heap, whose ties are broken by id, so a batch returns what each of its
@@ -168,7 +176,7 @@ func (s *flatScanner) Begin(queries []float32, nprobe int, lists []int64, coarse
 func (s *flatScanner) Scan(list int, ids []int64, codes Codes, probes []int32) {
 	l := codes.(*FlatCodes)
 	d := s.c.d
-	if len(probes) < minTiledQueries {
+	if len(probes) < minTiledQueries(d) {
 		for _, p := range probes {
 			i := int(p) / s.nprobe
 			s.scanOne(s.queries[i*d:(i+1)*d], l, ids, &s.heaps[i])

@@ -257,7 +257,7 @@ func TestConcurrentSearchAndAdd(t *testing.T) {
 }
 
 // TestBatchMatchesSingleQueries checks that a batch, whose queries are
-// grouped by list (lists probed by minTiledQueries or more go through the
+// grouped by list (lists probed by minTiledQueries(d) or more go through the
 // many-to-many kernel), answers as the same queries one at a time: the same
 // ids, distances within float rounding of the expanded form, and only
 // near-ties in another order.
