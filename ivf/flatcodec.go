@@ -235,9 +235,22 @@ func offer(h *topk.Heap, scores []float32, ids []int64, ip bool) {
 // with every vector of list l with the many-to-many kernel and offers the
 // scores to the queries' collectors.
 func (s *flatScanner) scanTiled(probes []int32, l *FlatCodes, ids []int64) {
-	c := s.c
-	d, nprobe := c.d, s.nprobe
-	queries, cands := s.queries, s.cands
+	nprobe, cands := s.nprobe, s.cands
+	s.tiles(probes, l, func(buf, rows, norms []float32, normMax float32, r0, r1 int) {
+		nr := r1 - r0
+		for j, p := range probes {
+			cands[int(p)/nprobe].Offer(buf[j*nr:(j+1)*nr], rows, norms, normMax, ids[r0:r1], 0)
+		}
+	})
+}
+
+// tiles compares the queries of probes (positions p, query p/nprobe) with
+// the vectors of list l, tileRows at a time, with the many-to-many kernel
+// (inner products, which the callers' collectors expand for L2), and hands
+// each tile to use: the scores (one row of r1-r0 per probe), the vectors
+// r0..r1-1, their squared norms and the largest of those.
+func (s *flatScanner) tiles(probes []int32, l *FlatCodes, use func(buf, rows, norms []float32, normMax float32, r0, r1 int)) {
+	d, nprobe := s.c.d, s.nprobe
 	nm := len(probes)
 	if cap(s.qbuf) < nm*d {
 		s.qbuf = make([]float32, nm*d)
@@ -245,25 +258,23 @@ func (s *flatScanner) scanTiled(probes []int32, l *FlatCodes, ids []int64) {
 	qs := s.qbuf[:nm*d]
 	for j, p := range probes {
 		i := int(p) / nprobe
-		copy(qs[j*d:(j+1)*d], queries[i*d:(i+1)*d])
+		copy(qs[j*d:(j+1)*d], s.queries[i*d:(i+1)*d])
 	}
 	if cap(s.tile) < nm*tileRows {
 		s.tile = make([]float32, nm*tileRows)
 	}
-	for r0 := 0; r0 < len(ids); r0 += tileRows {
-		r1 := min(r0+tileRows, len(ids))
-		nr := r1 - r0
-		buf := s.tile[:nm*nr]
+	n := len(l.vecs) / d
+	for r0 := 0; r0 < n; r0 += tileRows {
+		r1 := min(r0+tileRows, n)
+		buf := s.tile[:nm*(r1-r0)]
 		rows := l.vecs[r0*d : r1*d]
-		asm.DotTile(buf, qs, rows, d) // the collectors expand it for L2
+		asm.DotTile(buf, qs, rows, d)
 		norms := l.norms[r0:r1]
 		var normMax float32
 		for _, v := range norms {
 			normMax = max(normMax, v)
 		}
-		for j, p := range probes {
-			cands[int(p)/nprobe].Offer(buf[j*nr:(j+1)*nr], rows, norms, normMax, ids[r0:r1], 0)
-		}
+		use(buf, rows, norms, normMax, r0, r1)
 	}
 }
 
@@ -327,38 +338,14 @@ func (s *flatScanner) rangeList(ids []int64, codes Codes, probes []int32) int {
 		s.out.Hits = nil
 		return added
 	}
-	nm := len(probes)
-	if cap(s.qbuf) < nm*d {
-		s.qbuf = make([]float32, nm*d)
-	}
-	qs := s.qbuf[:nm*d]
-	for j, p := range probes {
-		i := int(p) / nprobe
-		copy(qs[j*d:(j+1)*d], s.queries[i*d:(i+1)*d])
-	}
-	if cap(s.tile) < nm*tileRows {
-		s.tile = make([]float32, nm*tileRows)
-	}
-	for r0 := 0; r0 < len(ids); r0 += tileRows {
-		r1 := min(r0+tileRows, len(ids))
+	s.tiles(probes, l, func(buf, rows, norms []float32, normMax float32, r0, r1 int) {
 		nr := r1 - r0
-		buf := s.tile[:nm*nr]
-		rows := l.vecs[r0*d : r1*d]
-		asm.DotTile(buf, qs, rows, d) // Radius expands it for L2
-		norms := l.norms[r0:r1]
-		var normMax float32
-		for _, v := range norms {
-			normMax = max(normMax, v)
-		}
 		for j, p := range probes {
 			i := int(p) / nprobe
 			h0 := len(s.hits[i])
 			s.hits[i] = s.radius[i].Offer(s.hits[i], buf[j*nr:(j+1)*nr], rows, norms, normMax, ids[r0:r1], 0)
 			added += len(s.hits[i]) - h0
 		}
-	}
+	})
 	return added
 }
-
-// prefetch asks for the vectors of a list, which rangeList reads next.
-func (s *flatScanner) prefetch(codes Codes) { asm.Prefetch(codes.(*FlatCodes).vecs) }

@@ -101,8 +101,6 @@ type batchRanger interface {
 	// vectors of one list (ids and codes) within the radius and returns
 	// how many it appended.
 	rangeList(ids []int64, codes Codes, probes []int32) int
-	// prefetch asks for the memory of a list's codes without waiting.
-	prefetch(codes Codes)
 }
 
 // rangeBatch answers the range search of the queries whose probes are in
@@ -127,10 +125,10 @@ func (x *Index) rangeBatch(ctx context.Context, s *searcher, br batchRanger, que
 				return rangeres.TooMany()
 			}
 		}
-		if g+1 < s.groups.len() {
+		if pf, ok := br.(Prefetcher); ok && g+1 < s.groups.len() {
 			// The next list's memory loads while this one is compared.
 			next, _ := s.groups.at(g + 1)
-			br.prefetch(x.lists.codes[next])
+			pf.Prefetch(x.lists.codes[next])
 		}
 		pending += br.rangeList(x.lists.ids[l], x.lists.codes[l], probes)
 	}
