@@ -101,6 +101,7 @@ TEXT ·atMostAVX2(SB), NOSPLIT, $0-64
 
 	MOVQ         CX, DX
 	ANDQ         $-16, DX
+	MOVQ         $16, R13 // values per step: 16, then 8 for the last 8
 
 le16:
 	CMPQ      AX, DX
@@ -120,7 +121,7 @@ hit16:
 	SHLL      $8, R12
 	ORL       R12, BX
 
-bits:
+bits: // the set bits of BX, lowest first, are indices AX+bit
 	BSFL BX, R9
 	LEAQ (AX)(R9*1), R10
 	MOVL R10, (DI)(R8*4)
@@ -128,25 +129,17 @@ bits:
 	LEAL -1(BX), R11
 	ANDL R11, BX
 	JNZ  bits
-	ADDQ $16, AX
-	JMP  le16
+	ADDQ R13, AX
+	JMP  le16 // after the last 8, AX = len: le16 falls to le8, le8 to done
 
 le8:
 	CMPQ      AX, CX
 	JGE       done
+	MOVQ      $8, R13
 	VCMPPS    $0x0d, (SI)(AX*4), Y0, Y1
 	VMOVMSKPS Y1, BX
 	TESTL     BX, BX
-	JZ        done
-
-bits8:
-	BSFL BX, R9
-	LEAQ (AX)(R9*1), R10
-	MOVL R10, (DI)(R8*4)
-	INCQ R8
-	LEAL -1(BX), R11
-	ANDL R11, BX
-	JNZ  bits8
+	JNZ       bits
 
 done:
 	MOVQ R8, ret+56(FP)
