@@ -10,6 +10,13 @@ side by side.
 For a like-for-like comparison give both the same thread count
 (--threads 1 here, -threads 1 to kume bench).
 
+--save DIR writes every index FAISS builds to DIR, named by index_file_name
+below (the name `kume bench -load DIR` looks for), so that kume can search
+the very index FAISS searched. --train N trains on the first N base vectors
+only (kume bench -train N does the same), for indexes whose k-means on the
+whole base would take too long; --build-threads sets FAISS's threads for
+training and adding (default: --threads).
+
 Without --factory, the settings listed in the export's dataset.json (kume
 bench's defaults for that data) are measured. --params takes the grid syntax
 of `kume bench -params`: "nprobe=1,4,16 k_factor_rf=1,4" is every combination;
@@ -23,6 +30,7 @@ fraction of the true 10 nearest found among the first 10 results.
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -88,6 +96,14 @@ def uses(index, name):
             return False
     if name in ("k_factor_rf", "k_factor"):
         return isinstance(index, faiss.IndexRefine)
+    if name == "quantizer_efSearch":
+        try:
+            q = faiss.extract_index_ivf(index).quantizer
+        except Exception:
+            return False
+        return isinstance(faiss.downcast_index(q), faiss.IndexHNSW)
+    if name == "efSearch":
+        return isinstance(index, faiss.IndexHNSW)
     return True
 
 
@@ -103,6 +119,13 @@ def expand(grids, index):
             if c not in out:
                 out.append(c)
     return out or [""]
+
+
+def index_file_name(factory):
+    """The file name an index built from this factory string is saved under:
+    every character other than a letter, digit, '-' or '.' becomes '_'
+    (bench.IndexFileName in Go gives the same name)."""
+    return re.sub(r"[^A-Za-z0-9.-]", "_", factory) + ".faiss"
 
 
 def recall(ids, gt, at):
@@ -122,6 +145,9 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="OpenMP threads (default: all cores)")
     ap.add_argument("--k", type=int, default=10, help="results per query")
     ap.add_argument("--time", type=float, default=0.5, help="seconds to time each setting's searches")
+    ap.add_argument("--save", default="", help="folder to write each built index to (for kume bench -load)")
+    ap.add_argument("--train", type=int, default=0, help="train on the first N base vectors (default: all)")
+    ap.add_argument("--build-threads", type=int, default=0, help="OpenMP threads for training and adding (default: --threads)")
     a = ap.parse_args()
 
     mpath = os.path.join(a.dir, "dataset.json")
@@ -142,6 +168,11 @@ def main():
     if a.threads > 0:
         faiss.omp_set_num_threads(a.threads)
     threads = faiss.omp_get_max_threads()
+    if a.train < 0:
+        fail("--train %d: want 0 (all) or more" % a.train)
+    xt = xb[:a.train] if a.train > 0 else xb
+    if a.save:
+        os.makedirs(a.save, exist_ok=True)
 
     factories = [f.strip() for s in a.factory for f in s.split(";") if f.strip()]
     grids = parse_grid(a.params)
@@ -158,10 +189,15 @@ def main():
         except RuntimeError as e:
             print("faiss_bench.py: skipping %s: %s" % (fstr, str(e).strip().splitlines()[-1]), file=sys.stderr)
             continue
+        if a.build_threads > 0:
+            faiss.omp_set_num_threads(a.build_threads)
         t0 = time.perf_counter()
-        index.train(xb)
+        index.train(xt)
         index.add(xb)
         build_s = time.perf_counter() - t0
+        faiss.omp_set_num_threads(threads)
+        if a.save:
+            faiss.write_index(index, os.path.join(a.save, index_file_name(fstr)))
         size = faiss.serialize_index(index).size
         if plist is None or grids:
             plist = expand(grids, index)
@@ -172,6 +208,8 @@ def main():
                 ps.set_index_parameter(index, "nprobe", 1)
             if uses(index, "k_factor_rf"):
                 ps.set_index_parameter(index, "k_factor_rf", 1)
+            if uses(index, "quantizer_efSearch"):
+                ps.set_index_parameter(index, "quantizer_efSearch", 16)
             if p:
                 ps.set_index_parameters(index, p)
             _, ids = index.search(xq, a.k)

@@ -219,3 +219,18 @@ func TestLoadSynthSizes(t *testing.T) {
 		t.Error("synth without d= was accepted")
 	}
 }
+
+// TestIndexFileName checks the file names shared with faiss_bench.py's
+// --save.
+func TestIndexFileName(t *testing.T) {
+	for in, want := range map[string]string{
+		"IVF16384_HNSW32,Flat":    "IVF16384_HNSW32_Flat.faiss",
+		"IVF1024,PQ128x4fs,RFlat": "IVF1024_PQ128x4fs_RFlat.faiss",
+		"L2norm,Refine(Flat)":     "L2norm_Refine_Flat_.faiss",
+		"a/b c":                   "a_b_c.faiss",
+	} {
+		if got := IndexFileName(in); got != want {
+			t.Errorf("IndexFileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

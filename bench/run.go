@@ -57,6 +57,9 @@ type Runner struct {
 	MinTime time.Duration
 	// Progress receives reports on training and adding.
 	Progress Progress
+	// TrainRows, when positive, trains on the first TrainRows base vectors
+	// only (all of them are added), as faiss_bench.py's --train does.
+	TrainRows int
 }
 
 // Built is an index with what it took to build it.
@@ -89,7 +92,11 @@ func (r *Runner) Build(ctx context.Context, factoryString string) (*Built, error
 			p("training "+factoryString, 0, 1)
 		}
 	}
-	if err := idx.Train(ctx, ds.Base); err != nil {
+	train := ds.Base
+	if r.TrainRows > 0 && r.TrainRows < ds.N() {
+		train = ds.Base[:r.TrainRows*ds.D]
+	}
+	if err := idx.Train(ctx, train); err != nil {
 		return nil, fmt.Errorf("training %s: %w", factoryString, err)
 	}
 	n := ds.N()
@@ -101,6 +108,38 @@ func (r *Runner) Build(ctx context.Context, factoryString string) (*Built, error
 		if r.Progress != nil {
 			r.Progress("adding to "+factoryString, int64(j), int64(n))
 		}
+	}
+	return &Built{Index: idx, Factory: factoryString, Build: time.Since(start), Info: Describe(idx)}, nil
+}
+
+// IndexFileName is the name an index built from a factory string is saved
+// under in a folder of indexes (bench/faiss_bench.py's --save, kume bench's
+// -load): every character other than an ASCII letter, digit, '-' or '.'
+// becomes '_', and ".faiss" is appended.
+func IndexFileName(factoryString string) string {
+	b := []byte(factoryString)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.':
+		default:
+			b[i] = '_'
+		}
+	}
+	return string(b) + ".faiss"
+}
+
+// Load reads an index in FAISS's file format (one FAISS built, say) to be
+// measured as the factory string's index; its Build time is the time taken
+// to read it. The index must hold the data set's base: as many vectors of
+// its dimension.
+func (r *Runner) Load(path, factoryString string) (*Built, error) {
+	start := time.Now()
+	idx, err := faissio.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if idx.Dim() != r.Data.D || idx.Len() != r.Data.N() {
+		return nil, fmt.Errorf("%s: holds %d vectors of %d floats; the data set has %d of %d", path, idx.Len(), idx.Dim(), r.Data.N(), r.Data.D)
 	}
 	return &Built{Index: idx, Factory: factoryString, Build: time.Since(start), Info: Describe(idx)}, nil
 }

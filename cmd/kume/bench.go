@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -47,6 +48,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	cache := fs.String("cache", "", "folder for cached ground truth of generated and read-only data (default "+bench.DefaultCacheDir()+")")
 	minTime := fs.Duration("time", 500*time.Millisecond, "how long to time each setting's searches")
 	small := fs.Bool("small", false, "use the small sizes of named data sets (as go test -bench does)")
+	load := fs.String("load", "", "folder of FAISS index files (bench/faiss_bench.py --save) to search instead of building each factory's index")
+	trainRows := fs.Int("train", 0, "train on the first N base vectors only (default: all)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -55,6 +58,9 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	if *threads < 0 {
 		return usageError("-threads %d: want 0 (all cores) or more", *threads)
+	}
+	if *trainRows < 0 {
+		return usageError("-train %d: want 0 (all) or more", *trainRows)
 	}
 	if *k < 1 || *k > bench.GTK {
 		return usageError("-k %d: want 1..%d", *k, bench.GTK)
@@ -146,11 +152,16 @@ func runBench(ctx context.Context, e *env, args []string) error {
 			ds.Name, ds.N(), ds.NQ(), ds.D, ds.Metric, *k, run.Machine, plural(run.Threads, "thread"), run.SIMD, where)
 		out.header()
 	}
-	r := &bench.Runner{Data: ds, GT: gt, GTK: gtk, K: *k, MinTime: *minTime, Progress: e.progress.report}
+	r := &bench.Runner{Data: ds, GT: gt, GTK: gtk, K: *k, MinTime: *minTime, Progress: e.progress.report, TrainRows: *trainRows}
 	var ours []bench.Result
 	var skipped []string
 	for _, s := range todo {
-		built, err := r.Build(ctx, s.factory)
+		var built *bench.Built
+		if *load != "" {
+			built, err = r.Load(filepath.Join(*load, bench.IndexFileName(s.factory)), s.factory)
+		} else {
+			built, err = r.Build(ctx, s.factory)
+		}
 		if errors.Is(err, kume.ErrUnsupported) {
 			skipped = append(skipped, fmt.Sprintf("%s: %v", s.factory, err))
 			e.progress.done()

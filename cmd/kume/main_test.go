@@ -276,8 +276,10 @@ func TestFAISSScript(t *testing.T) {
 	dir := t.TempDir()
 	exp := filepath.Join(dir, "exp")
 	mustKume(t, "export", "-data", "synth:d=16,n=2000,nq=50", "-o", exp, "-cache", dir)
+	saved := filepath.Join(dir, "saved")
 	cmd := exec.Command(pyfaiss.Interpreter(), "../../bench/faiss_bench.py", exp, "--threads", "1", "--time", "0.01",
-		"--factory", "IVF32,Flat;IVF32_HNSW8,Flat", "--params", "nprobe=1,32 k_factor_rf=2")
+		"--factory", "IVF32,Flat;IVF32_HNSW8,Flat", "--params", "nprobe=1,32 k_factor_rf=2",
+		"--save", saved, "--train", "1500")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -290,7 +292,6 @@ func TestFAISSScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// IVF32_HNSW8,Flat is built by FAISS too; kume skips it.
 	if len(rs) != 4 || rs[0].Factory != "IVF32,Flat" || rs[1].Params != "nprobe=32" || rs[1].Recall1 != 1 || rs[1].Recall10 != 1 {
 		t.Fatalf("faiss_bench.py printed %+v", rs)
 	}
@@ -308,4 +309,30 @@ func TestFAISSScript(t *testing.T) {
 			t.Errorf("nprobe=32 of 32 lists is not exact in both engines: %q", line)
 		}
 	}
+
+	// The indexes FAISS saved, searched by kume: the same lists give the
+	// same recall at every setting of the exactly searched IVF32,Flat.
+	out3 := mustKume(t, "bench", "-compare", faiss, "-load", saved, "-time", "10ms", "-cache", dir, "-json")
+	var loaded []bench.Result
+	for _, line := range strings.Split(strings.TrimSpace(out3), "\n") {
+		var r bench.Result
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("bench -load -json printed %q: %v", line, err)
+		}
+		loaded = append(loaded, r)
+	}
+	if len(loaded) != len(rs) {
+		t.Fatalf("bench -load measured %d settings, FAISS %d:\n%s", len(loaded), len(rs), out3)
+	}
+	for i, r := range loaded {
+		if r.Factory != rs[i].Factory || r.Params != rs[i].Params {
+			t.Fatalf("setting %d: kume %s %s, FAISS %s %s", i, r.Factory, r.Params, rs[i].Factory, rs[i].Params)
+		}
+		if r.Factory == "IVF32,Flat" && (r.Recall1 != rs[i].Recall1 || r.Recall10 != rs[i].Recall10) {
+			t.Errorf("%s %s on FAISS's file: kume recall %v/%v, FAISS %v/%v", r.Factory, r.Params, r.Recall1, r.Recall10, rs[i].Recall1, rs[i].Recall10)
+		}
+	}
+	wantFail(t, 1, []string{"IVF16_Flat.faiss"}, "bench", "-factory", "IVF16,Flat", "-load", dir, "-data", "synth:d=16,n=2000,nq=50", "-cache", dir)
+	wantFail(t, 1, []string{"holds 2000 vectors", "has 1000"}, "bench", "-factory", "IVF32,Flat", "-load", saved, "-data", "synth:d=16,n=1000,nq=50", "-cache", dir)
+	wantFail(t, 2, []string{"-train -1"}, "bench", "-train", "-1")
 }

@@ -158,6 +158,10 @@ func expand(grids [][]axis, spec factory.Spec) []string {
 			return spec.NList > 0
 		case "k_factor_rf", "k_factor":
 			return spec.Refine
+		case "quantizer_efSearch":
+			return spec.QuantizerM > 0
+		case "efSearch":
+			return false // kume builds no stand-alone HNSW index
 		}
 		return true
 	}
