@@ -24,6 +24,8 @@ func init() {
 		minValue:   minValueAVX2,
 		firstEqual: firstEqualAVX2,
 		atMost:     atMostAVX2,
+		sub:        subAVX2,
+		anyAtLeast: anyAtLeastAVX2,
 	})
 	// The AVX-512 level uses these table kernels too: 16-float rows fit AVX2 registers
 	// exactly.
@@ -44,6 +46,8 @@ func init() {
 		minValue:   minValueAVX2,
 		firstEqual: firstEqualAVX2,
 		atMost:     atMostAVX2,
+		sub:        subAVX2,
+		anyAtLeast: anyAtLeastAVX2,
 	})
 }
 

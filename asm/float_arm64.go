@@ -20,6 +20,8 @@ func init() {
 		minValue:   minValueGeneric,
 		firstEqual: firstEqualGeneric,
 		atMost:     atMostGeneric,
+		sub:        subGeneric,
+		anyAtLeast: anyAtLeastGeneric,
 		// Table building and quantization run the Go twins on arm64: no
 		// table kernels are registered.
 	})

@@ -14,6 +14,8 @@ var genericFloat = floatKernels{
 	minValue:   minValueGeneric,
 	firstEqual: firstEqualGeneric,
 	atMost:     atMostGeneric,
+	sub:        subGeneric,
+	anyAtLeast: anyAtLeastGeneric,
 }
 
 var genericTables = tableKernels{

@@ -16,6 +16,11 @@ var levelRank = map[string]int{
 	"avx512":  2,
 }
 
+// chunkFloats bounds the floats one assembly call of the one-to-one,
+// one-to-many and element-wise kernels reads (256 KiB), so that a goroutine
+// running them can be preempted between calls.
+const chunkFloats = 1 << 16
+
 // floatKernels is one implementation of the float32 distance kernels.
 type floatKernels struct {
 	dot     func(x, y []float32) float32
@@ -30,6 +35,10 @@ type floatKernels struct {
 	minValue   func(x []float32) float32
 	firstEqual func(x []float32, v float32) int
 	atMost     func(dst []int32, x []float32, thr float32) int
+	// The element-wise kernels (elementwise.go), for lengths that are
+	// multiples of 8.
+	sub        func(dst, x, y []float32)
+	anyAtLeast func(x []float32, off uint32) bool
 }
 
 // tableKernels is one implementation of the look-up table kernels: they

@@ -5,9 +5,9 @@ package check
 import (
 	"fmt"
 	"math"
-	"unsafe"
 
 	"github.com/kume-ann/kume"
+	"github.com/kume-ann/kume/asm"
 )
 
 // Vectors checks that x holds whole rows of d floats, all finite, none so
@@ -50,33 +50,9 @@ func largeBits(d int) uint32 {
 
 // anyLarge reports whether some component of x has a magnitude of at least
 // the float32 whose bits are lim (0 < lim <= +Inf's bits), NaN and ±Inf
-// included. Finite magnitudes order as their bits do, and NaNs' bits are
-// above +Inf's; adding 2³¹ - lim to a magnitude's bits sets the top bit
-// exactly when they are >= lim, so or-ing those sums over a chunk tells,
-// without a branch per value, whether the chunk holds one.
+// included.
 func anyLarge(x []float32, lim uint32) bool {
-	const chunk = 256
-	off := 0x80000000 - lim
-	bits := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
-	for c := 0; c < len(bits); c += chunk {
-		part := bits[c:min(c+chunk, len(bits))]
-		var a0, a1, a2, a3 uint32
-		i := 0
-		for ; i+4 <= len(part); i += 4 {
-			p := part[i : i+4 : i+4]
-			a0 |= p[0]&0x7fffffff + off
-			a1 |= p[1]&0x7fffffff + off
-			a2 |= p[2]&0x7fffffff + off
-			a3 |= p[3]&0x7fffffff + off
-		}
-		for ; i < len(part); i++ {
-			a0 |= part[i]&0x7fffffff + off
-		}
-		if (a0|a1|a2|a3)&0x80000000 != 0 {
-			return true
-		}
-	}
-	return false
+	return asm.AnyAbsAtLeast(x, math.Float32frombits(lim))
 }
 
 // firstNonFinite returns the index of the first NaN or infinity in x, or -1.

@@ -315,11 +315,7 @@ func (s *Set) project() bool {
 }
 
 // centreInto writes v - mean into dst.
-func (s *Set) centreInto(dst, v []float32) {
-	for j, x := range v {
-		dst[j] = x - s.mean[j]
-	}
-}
+func (s *Set) centreInto(dst, v []float32) { asm.Sub(dst, v, s.mean) }
 
 // points writes the projected points of the centred vectors c (rows of d)
 // into out (rows of width: the m coordinates p = By, then the residual norm
