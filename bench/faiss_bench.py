@@ -12,7 +12,8 @@ For a like-for-like comparison give both the same thread count
 
 --save DIR writes every index FAISS builds to DIR, named by index_file_name
 below (the name `kume bench -load DIR` looks for), so that kume can search
-the very index FAISS searched. --train N trains on the first N base vectors
+the very index FAISS searched; --load DIR reads them back instead of
+building (build_s is then the time to read). --train N trains on the first N base vectors
 only (kume bench -train N does the same), for indexes whose k-means on the
 whole base would take too long; --build-threads sets FAISS's threads for
 training and adding (default: --threads).
@@ -146,6 +147,7 @@ def main():
     ap.add_argument("--k", type=int, default=10, help="results per query")
     ap.add_argument("--time", type=float, default=0.5, help="seconds to time each setting's searches")
     ap.add_argument("--save", default="", help="folder to write each built index to (for kume bench -load)")
+    ap.add_argument("--load", default="", help="folder of indexes written by --save to search instead of building")
     ap.add_argument("--train", type=int, default=0, help="train on the first N base vectors (default: all)")
     ap.add_argument("--build-threads", type=int, default=0, help="OpenMP threads for training and adding (default: --threads)")
     a = ap.parse_args()
@@ -184,19 +186,27 @@ def main():
         fail("no --factory given and %s lists no settings" % mpath)
 
     for fstr, plist in todo:
-        try:
-            index = faiss.index_factory(d, fstr, metric)
-        except RuntimeError as e:
-            print("faiss_bench.py: skipping %s: %s" % (fstr, str(e).strip().splitlines()[-1]), file=sys.stderr)
-            continue
-        if a.build_threads > 0:
-            faiss.omp_set_num_threads(a.build_threads)
-        t0 = time.perf_counter()
-        index.train(xt)
-        index.add(xb)
-        build_s = time.perf_counter() - t0
-        faiss.omp_set_num_threads(threads)
-        if a.save:
+        if a.load:
+            t0 = time.perf_counter()
+            index = faiss.read_index(os.path.join(a.load, index_file_name(fstr)))
+            build_s = time.perf_counter() - t0
+            if index.ntotal != xb.shape[0] or index.d != d:
+                fail("%s holds %d vectors of %d floats; the data set has %d of %d"
+                     % (index_file_name(fstr), index.ntotal, index.d, xb.shape[0], d))
+        else:
+            try:
+                index = faiss.index_factory(d, fstr, metric)
+            except RuntimeError as e:
+                print("faiss_bench.py: skipping %s: %s" % (fstr, str(e).strip().splitlines()[-1]), file=sys.stderr)
+                continue
+            if a.build_threads > 0:
+                faiss.omp_set_num_threads(a.build_threads)
+            t0 = time.perf_counter()
+            index.train(xt)
+            index.add(xb)
+            build_s = time.perf_counter() - t0
+            faiss.omp_set_num_threads(threads)
+        if a.save and not a.load:
             faiss.write_index(index, os.path.join(a.save, index_file_name(fstr)))
         size = faiss.serialize_index(index).size
         if plist is None or grids:

@@ -310,6 +310,28 @@ func TestFAISSScript(t *testing.T) {
 		}
 	}
 
+	// The saved indexes read back by the script answer as they did.
+	cmd = exec.Command(pyfaiss.Interpreter(), "../../bench/faiss_bench.py", exp, "--threads", "1", "--time", "0.01",
+		"--factory", "IVF32,Flat;IVF32_HNSW8,Flat", "--params", "nprobe=1,32", "--load", saved)
+	cmd.Stderr = &stderr
+	again, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("faiss_bench.py --load: %v\n%s", err, stderr.String())
+	}
+	os.WriteFile(faiss+".load", again, 0o644)
+	rs2, err := readResults(faiss + ".load")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs2) != len(rs) {
+		t.Fatalf("faiss_bench.py --load printed %+v", rs2)
+	}
+	for i := range rs {
+		if rs2[i].Recall1 != rs[i].Recall1 || rs2[i].Recall10 != rs[i].Recall10 {
+			t.Errorf("%s %s: recall %v/%v after --load, %v/%v built", rs[i].Factory, rs[i].Params, rs2[i].Recall1, rs2[i].Recall10, rs[i].Recall1, rs[i].Recall10)
+		}
+	}
+
 	// The indexes FAISS saved, searched by kume: the same lists give the
 	// same recall at every setting of the exactly searched IVF32,Flat.
 	out3 := mustKume(t, "bench", "-compare", faiss, "-load", saved, "-time", "10ms", "-cache", dir, "-json")
