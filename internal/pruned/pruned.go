@@ -35,6 +35,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/exact"
@@ -92,8 +93,10 @@ type Set struct {
 	amax  float64 // largest ||proj row||²
 	scale float64 // error scale of the bound's matrix product
 
-	tile    int
-	scratch sync.Pool
+	tile      int
+	maxFollow int // the most candidates a query answers from its leader's scores
+	scratch   sync.Pool
+	followed  atomic.Int64 // queries answered from a leader's scores, for tests
 }
 
 // New returns a Set over rows (row-major, d floats each), or nil when
@@ -122,6 +125,10 @@ func New(rows []float32, d int) *Set {
 		return nil
 	}
 	s.tile = max(1, min(maxTile, tileBytes/(4*n)))
+	// A follower measures its candidates (d multiply-adds each) where a
+	// leader projects itself (m·d) and scores every row (width·n); half of
+	// that leaves room for the candidates' cache misses.
+	s.maxFollow = (s.m + n*width/d) / 2
 	return s
 }
 
@@ -292,12 +299,14 @@ func (s *Set) project() bool {
 	p := make([]float32, block*s.m)
 	a := make([]float32, block)
 	h := make([]float64, block)
+	redo := make([]int32, 0, block)
+	pg := make([]float32, block*s.m)
 	for r0 := 0; r0 < n; r0 += block {
 		nb := min(block, n-r0)
 		for i := 0; i < nb; i++ {
 			s.centreInto(c[i*d:(i+1)*d], s.rows[(r0+i)*d:(r0+i+1)*d])
 		}
-		s.points(s.proj[r0*width:(r0+nb)*width], h[:nb], c[:nb*d], p[:nb*s.m], rec[:nb*d], a[:nb])
+		s.points(s.proj[r0*width:(r0+nb)*width], h[:nb], c[:nb*d], p[:nb*s.m], rec[:nb*d], a[:nb], false, pg, redo)
 		for _, v := range h[:nb] {
 			if math.IsNaN(v) {
 				return false
@@ -325,21 +334,36 @@ func (s *Set) centreInto(dst, v []float32) { asm.Sub(dst, v, s.mean) }
 //
 //	h = sqrt(1+τ)·u·||y||                   the centring's rounding
 //	  + σ = sqrt(m)·γd·sqrt(1+τ)·||y||       the projection's
-//	  + |r - r_exact|                        the residual's:
-//	    <= sqrt(1+τ)·σ + sqrt(m(1+τ))·γm·||p|| + τ·||y|| + (γd+3u)·r
+//	  + |r - r_exact|                        the residual's.
+//
+// The residual is found by reconstruction, r = ||y - Bᵀp||, with
+//
+//	|r - r_exact| <= sqrt(1+τ)·σ + sqrt(m(1+τ))·γm·||p|| + τ·||y|| + (γd+3u)·r
 //
 // (the reconstruction Bᵀp, the departure of BᵀB from a projector, the
-// subtraction and the norm). A vector whose squared norm exceeds maxSqNorm
-// gets h = NaN and a zero point. p (rows of m), rec (rows of d) and a (one
-// per vector) are scratch.
-func (s *Set) points(out []float32, h []float64, c, p, rec, a []float32) {
+// subtraction and the norm), or, when fromNorms is set (queries), first
+// from the norms: r² = ||y||² - ||p||², which differs from r_exact² by at
+// most E = γd·||y||² + σ(2||p|| + σ) + τ(||p|| + σ)² (the squared norm's
+// rounding, the projection's, and pᵀ(BBᵀ-I)p, the exact difference), so
+// that |r - r_exact| <= min(sqrt(E), E/r). That costs no second product;
+// the vectors whose bound it leaves much looser than the reconstruction's
+// are reconstructed. A vector whose squared norm exceeds maxSqNorm gets h =
+// NaN and a zero point. p (rows of m), rec (rows of d), a (one per vector)
+// redo (capacity one per vector) and pg (rows of m) are scratch. It returns
+// how many vectors were reconstructed.
+func (s *Set) points(out []float32, h []float64, c, p, rec, a []float32, fromNorms bool, pg []float32, redo []int32) int {
 	d, m := s.d, s.m
 	nv := len(h)
 	asm.SqNorms(a, c, d)
-	asm.DotTile(p, c, s.basis, d)    // p = B·y
-	asm.DotTile(rec, p, s.basisT, m) // rec = Bᵀ·p
+	asm.DotTile(p, c, s.basis, d) // p = B·y
 	st := math.Sqrt(1 + s.tau)
 	gm := gammaOf(m + m/64 + 16)
+	sqm := math.Sqrt(float64(m))
+	// reconstructed is the residual error of the reconstruction.
+	reconstructed := func(sigma, pn, ny, r float64) float64 {
+		return st*sigma + sqm*st*gm*math.Sqrt(pn) + s.tau*ny + (s.gd+3*u)*r
+	}
+	redo = redo[:0]
 	for i := 0; i < nv; i++ {
 		dst := out[i*width : (i+1)*width]
 		if !(a[i] <= maxSqNorm) { // also NaN
@@ -347,19 +371,62 @@ func (s *Set) points(out []float32, h []float64, c, p, rec, a []float32) {
 			h[i] = math.NaN()
 			continue
 		}
-		r := math.Sqrt(float64(asm.L2Sqr(c[i*d:(i+1)*d], rec[i*d:(i+1)*d])))
 		pi := p[i*m : (i+1)*m]
-		copy(dst, pi)
-		dst[m], dst[m+1] = float32(r), 0
 		var pn float64
 		for _, v := range pi {
 			pn += float64(v) * float64(v)
 		}
+		pn *= 1 + 1e-14 // float64 rounding of m terms, generously
 		ny := math.Sqrt(float64(a[i]) * (1 + s.gd))
-		sigma := math.Sqrt(float64(m)) * s.gd * st * ny
-		dr := st*sigma + math.Sqrt(float64(m))*st*gm*math.Sqrt(pn) + s.tau*ny + (s.gd+3*u)*r
+		sigma := sqm * s.gd * st * ny
+		copy(dst, pi)
+		dst[m+1] = 0
+		if !fromNorms {
+			redo = append(redo, int32(i))
+			h[i] = st*u*ny + sigma // the residual's error is added below
+			continue
+		}
+		np := math.Sqrt(pn)
+		e := s.gd*ny*ny + sigma*(2*np+sigma) + s.tau*(np+sigma)*(np+sigma)
+		r := math.Sqrt(max(0, float64(a[i])-pn/(1+1e-14)))
+		dr := math.Sqrt(e)
+		if r > 0 {
+			dr = min(dr, e/r)
+		}
+		dr += 2 * u * r // r's rounding to float32 and sqrt's
+		if dr > 4*reconstructed(sigma, pn, ny, r) {
+			redo = append(redo, int32(i))
+			h[i] = st*u*ny + sigma
+			continue
+		}
+		dst[m] = float32(r)
 		h[i] = st*u*ny + sigma + dr
 	}
+	if len(redo) == 0 {
+		return 0
+	}
+	// Reconstruct the residuals of the vectors in redo.
+	ps := p
+	if len(redo) < nv {
+		ps = pg[:len(redo)*m]
+		for j, i := range redo {
+			copy(ps[j*m:(j+1)*m], p[int(i)*m:(int(i)+1)*m])
+		}
+	}
+	rs := rec[:len(redo)*d]
+	asm.DotTile(rs, ps, s.basisT, m) // rec = Bᵀ·p
+	for j, i := range redo {
+		r := math.Sqrt(float64(asm.L2Sqr(c[int(i)*d:(int(i)+1)*d], rs[j*d:(j+1)*d])))
+		var pn float64
+		for _, v := range ps[j*m : (j+1)*m] {
+			pn += float64(v) * float64(v)
+		}
+		ny := math.Sqrt(float64(a[i]) * (1 + s.gd))
+		sigma := sqm * s.gd * st * ny
+		out[int(i)*width+m] = float32(r)
+		h[i] += reconstructed(sigma, pn, ny, r)
+	}
+	return len(redo)
 }
 
 // Len returns the number of rows.
@@ -370,6 +437,8 @@ type scratch struct {
 	qc    []float32 // tile x d: centred queries
 	rec   []float32 // tile x d
 	p     []float32 // tile x m
+	pg    []float32 // tile x m: the p of the queries reconstructed
+	redo  []int32   // tile: the queries reconstructed
 	pq    []float32 // tile x width
 	aq    []float32 // tile: centred squared norms
 	an    []float32 // tile: ||pq row||²
@@ -380,6 +449,15 @@ type scratch struct {
 	selK  []float32
 	selID []int64
 	heap  topk.Heap
+
+	// The leader: the last query answered from bound scores of its own,
+	// which the queries after it may be answered from (follow).
+	lead  bool      // the fields below hold a leader
+	lq    []float32 // d: its vector
+	lw    []float32 // n: its bound scores, measured rows NaN
+	lrows []int32   // the rows it measured
+	lan   float64   // its projected squared norm
+	lh    float64   // its error term
 }
 
 func (s *Set) getScratch() *scratch {
@@ -388,14 +466,18 @@ func (s *Set) getScratch() *scratch {
 	}
 	t := s.tile
 	return &scratch{
-		qc:  make([]float32, t*s.d),
-		rec: make([]float32, t*s.d),
-		p:   make([]float32, t*s.m),
-		pq:  make([]float32, t*width),
-		aq:  make([]float32, t),
-		an:  make([]float32, t),
-		h:   make([]float64, t),
-		w:   make([]float32, t*s.n),
+		qc:   make([]float32, t*s.d),
+		rec:  make([]float32, t*s.d),
+		p:    make([]float32, t*s.m),
+		pg:   make([]float32, t*s.m),
+		redo: make([]int32, 0, t),
+		pq:   make([]float32, t*width),
+		aq:   make([]float32, t),
+		an:   make([]float32, t),
+		h:    make([]float64, t),
+		w:    make([]float32, t*s.n),
+		lq:   make([]float32, s.d),
+		lw:   make([]float32, s.n),
 	}
 }
 
@@ -406,21 +488,78 @@ func (s *Set) getScratch() *scratch {
 // exceed the number of rows, and the queries must be finite with squared
 // norms below float32's range (check.Vectors). ctx is checked between tiles
 // of queries.
+//
+// Queries that follow one another closely, as the frames of speech do, are
+// answered in turn, each from the bound scores of the last query that
+// needed scores of its own (see follow); while too few of them can be, tiles
+// of queries get their scores from one matrix product instead.
 func (s *Set) Search(ctx context.Context, queries []float32, k int, dist []float32, ids []int64, rowIDs []int64) error {
 	sc := s.getScratch()
 	defer s.scratch.Put(sc)
+	sc.lead = false
 	nq := len(queries) / s.d
+	batched := 0 // tiles still to search in one product before trying to follow again
 	for q0 := 0; q0 < nq; q0 += s.tile {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		q1 := min(q0+s.tile, nq)
-		s.searchTile(sc, queries[q0*s.d:q1*s.d], k, dist[q0*k:q1*k], ids[q0*k:q1*k], rowIDs)
+		qs, dt, it := queries[q0*s.d:q1*s.d], dist[q0*k:q1*k], ids[q0*k:q1*k]
+		if batched > 0 {
+			batched--
+			s.searchTile(sc, qs, k, dt, it, rowIDs)
+			continue
+		}
+		followed := s.searchInTurn(sc, qs, k, dt, it, rowIDs)
+		s.followed.Add(int64(followed))
+		if followed*followRate < q1-q0 {
+			batched = batchTiles
+		}
 	}
 	return nil
 }
 
-// searchTile answers up to s.tile queries.
+const (
+	// followRate: a tile answered in turn where fewer than 1/followRate of
+	// the queries followed a leader is followed by batchTiles tiles
+	// answered from one matrix product each.
+	followRate = 4
+	batchTiles = 4
+)
+
+// searchInTurn answers the queries qs one after another, each following the
+// leader when it can and leading otherwise, and returns how many followed.
+func (s *Set) searchInTurn(sc *scratch, qs []float32, k int, dist []float32, ids []int64, rowIDs []int64) int {
+	d, m := s.d, s.m
+	followed := 0
+	for i := 0; i < len(qs)/d; i++ {
+		q, dq, iq := qs[i*d:(i+1)*d], dist[i*k:(i+1)*k], ids[i*k:(i+1)*k]
+		if s.follow(sc, q, dq, iq, rowIDs) {
+			followed++
+			continue
+		}
+		s.centreInto(sc.qc[:d], q)
+		pq := sc.pq[:width]
+		s.points(pq, sc.h[:1], sc.qc[:d], sc.p[:m], sc.rec[:d], sc.aq[:1], true, sc.pg[:m], sc.redo)
+		asm.SqNorms(sc.an[:1], pq, width)
+		boundRow(pq, m)
+		asm.DotMany(sc.lw, pq, s.proj)
+		s.setLeader(sc, q, 0, s.answer(sc, q, 0, sc.lw, dq, iq, rowIDs))
+	}
+	return followed
+}
+
+// boundRow turns a query's point into the left side of the bound's
+// product: (-2·point, 1)·(point_j, ||point_j||²).
+func boundRow(row []float32, m int) {
+	for t := range row[:m+1] {
+		row[t] *= -2
+	}
+	row[m+1] = 1
+}
+
+// searchTile answers up to s.tile queries from one matrix product of their
+// points with the rows'; the last of them becomes the leader.
 func (s *Set) searchTile(sc *scratch, qs []float32, k int, dist []float32, ids []int64, rowIDs []int64) {
 	d, n, m := s.d, s.n, s.m
 	nq := len(qs) / d
@@ -428,21 +567,79 @@ func (s *Set) searchTile(sc *scratch, qs []float32, k int, dist []float32, ids [
 	for i := 0; i < nq; i++ {
 		s.centreInto(qc[i*d:(i+1)*d], qs[i*d:(i+1)*d])
 	}
-	s.points(pq, sc.h[:nq], qc, sc.p[:nq*m], sc.rec[:nq*d], sc.aq[:nq])
+	s.points(pq, sc.h[:nq], qc, sc.p[:nq*m], sc.rec[:nq*d], sc.aq[:nq], true, sc.pg[:nq*m], sc.redo)
 	asm.SqNorms(sc.an[:nq], pq, width)
-	// The bound's product: (-2·point, 1)·(point_j, ||point_j||²).
 	for i := 0; i < nq; i++ {
-		row := pq[i*width : (i+1)*width]
-		for t := range row[:m+1] {
-			row[t] *= -2
-		}
-		row[m+1] = 1
+		boundRow(pq[i*width:(i+1)*width], m)
 	}
 	w := sc.w[:nq*n]
 	asm.DotTile(w, pq, s.proj, width)
-	for i := 0; i < nq; i++ {
+	for i := 0; i < nq-1; i++ {
 		s.answer(sc, qs[i*d:(i+1)*d], i, w[i*n:(i+1)*n], dist[i*k:(i+1)*k], ids[i*k:(i+1)*k], rowIDs)
 	}
+	// The last query's scores are kept for the queries after it.
+	i := nq - 1
+	copy(sc.lw, w[i*n:(i+1)*n])
+	q := qs[i*d : (i+1)*d]
+	s.setLeader(sc, q, i, s.answer(sc, q, i, sc.lw, dist[i*k:(i+1)*k], ids[i*k:(i+1)*k], rowIDs))
+}
+
+// setLeader makes query i of the current tile, q, the leader, if its bound
+// scores (in sc.lw) survived its answer.
+func (s *Set) setLeader(sc *scratch, q []float32, i int, scored bool) {
+	sc.lead = scored
+	if scored {
+		copy(sc.lq, q)
+		sc.lan, sc.lh = float64(sc.an[i]), sc.h[i]
+	}
+}
+
+// follow answers q from the leader's bound scores, when that is cheap, and
+// reports whether it did. The rows the leader measured give q k distances
+// and so a bound B on its k-th; a row y within B of q is within D + δ of
+// the leader, with D = sqrt(B/(1-γ)) the distance B allows and δ >= ||q -
+// leader||, so the leader's scores with limitAt(D + δ) select a superset of
+// q's answer, which is measured. Followers cost no projection and no matrix
+// product: on speech, whose successive frames lie close together, most
+// frames are answered from a few rows.
+func (s *Set) follow(sc *scratch, q []float32, dist []float32, ids []int64, rowIDs []int64) bool {
+	if !sc.lead || len(sc.lrows) < len(dist) {
+		return false
+	}
+	d := s.d
+	h := &sc.heap
+	h.Reset(dist, ids)
+	for _, j := range sc.lrows {
+		h.Push(asm.L2Sqr(q, s.rows[int(j)*d:(int(j)+1)*d]), rowID(rowIDs, int(j)))
+	}
+	delta := math.Sqrt(float64(asm.L2Sqr(q, sc.lq))/(1-s.gamma)) * (1 + 4*u)
+	bound := h.Threshold()
+	thr := s.limitAt(s.reach(bound)+delta, sc.lan, sc.lh)
+	cand := asm.AppendAtMost(sc.cand[:0], sc.lw, thr)
+	sc.cand = cand
+	if len(cand) > s.maxFollow {
+		return false
+	}
+	for _, j := range cand {
+		if !(sc.lw[j] <= thr) { // the bound has tightened since
+			continue
+		}
+		h.Push(asm.L2Sqr(q, s.rows[int(j)*d:(int(j)+1)*d]), rowID(rowIDs, int(j)))
+		if t := h.Threshold(); t < bound {
+			bound = t
+			thr = s.limitAt(s.reach(bound)+delta, sc.lan, sc.lh)
+		}
+	}
+	h.Finish(false)
+	return true
+}
+
+// rowID is row r's id: rowIDs[r], or r when rowIDs is nil.
+func rowID(rowIDs []int64, r int) int64 {
+	if rowIDs == nil {
+		return int64(r)
+	}
+	return rowIDs[r]
 }
 
 // measured marks a row already measured among the bound scores: a NaN,
@@ -450,27 +647,27 @@ func (s *Set) searchTile(sc *scratch, qs []float32, k int, dist []float32, ids [
 var measured = float32(math.NaN())
 
 // answer finds query i's k nearest rows from its bound scores w
-// (overwritten).
-func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float32, ids []int64, rowIDs []int64) {
+// (overwritten: the rows it measures become NaN, and are listed in
+// sc.lrows). It reports whether w still holds the scores, which it does not
+// when the query measured every row.
+func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float32, ids []int64, rowIDs []int64) bool {
 	n, d, k := s.n, s.d, len(dist)
 	h := &sc.heap
 	h.Reset(dist, ids)
-	id := func(r int) int64 {
-		if rowIDs == nil {
-			return int64(r)
-		}
-		return rowIDs[r]
-	}
+	sc.lrows = sc.lrows[:0]
 	if math.IsNaN(sc.h[i]) || k*exhaustive > n {
 		s.all(h, q, w, rowIDs)
-		return
+		return false
+	}
+	measure := func(j int) {
+		h.Push(asm.L2Sqr(q, s.rows[j*d:(j+1)*d]), rowID(rowIDs, j))
+		w[j] = measured
+		sc.lrows = append(sc.lrows, int32(j))
 	}
 	// The bound of row j is an + w[j]; measure the k rows of smallest bound
 	// first.
 	if k == 1 {
-		best := asm.ArgMin(w)
-		h.Push(asm.L2Sqr(q, s.rows[best*d:(best+1)*d]), id(best))
-		w[best] = measured
+		measure(asm.ArgMin(w))
 	} else {
 		if cap(sc.selK) < k {
 			sc.selK, sc.selID = make([]float32, k), make([]int64, k)
@@ -485,8 +682,7 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 			}
 		}
 		for _, j := range sc.selID[:sel.Len()] {
-			h.Push(asm.L2Sqr(q, s.rows[j*int64(d):(j+1)*int64(d)]), id(int(j)))
-			w[j] = measured
+			measure(int(j))
 		}
 	}
 	an := float64(sc.an[i])
@@ -497,19 +693,20 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	if len(cand)*exhaustive > n {
 		h.Reset(dist, ids)
 		s.all(h, q, w, rowIDs)
-		return
+		return false
 	}
 	for _, j := range cand {
 		if !(w[j] <= thr) { // the bound has tightened since
 			continue
 		}
-		h.Push(asm.L2Sqr(q, s.rows[int(j)*d:(int(j)+1)*d]), id(int(j)))
+		measure(int(j))
 		if t := h.Threshold(); t < bound {
 			bound = t
 			thr = s.limit(bound, an, sc.h[i])
 		}
 	}
 	h.Finish(false)
+	return true
 }
 
 // all answers a query by measuring every row; buf holds n floats.
@@ -518,11 +715,7 @@ func (s *Set) all(h *topk.Heap, q, buf []float32, rowIDs []int64) {
 	thr := h.Threshold()
 	for j, v := range buf {
 		if v <= thr {
-			r := int64(j)
-			if rowIDs != nil {
-				r = rowIDs[j]
-			}
-			h.Push(v, r)
+			h.Push(v, rowID(rowIDs, j))
 			thr = h.Threshold()
 		}
 	}
@@ -538,10 +731,20 @@ func (s *Set) all(h *topk.Heap, q, buf []float32, rowIDs []int64) {
 // most scale·(an + amax); a margin of a few roundings covers this
 // arithmetic.
 func (s *Set) limit(bound float32, an, hq float64) float32 {
-	if math.IsInf(float64(bound), 1) {
+	return s.limitAt(s.reach(bound), an, hq)
+}
+
+// reach is the most an exact distance can be when asm.L2Sqr gives at most
+// bound: sqrt(bound/(1-γ)) (+Inf for +Inf).
+func (s *Set) reach(bound float32) float64 {
+	return math.Sqrt(float64(bound) / (1 - s.gamma))
+}
+
+// limitAt is limit for rows at an exact distance of at most dmax.
+func (s *Set) limitAt(dmax, an, hq float64) float32 {
+	if math.IsInf(dmax, 1) || math.IsNaN(dmax) {
 		return float32(math.Inf(1))
 	}
-	dmax := math.Sqrt(float64(bound) / (1 - s.gamma))
 	r := math.Sqrt(1+s.tau)*dmax + hq + s.hmax
 	t := r*r*(1+8*u) + s.scale*(an+2*s.amax) - an
 	t += 4 * u * (math.Abs(t) + an)

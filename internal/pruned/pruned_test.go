@@ -270,3 +270,190 @@ func BenchmarkNew(b *testing.B) {
 		})
 	}
 }
+
+// TestPointErrors checks the error terms of computed points against points
+// computed in float64 from the exact centred vectors: the distance between
+// the two never exceeds h, for residuals found from the norms (queries) and
+// by reconstruction (rows), on data where the residual is large, small and
+// zero, and at large and tiny magnitudes.
+func TestPointErrors(t *testing.T) {
+	simdtest.ForEach(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(11, 12))
+		var fromNorms, rebuilt int
+		for _, c := range []struct {
+			name          string
+			d, latent     int
+			offset, noise float64
+			scale         float64
+		}{
+			{"rvc768", 768, 32, 0.5, 0.05, 1},
+			{"lowresidual", 256, 30, 3, 1e-4, 1},
+			{"highresidual", 128, 64, 0, 0.5, 1},
+			{"exactsubspace", 64, 30, 0, 0, 1},
+			{"offcentre", 128, 8, 1000, 0.01, 1},
+			{"huge", 96, 16, 0, 0.1, 1e12},
+			{"tiny", 96, 16, 0, 0.1, 1e-17},
+		} {
+			rows, queries := clustered(rng, 400, 64, c.d, c.latent, c.offset, c.noise)
+			for i := range rows {
+				rows[i] *= float32(c.scale)
+			}
+			for i := range queries {
+				queries[i] *= float32(c.scale)
+			}
+			s := New(rows, c.d)
+			if s == nil {
+				t.Fatalf("%s: no Set", c.name)
+			}
+			d, m := s.d, s.m
+			nq := len(queries) / d
+			qc := make([]float32, nq*d)
+			for i := 0; i < nq; i++ {
+				s.centreInto(qc[i*d:(i+1)*d], queries[i*d:(i+1)*d])
+			}
+			for _, norms := range []bool{true, false} {
+				out := make([]float32, nq*width)
+				h := make([]float64, nq)
+				redone := s.points(out, h, qc, make([]float32, nq*m), make([]float32, nq*d), make([]float32, nq),
+					norms, make([]float32, nq*m), make([]int32, 0, nq))
+				if norms {
+					fromNorms += nq - redone
+					rebuilt += redone
+				}
+				for i := 0; i < nq; i++ {
+					y := make([]float64, d)
+					var ny float64
+					for j := range y {
+						y[j] = float64(queries[i*d+j]) - float64(s.mean[j])
+						ny += y[j] * y[j]
+					}
+					res := append([]float64(nil), y...)
+					var e2 float64
+					for b := 0; b < m; b++ {
+						var p float64
+						for j := range y {
+							p += float64(s.basis[b*d+j]) * y[j]
+						}
+						for j := range res {
+							res[j] -= float64(s.basis[b*d+j]) * p
+						}
+						e := float64(out[i*width+b]) - p
+						e2 += e * e
+					}
+					var r float64
+					for _, v := range res {
+						r += v * v
+					}
+					e := float64(out[i*width+m]) - math.Sqrt(r)
+					e2 += e * e
+					if got := math.Sqrt(e2); got > h[i]+1e-12*math.Sqrt(ny) {
+						t.Errorf("%s, query %d (residual from norms %v): point error %.3g > h = %.3g (||y|| %.3g, r %.3g)",
+							c.name, i, norms, got, h[i], math.Sqrt(ny), math.Sqrt(r))
+					}
+				}
+			}
+		}
+		// Both ways of finding the residual are exercised.
+		if fromNorms == 0 || rebuilt == 0 {
+			t.Errorf("residuals from norms %d, reconstructed %d: want both", fromNorms, rebuilt)
+		}
+	})
+}
+
+// walk returns runs of queries that stay near one row each, as frames of
+// speech stay near one stored frame: each run starts at a random row and
+// moves by steps of the given spread per coordinate; some frames repeat the
+// one before exactly, and some are a row itself.
+func walk(rng *rand.Rand, rows []float32, d, nq int, spread float64) []float32 {
+	n := len(rows) / d
+	out := make([]float32, 0, nq*d)
+	var cur []float32
+	for len(out) < nq*d {
+		switch r := rng.IntN(12); {
+		case cur == nil || r == 0: // a new run
+			cur = append([]float32(nil), rows[rng.IntN(n)*d:][:d]...)
+		case r == 1: // the same frame again
+		case r == 2: // a stored row exactly
+			cur = append(cur[:0], rows[rng.IntN(n)*d:][:d]...)
+		default:
+			for i := range cur {
+				cur[i] += float32(spread * rng.NormFloat64())
+			}
+		}
+		out = append(out, cur...)
+	}
+	return out
+}
+
+// TestFollowers checks the answers of queries answered from an earlier
+// query's bound scores (follow) against the exhaustive search, on runs of
+// close queries over clustered rows, offset rows and a lattice with exact
+// duplicates and ties, and that the followers' path is taken.
+func TestFollowers(t *testing.T) {
+	simdtest.ForEach(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(13, 14))
+		lattice := make([]float32, 512*64)
+		for r := 0; r < 512; r++ {
+			src := r
+			if r%5 == 4 {
+				src = r - 1 - rng.IntN(3)
+			}
+			for i := 0; i < 3; i++ {
+				lattice[r*64+i] = float32((src >> (3 * i)) & 7)
+			}
+		}
+		rvc768, _ := clustered(rng, 1282, 1, 768, 32, 0.5, 0.05)
+		rvc256, _ := clustered(rng, 600, 1, 256, 32, 0, 0.05)
+		offcentre, _ := clustered(rng, 400, 1, 128, 8, 1000, 0.01)
+		for _, c := range []struct {
+			name   string
+			rows   []float32
+			d      int
+			spread float64
+		}{
+			{"rvc768", rvc768, 768, 0.01},
+			{"rvc256", rvc256, 256, 0.02},
+			{"rvc256far", rvc256, 256, 0.2},
+			{"offcentre", offcentre, 128, 0.001},
+			{"lattice", lattice, 64, 0},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				d := c.d
+				var queries []float32
+				if c.spread == 0 {
+					// Half-integer steps on the lattice: every step ties.
+					q := make([]float32, d)
+					for i := 0; i < 300; i++ {
+						q[rng.IntN(3)] = float32(rng.IntN(16)) / 2
+						queries = append(queries, q...)
+					}
+				} else {
+					queries = walk(rng, c.rows, d, 300, c.spread)
+				}
+				s := New(c.rows, d)
+				nq := len(queries) / d
+				ids := make([]int64, len(c.rows)/d)
+				for i, p := range rng.Perm(len(ids)) {
+					ids[i] = int64(p) * 7
+				}
+				for _, rowIDs := range [][]int64{nil, ids} {
+					for _, k := range []int{1, 3, 8} {
+						dist, got := make([]float32, nq*k), make([]int64, nq*k)
+						if err := s.Search(context.Background(), queries, k, dist, got, rowIDs); err != nil {
+							t.Fatal(err)
+						}
+						for i := 0; i < nq; i++ {
+							wantD, wantI := bruteForce(c.rows, queries[i*d:(i+1)*d], d, k, rowIDs)
+							if !slices.Equal(dist[i*k:(i+1)*k], wantD) || !slices.Equal(got[i*k:(i+1)*k], wantI) {
+								t.Fatalf("k=%d query %d: (%v, %v), exhaustive (%v, %v)", k, i, got[i*k:(i+1)*k], dist[i*k:(i+1)*k], wantI, wantD)
+							}
+						}
+					}
+				}
+				if f := s.followed.Load(); f < int64(nq) {
+					t.Errorf("%d of %d queries answered from a leader's scores in 6 searches", f, 6*nq)
+				}
+			})
+		}
+	})
+}
