@@ -458,6 +458,12 @@ type scratch struct {
 	lrows []int32   // the rows it measured
 	lan   float64   // its projected squared norm
 	lh    float64   // its error term
+
+	// Whether to answer in turn: tiles to answer from one product first,
+	// and how many the next tile where few queries follow will cost.
+	// Leaders and these carry over from one search to the next: any leader
+	// gives exact answers.
+	batched, backoff int
 }
 
 func (s *Set) getScratch() *scratch {
@@ -478,6 +484,8 @@ func (s *Set) getScratch() *scratch {
 		w:    make([]float32, t*s.n),
 		lq:   make([]float32, s.d),
 		lw:   make([]float32, s.n),
+
+		backoff: minBatched,
 	}
 }
 
@@ -496,35 +504,38 @@ func (s *Set) getScratch() *scratch {
 func (s *Set) Search(ctx context.Context, queries []float32, k int, dist []float32, ids []int64, rowIDs []int64) error {
 	sc := s.getScratch()
 	defer s.scratch.Put(sc)
-	sc.lead = false
 	nq := len(queries) / s.d
-	batched := 0 // tiles still to search in one product before trying to follow again
 	for q0 := 0; q0 < nq; q0 += s.tile {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		q1 := min(q0+s.tile, nq)
 		qs, dt, it := queries[q0*s.d:q1*s.d], dist[q0*k:q1*k], ids[q0*k:q1*k]
-		if batched > 0 {
-			batched--
+		if sc.batched > 0 {
+			sc.batched--
 			s.searchTile(sc, qs, k, dt, it, rowIDs)
 			continue
 		}
 		followed := s.searchInTurn(sc, qs, k, dt, it, rowIDs)
 		s.followed.Add(int64(followed))
-		if followed*followRate < q1-q0 {
-			batched = batchTiles
+		if followed*followRate >= q1-q0 {
+			sc.backoff = minBatched
+		} else {
+			sc.batched = sc.backoff
+			sc.backoff = min(2*sc.backoff, maxBatched)
 		}
 	}
 	return nil
 }
 
 const (
-	// followRate: a tile answered in turn where fewer than 1/followRate of
-	// the queries followed a leader is followed by batchTiles tiles
-	// answered from one matrix product each.
+	// followRate: after a tile answered in turn where fewer than
+	// 1/followRate of the queries followed a leader, tiles are answered
+	// from one matrix product each, minBatched of them, twice as many after
+	// each such tile again, up to maxBatched.
 	followRate = 4
-	batchTiles = 4
+	minBatched = 4
+	maxBatched = 16
 )
 
 // searchInTurn answers the queries qs one after another, each following the
@@ -615,9 +626,9 @@ func (s *Set) follow(sc *scratch, q []float32, dist []float32, ids []int64, rowI
 	delta := math.Sqrt(float64(asm.L2Sqr(q, sc.lq))/(1-s.gamma)) * (1 + 4*u)
 	bound := h.Threshold()
 	thr := s.limitAt(s.reach(bound)+delta, sc.lan, sc.lh)
-	cand := asm.AppendAtMost(sc.cand[:0], sc.lw, thr)
+	cand, few := atMostFew(sc.cand[:0], sc.lw, thr, s.maxFollow)
 	sc.cand = cand
-	if len(cand) > s.maxFollow {
+	if !few {
 		return false
 	}
 	for _, j := range cand {
@@ -632,6 +643,26 @@ func (s *Set) follow(sc *scratch, q []float32, dist []float32, ids []int64, rowI
 	}
 	h.Finish(false)
 	return true
+}
+
+// followStep is how many scores a follower selects from at a time.
+const followStep = 256
+
+// atMostFew appends to dst the indices j of the scores w[j] <= thr, in
+// order, followStep scores at a time, and stops, reporting false, as soon
+// as it holds more than most.
+func atMostFew(dst []int32, w []float32, thr float32, most int) ([]int32, bool) {
+	for j0 := 0; j0 < len(w); j0 += followStep {
+		n0 := len(dst)
+		dst = asm.AppendAtMost(dst, w[j0:min(j0+followStep, len(w))], thr)
+		for t := n0; t < len(dst); t++ {
+			dst[t] += int32(j0)
+		}
+		if len(dst) > most {
+			return dst, false
+		}
+	}
+	return dst, true
 }
 
 // rowID is row r's id: rowIDs[r], or r when rowIDs is nil.
