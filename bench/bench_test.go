@@ -122,23 +122,9 @@ func BenchmarkSearch(b *testing.B) {
 			r := &Runner{Data: d.ds, GT: d.gt, GTK: d.gtk, K: 10}
 			for _, set := range s.settings {
 				b.Run(set.factory, func(b *testing.B) {
-					key := s.data + "/" + set.factory
-					cache.Lock()
-					built := cache.built[key]
-					cache.Unlock()
-					if built == nil {
-						var err error
-						built, err = r.Build(ctx, set.factory)
-						if errors.Is(err, kume.ErrUnsupported) {
-							b.Skipf("skipping %s: %v", set.factory, err)
-						}
-						if err != nil {
-							b.Fatal(err)
-						}
-						cache.Lock()
-						cache.built[key] = built
-						cache.Unlock()
-					}
+					built := cachedIndex(b, s.data+"/"+set.factory, set.factory, func() (*Built, error) {
+						return r.Build(ctx, set.factory)
+					})
 					for _, params := range set.params {
 						b.Run(params, func(b *testing.B) {
 							benchSearch(b, r, built, params)
@@ -148,6 +134,28 @@ func BenchmarkSearch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// cachedIndex returns the index cached under key, made by build the first
+// time; one kume cannot build skips the benchmark.
+func cachedIndex(b *testing.B, key, factoryString string, build func() (*Built, error)) *Built {
+	cache.Lock()
+	built := cache.built[key]
+	cache.Unlock()
+	if built != nil {
+		return built
+	}
+	built, err := build()
+	if errors.Is(err, kume.ErrUnsupported) {
+		b.Skipf("skipping %s: %v", factoryString, err)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	cache.Lock()
+	cache.built[key] = built
+	cache.Unlock()
+	return built
 }
 
 func benchSearch(b *testing.B, r *Runner, built *Built, params string) {

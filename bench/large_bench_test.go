@@ -2,13 +2,10 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/kume-ann/kume"
 )
 
 // largeSizes selects BenchmarkLargeIVF: go test -bench LargeIVF ./bench
@@ -52,27 +49,12 @@ func BenchmarkLargeIVF(b *testing.B) {
 	from := os.Getenv("KUME_LARGE_INDEXES")
 	for _, set := range largeSettings {
 		b.Run(set.factory, func(b *testing.B) {
-			key := largeData + "/" + set.factory + "/" + from
-			cache.Lock()
-			built := cache.built[key]
-			cache.Unlock()
-			if built == nil {
-				var err error
+			built := cachedIndex(b, largeData+"/"+set.factory+"/"+from, set.factory, func() (*Built, error) {
 				if from != "" {
-					built, err = r.Load(filepath.Join(from, IndexFileName(set.factory)), set.factory)
-				} else {
-					built, err = r.Build(ctx, set.factory)
+					return r.Load(filepath.Join(from, IndexFileName(set.factory)), set.factory)
 				}
-				if errors.Is(err, kume.ErrUnsupported) {
-					b.Skipf("skipping %s: %v", set.factory, err)
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
-				cache.Lock()
-				cache.built[key] = built
-				cache.Unlock()
-			}
+				return r.Build(ctx, set.factory)
+			})
 			for _, params := range set.params {
 				b.Run(params, func(b *testing.B) {
 					benchSearch(b, r, built, params)
