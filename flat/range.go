@@ -7,7 +7,7 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
-	"github.com/kume-ann/kume/internal/check"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/exact"
 	"github.com/kume-ann/kume/internal/rangeres"
 	"github.com/kume-ann/kume/metric"
@@ -21,13 +21,16 @@ import (
 // the radius, and measure them with the one-query kernel. p.Filter, when
 // set, restricts the results to the ids it contains.
 func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
-	nq, err := check.Vectors("queries", queries, x.d)
-	if err != nil {
+	if _, err := batch.CheckRange(queries, x.d, radius); err != nil {
 		return nil, fmt.Errorf("flat: %w", err)
 	}
-	if err := rangeres.CheckRadius(radius); err != nil {
-		return nil, fmt.Errorf("flat: %w", err)
-	}
+	return x.RangeSearchChecked(ctx, queries, radius, p)
+}
+
+// RangeSearchChecked is RangeSearch for arguments already checked
+// (batch.Ranger).
+func (x *Index) RangeSearchChecked(ctx context.Context, queries []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
+	nq := len(queries) / x.d
 	var f kume.IDFilter
 	if p != nil {
 		f = p.Filter
