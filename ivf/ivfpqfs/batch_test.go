@@ -44,7 +44,7 @@ func getBatchCase(tb testing.TB) (kume.Index, []float32) {
 }
 
 // Batches that gather candidates in heaps and in reservoirs answer the
-// same, ids and distances, unfiltered and filtered.
+// same, ids and distances, unfiltered and filtered, and as single queries.
 func TestHeapsAndReservoirsAgree(t *testing.T) {
 	idx, q := getBatchCase(t)
 	defer func(v int) { *ivfpqfs.ReservoirMinK = v }(*ivfpqfs.ReservoirMinK)
@@ -63,6 +63,20 @@ func TestHeapsAndReservoirsAgree(t *testing.T) {
 			}
 			if !slices.Equal(res[0].IDs, res[1].IDs) || !slices.Equal(res[0].Distances, res[1].Distances) {
 				t.Fatalf("k %d, filter %d: heaps and reservoirs answer differently", k, fi)
+			}
+			// A batch of 1,000 (one share per goroutine, larger than
+			// the scanner's old batches of 256) answers as each query
+			// alone.
+			const d = 64
+			for i := 0; i < len(q)/d; i += 97 {
+				one, err := idx.Search(context.Background(), q[i*d:(i+1)*d], k, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bd, bi := res[1].Row(i)
+				if !slices.Equal(one.IDs, bi) || !slices.Equal(one.Distances, bd) {
+					t.Fatalf("k %d, filter %d, query %d: batch %v, alone %v", k, fi, i, bi, one.IDs)
+				}
 			}
 		}
 	}

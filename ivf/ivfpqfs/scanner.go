@@ -12,8 +12,9 @@ import (
 // context (a few milliseconds of work).
 const cancelCodes = 1 << 18
 
-// batchQueries bounds the queries whose tables a batch holds at once.
-const batchQueries = 256
+// batchQueries bounds the queries whose tables a batch holds at once (2
+// KiB each for M = 128).
+const batchQueries = 1024
 
 // scanner answers batches of queries over fast-scan lists. With one table
 // per query (codes without residuals, or inner product), each list's blocks
@@ -68,6 +69,11 @@ func (s *scanner) MaxBatch() int {
 	}
 	return batchQueries
 }
+
+// WholeBatches is true when batches share tables (ivf.WholeBatcher): the
+// larger they are, the fuller the groups of queries each block is scanned
+// for.
+func (s *scanner) WholeBatches() bool { return s.MaxBatch() > 1 }
 
 // WorkPerCheck is cancelCodes.
 func (s *scanner) WorkPerCheck() int { return cancelCodes }
