@@ -43,6 +43,9 @@ func TestFilters(t *testing.T) {
 	}{
 		{"range", IDRange(100, 1234), rangeRef},
 		{"empty range", IDRange(7, 7), func(int64) bool { return false }},
+		{"reversed range", IDRange(9, 3), func(int64) bool { return false }},
+		{"widest range", IDRange(math.MinInt64, math.MaxInt64), func(id int64) bool { return id != math.MaxInt64 }},
+		{"negative range", IDRange(-1<<62, 77), func(id int64) bool { return id >= -1<<62 && id < 77 }},
 		{"bitmap", IDBitmap(bits), bitRef},
 		{"small set", IDSet([]int64{9, 3, 3, -2, 40}), in([]int64{9, 3, -2, 40})},
 		{"empty set", IDSet(nil), func(int64) bool { return false }},

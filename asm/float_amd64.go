@@ -20,6 +20,7 @@ func init() {
 		dotMany: dotManyAVX2Go,
 		l2Many:  l2ManyAVX2Go,
 		dotTile: dotTileAVX2,
+		packer:  packerAVX2,
 
 		minValue:   minValueAVX2,
 		firstEqual: firstEqualAVX2,
@@ -42,6 +43,7 @@ func init() {
 		dotMany: dotManyAVX512Go,
 		l2Many:  l2ManyAVX512Go,
 		dotTile: dotTileAVX512,
+		packer:  packerAVX512,
 
 		minValue:   minValueAVX2,
 		firstEqual: firstEqualAVX2,
@@ -70,6 +72,22 @@ func dotTileAVX2(dst, xs, ys []float32, d int) {
 		return
 	}
 	tileAVX2Wide.dotTile(dst, xs, ys, d)
+}
+
+// packerAVX2 and packerAVX512 return the tiler dotTileAVX2 and
+// dotTileAVX512 use for ny rows of ys.
+func packerAVX2(ny int) tilePacker {
+	if ny <= tileAVX2Narrow.nr {
+		return &tileAVX2Narrow
+	}
+	return &tileAVX2Wide
+}
+
+func packerAVX512(ny int) tilePacker {
+	if ny <= tileAVX512Narrow.nr {
+		return &tileAVX512Narrow
+	}
+	return &tileAVX512Wide
 }
 
 func dotTileAVX512(dst, xs, ys []float32, d int) {

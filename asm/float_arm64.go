@@ -16,6 +16,7 @@ func init() {
 		dotMany: dotManyNEONGo,
 		l2Many:  l2ManyNEONGo,
 		dotTile: tileNEON.dotTile,
+		packer:  func(int) tilePacker { return &tileNEON },
 		// The selection kernels run the Go twins.
 		minValue:   minValueGeneric,
 		firstEqual: firstEqualGeneric,

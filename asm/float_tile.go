@@ -82,12 +82,9 @@ func (t *tiler) dotTile(dst, xs, ys []float32, d int) {
 	}
 	mr, nr := t.mr, t.nr
 	// Split d into equal chunks of at most tileKC.
-	chunks := (d + tileKC - 1) / tileKC
-	kcMax := (d + chunks - 1) / chunks
-	kcPad := (kcMax + t.packStep - 1) / t.packStep * t.packStep
+	kcMax, kcPad := t.chunking(d)
 	nc := min(ny, tileNC)
 	nc = (nc + nr - 1) / nr * nr
-	mc := max(tileMC/mr, 1) * mr // a multiple of mr: only the last row group has a partial block
 	s := getTileScratch(nc*kcPad, mr*kcMax)
 	defer tileScratchPool.Put(s)
 
@@ -122,21 +119,111 @@ func (t *tiler) dotTile(dst, xs, ys []float32, d int) {
 					packPartial(panel, ys, d, c0, cols, k0, kc, nr)
 				}
 			}
-			for i0 := 0; i0 < nx; i0 += mc {
-				iEnd := min(i0+mc, nx)
-				for p := 0; p < npan; p++ {
-					panel := &s.panels[p*nr*kcPad]
-					c0 := j0 + p*nr
-					cols := min(nr, ny-c0)
-					i := i0
-					for ; i+mr <= iEnd; i += mr {
-						t.kernel(&dst[i*ny+c0], ny, &xs[i*d+k0], d, panel, kc, mr, cols, accum)
-					}
-					if i < iEnd {
-						t.kernel(&dst[i*ny+c0], ny, &s.edge[0], kc, panel, kc, iEnd-i, cols, accum)
-					}
+			t.group(dst, xs, d, ny, k0, kc, accum, j0, npan, s.panels, kcPad, s.edge)
+		}
+	}
+}
+
+// group runs the micro-kernel over every row of xs against the npan packed
+// panels of the column group that starts at column j0 (panel p at
+// panels[p*nr*kcPad:]), for the chunk k0 .. k0+kc of the reduction; edge
+// holds the chunk of the last, partial block of rows, if any.
+func (t *tiler) group(dst, xs []float32, d, ny, k0, kc, accum, j0, npan int, panels []float32, kcPad int, edge []float32) {
+	mr, nr := t.mr, t.nr
+	nx := len(xs) / d
+	mc := max(tileMC/mr, 1) * mr // a multiple of mr: only the last row group has a partial block
+	for i0 := 0; i0 < nx; i0 += mc {
+		iEnd := min(i0+mc, nx)
+		for p := 0; p < npan; p++ {
+			panel := &panels[p*nr*kcPad]
+			c0 := j0 + p*nr
+			cols := min(nr, ny-c0)
+			i := i0
+			for ; i+mr <= iEnd; i += mr {
+				t.kernel(&dst[i*ny+c0], ny, &xs[i*d+k0], d, panel, kc, mr, cols, accum)
+			}
+			if i < iEnd {
+				t.kernel(&dst[i*ny+c0], ny, &edge[0], kc, panel, kc, iEnd-i, cols, accum)
+			}
+		}
+	}
+}
+
+// chunking returns how dotTile splits a reduction of d values: chunks of
+// kcMax values, packed kcPad long.
+func (t *tiler) chunking(d int) (kcMax, kcPad int) {
+	chunks := (d + tileKC - 1) / tileKC
+	kcMax = (d + chunks - 1) / chunks
+	kcPad = (kcMax + t.packStep - 1) / t.packStep * t.packStep
+	return kcMax, kcPad
+}
+
+// packAll packs every panel of ys, chunk by chunk of the reduction, as
+// dotTile packs them one column group at a time: chunk k0/kcMax's panel p
+// at p.panels[(chunk*npan+p)*nr*kcPad:], npan = ceil(ny/nr).
+func (t *tiler) packAll(p *PackedTile) {
+	ys, d, nr := p.ys, p.d, t.nr
+	ny := len(ys) / d
+	kcMax, kcPad := t.chunking(d)
+	npan := (ny + nr - 1) / nr
+	chunks := (d + kcMax - 1) / kcMax
+	n := chunks * npan * nr * kcPad
+	if cap(p.panels) < n {
+		p.panels = make([]float32, n)
+	}
+	p.panels = p.panels[:n]
+	for c, k0 := 0, 0; k0 < d; c, k0 = c+1, k0+kcMax {
+		kc := min(kcMax, d-k0)
+		for q := 0; q < npan; q++ {
+			panel := p.panels[(c*npan+q)*nr*kcPad : (c*npan+q+1)*nr*kcPad]
+			c0 := q * nr
+			if cols := min(nr, ny-c0); cols == nr {
+				t.pack(&panel[0], &ys[c0*d+k0], d, kc)
+			} else {
+				packPartial(panel, ys, d, c0, cols, k0, kc, nr)
+			}
+		}
+	}
+}
+
+// dotPacked computes dst = xs·ysᵀ for the rows ys that packAll packed
+// into p, with the very operations of dotTile(dst, xs, ys, d).
+func (t *tiler) dotPacked(dst, xs []float32, p *PackedTile) {
+	ys, d := p.ys, p.d
+	nx, ny := len(xs)/d, len(ys)/d
+	if nx < tileFewRows {
+		for i := 0; i < nx; i++ {
+			t.many(dst[i*ny:(i+1)*ny], xs[i*d:(i+1)*d], ys)
+		}
+		return
+	}
+	mr, nr := t.mr, t.nr
+	kcMax, kcPad := t.chunking(d)
+	npan := (ny + nr - 1) / nr
+	s := getTileScratch(0, mr*kcMax)
+	defer tileScratchPool.Put(s)
+	for c, k0 := 0, 0; k0 < d; c, k0 = c+1, k0+kcMax {
+		kc := min(kcMax, d-k0)
+		accum := 0
+		if k0 > 0 {
+			accum = 1
+		}
+		if nfull := nx / mr * mr; nfull < nx {
+			edge := s.edge[:mr*kc]
+			for r := 0; r < mr; r++ {
+				row := edge[r*kc : (r+1)*kc]
+				if i := nfull + r; i < nx {
+					copy(row, xs[i*d+k0:i*d+k0+kc])
+				} else {
+					clear(row)
 				}
 			}
+		}
+		chunk := p.panels[c*npan*nr*kcPad : (c+1)*npan*nr*kcPad]
+		for j0 := 0; j0 < ny; j0 += tileNC {
+			jn := min(tileNC, ny-j0)
+			gp := (jn + nr - 1) / nr
+			t.group(dst, xs, d, ny, k0, kc, accum, j0, gp, chunk[j0/nr*nr*kcPad:], kcPad, s.edge)
 		}
 	}
 }

@@ -30,6 +30,9 @@ type floatKernels struct {
 	// dotTile writes dst[i*ny+j] = <xs_i, ys_j> for nx = len(xs)/d rows of xs
 	// and ny = len(ys)/d rows of ys.
 	dotTile func(dst, xs, ys []float32, d int)
+	// packer, when set, returns the tiled kernel dotTile uses for ny rows
+	// of ys, for PackedTile; nil: PackedTile does not pack.
+	packer func(ny int) tilePacker
 	// The selection kernels (select.go), for lengths that are multiples
 	// of 8.
 	minValue   func(x []float32) float32

@@ -37,6 +37,22 @@ func ArgMin(x []float32) int {
 	return 0 // every value is NaN
 }
 
+// Min returns the smallest value of x, NaNs aside: +Inf when x is empty or
+// holds only NaNs and +Inf. Of -0 and +0, either may be returned.
+func Min(x []float32) float32 {
+	n8 := len(x) &^ 7
+	m := float32(math.Inf(1))
+	if n8 > 0 {
+		m = fk.minValue(x[:n8])
+	}
+	for _, v := range x[n8:] {
+		if v < m {
+			m = v
+		}
+	}
+	return m
+}
+
 // AppendAtMost appends to dst the indices i, in increasing order, of the
 // values x[i] <= thr (never of a NaN), and returns the extended slice. x
 // must hold fewer than 2³¹ values.

@@ -87,6 +87,41 @@ func TestArgMin(t *testing.T) {
 	})
 }
 
+func TestMin(t *testing.T) {
+	forEachFloatImpl(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, x := range selectionInputs(rng) {
+			want := float32(math.Inf(1))
+			for _, v := range x {
+				if v < want {
+					want = v
+				}
+			}
+			if got := Min(x); got != want { // -0 == +0
+				t.Fatalf("len %d: Min = %v, want %v", len(x), got, want)
+			}
+			// Every start and length within the first values (the
+			// kernel's part and the tail in every alignment).
+			for lo := 0; lo < min(len(x), 17); lo++ {
+				for hi := lo; hi <= min(len(x), lo+40); hi++ {
+					w := float32(math.Inf(1))
+					for _, v := range x[lo:hi] {
+						if v < w {
+							w = v
+						}
+					}
+					if got := Min(x[lo:hi]); got != w {
+						t.Fatalf("x[%d:%d]: Min = %v, want %v", lo, hi, got, w)
+					}
+				}
+			}
+		}
+		if got := Min(nil); !math.IsInf(float64(got), 1) {
+			t.Fatalf("Min(nil) = %v", got)
+		}
+	})
+}
+
 func TestAppendAtMost(t *testing.T) {
 	forEachFloatImpl(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(3, 4))

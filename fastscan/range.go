@@ -8,7 +8,7 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
-	"github.com/kume-ann/kume/internal/check"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/rangeres"
 	"github.com/kume-ann/kume/metric"
 )
@@ -102,13 +102,16 @@ func (st *Scanner) ScanRadius(packed []byte, n, m2 int, lut []byte, biasq uint16
 // scan applies the radius to its estimate. Results are best first, ties by
 // smaller id; p.Filter restricts them to the ids it contains.
 func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
-	nq, err := check.Vectors("queries", queries, x.d)
-	if err != nil {
+	if _, err := batch.CheckRange(queries, x.d, radius); err != nil {
 		return nil, fmt.Errorf("fastscan: %w", err)
 	}
-	if err := rangeres.CheckRadius(radius); err != nil {
-		return nil, fmt.Errorf("fastscan: %w", err)
-	}
+	return x.RangeSearchChecked(ctx, queries, radius, p)
+}
+
+// RangeSearchChecked is RangeSearch for arguments already checked
+// (batch.Ranger).
+func (x *Index) RangeSearchChecked(ctx context.Context, queries []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
+	nq := len(queries) / x.d
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if !x.pq.IsTrained() {

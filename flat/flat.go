@@ -70,6 +70,7 @@ type scratch struct {
 	cands  []exact.Collector
 	hits   [][]rangeres.Hit // per query of a range tile
 	radius []exact.Radius   // per query of a range tile
+	packed asm.PackedTile   // a range tile's rows
 }
 
 // New returns an empty exact index for d-dimensional vectors.

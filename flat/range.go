@@ -3,11 +3,12 @@ package flat
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
-	"github.com/kume-ann/kume/internal/check"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/exact"
 	"github.com/kume-ann/kume/internal/rangeres"
 	"github.com/kume-ann/kume/metric"
@@ -21,13 +22,16 @@ import (
 // the radius, and measure them with the one-query kernel. p.Filter, when
 // set, restricts the results to the ids it contains.
 func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
-	nq, err := check.Vectors("queries", queries, x.d)
-	if err != nil {
+	if _, err := batch.CheckRange(queries, x.d, radius); err != nil {
 		return nil, fmt.Errorf("flat: %w", err)
 	}
-	if err := rangeres.CheckRadius(radius); err != nil {
-		return nil, fmt.Errorf("flat: %w", err)
-	}
+	return x.RangeSearchChecked(ctx, queries, radius, p)
+}
+
+// RangeSearchChecked is RangeSearch for arguments already checked
+// (batch.Ranger).
+func (x *Index) RangeSearchChecked(ctx context.Context, queries []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
+	nq := len(queries) / x.d
 	var f kume.IDFilter
 	if p != nil {
 		f = p.Filter
@@ -36,7 +40,10 @@ func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float
 	defer x.mu.RUnlock()
 	grain := 1
 	if nq >= minTileQueries {
-		grain = tileQueries
+		// One chunk per goroutine: each packs every tile of rows once,
+		// for all its queries.
+		procs := runtime.GOMAXPROCS(0)
+		grain = max((nq+procs-1)/procs, tileQueries)
 	}
 	return rangeres.Run(ctx, nq, grain, x.m, func(lo, hi int, out *rangeres.Out) error {
 		s := x.getScratch()
@@ -75,10 +82,16 @@ func (x *Index) rangeOne(ctx context.Context, q []float32, radius float32, f kum
 
 // rangeTile answers a group of queries with the many-to-many kernel: a row
 // whose score is within the score's error bound of the radius is measured
-// again with the one-query kernel, which decides (exact.Radius).
+// again with the one-query kernel, which decides (exact.Radius). Each tile
+// of rows is packed once (asm.PackedTile) for all the queries, which go
+// through the kernel tileQueries at a time.
 func (x *Index) rangeTile(ctx context.Context, qs []float32, radius float32, f kume.IDFilter, out *rangeres.Out, s *scratch) error {
 	nq := len(qs) / x.d
 	n := len(x.data) / x.d
+	defer s.packed.Pack(nil, x.d) // the pooled scratch does not keep the rows
+	if cap(s.qnorm) < nq {
+		s.qnorm = make([]float32, nq)
+	}
 	qn := s.qnorm[:nq]
 	asm.SqNorms(qn, qs, x.d)
 	scale := exact.ErrorScale(x.d, x.m)
@@ -101,19 +114,23 @@ func (x *Index) rangeTile(ctx context.Context, qs []float32, radius float32, f k
 		}
 		r1 := min(r0+tileRows, n)
 		nr := r1 - r0
-		buf := s.dist[:nq*nr]
 		rows := x.data[r0*x.d : r1*x.d]
-		asm.DotTile(buf, qs, rows, x.d) // Radius expands it for L2
+		s.packed.Pack(rows, x.d)
 		var rowIDs []int64
 		if x.ids != nil {
 			rowIDs = x.ids[r0:r1]
 		}
 		norms := x.norms[r0:r1]
 		normMax := maxOf(norms)
-		for i := range rs {
-			h0 := len(hits[i])
-			hits[i] = rs[i].Offer(hits[i], buf[i*nr:(i+1)*nr], rows, norms, normMax, rowIDs, int64(r0))
-			pending += len(hits[i]) - h0
+		for g0 := 0; g0 < nq; g0 += tileQueries {
+			g1 := min(g0+tileQueries, nq)
+			buf := s.dist[:(g1-g0)*nr]
+			asm.DotTilePacked(buf, qs[g0*x.d:g1*x.d], &s.packed) // Radius expands it for L2
+			for i := g0; i < g1; i++ {
+				h0 := len(hits[i])
+				hits[i] = rs[i].Offer(hits[i], buf[(i-g0)*nr:(i-g0+1)*nr], rows, norms, normMax, rowIDs, int64(r0))
+				pending += len(hits[i]) - h0
+			}
 		}
 	}
 	out.Hits = slices.Grow(out.Hits, pending)

@@ -14,6 +14,7 @@ package ivf
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/kume-ann/kume"
@@ -516,7 +517,32 @@ func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
 		r.nprobe = b.Params.NProbe
 	}
 	r.nprobe = min(r.nprobe, x.nlist)
-	return batch.Run(ctx, b, parallel.Grain(b.Dst.NQ, 16), r, ivfRun.search)
+	return batch.Run(ctx, b, x.searchGrain(b.Dst.NQ), r, ivfRun.search)
+}
+
+// WholeBatcher is implemented by scanners whose batches gain from holding
+// as many queries as they can (the fast-scan codec's: each list's filter
+// masks are made once for more queries, and its blocks are scanned for
+// fuller groups of them).
+type WholeBatcher interface {
+	// WholeBatches reports whether a search should give each goroutine
+	// one share of its queries rather than smaller chunks.
+	WholeBatches() bool
+}
+
+// searchGrain is how many of nq queries one goroutine takes: one share per
+// goroutine for a WholeBatcher, else parallel.Grain's smaller chunks, which
+// balance better.
+func (x *Index) searchGrain(nq int) int {
+	s := x.getSearcher(nil)
+	wb, ok := s.scanner.(WholeBatcher)
+	whole := ok && wb.WholeBatches()
+	x.putSearcher(s)
+	if !whole {
+		return parallel.Grain(nq, 16)
+	}
+	procs := runtime.GOMAXPROCS(0)
+	return max((nq+procs-1)/procs, 16)
 }
 
 // ivfRun is what an IVF search resolves once per batch.

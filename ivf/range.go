@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/kume-ann/kume"
-	"github.com/kume-ann/kume/internal/check"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/parallel"
 	"github.com/kume-ann/kume/internal/rangeres"
 )
@@ -19,13 +19,16 @@ import (
 // Results are best first, equal distances by smaller id; p.Filter restricts
 // them to the ids it contains.
 func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
-	nq, err := check.Vectors("queries", queries, x.d)
-	if err != nil {
+	if _, err := batch.CheckRange(queries, x.d, radius); err != nil {
 		return nil, fmt.Errorf("ivf: %w", err)
 	}
-	if err := rangeres.CheckRadius(radius); err != nil {
-		return nil, fmt.Errorf("ivf: %w", err)
-	}
+	return x.RangeSearchChecked(ctx, queries, radius, p)
+}
+
+// RangeSearchChecked is RangeSearch for arguments already checked
+// (batch.Ranger).
+func (x *Index) RangeSearchChecked(ctx context.Context, queries []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
+	nq := len(queries) / x.d
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if !x.trained || !x.codec.IsTrained() {

@@ -172,14 +172,24 @@ func (x *Index) SetParam(name string, v float64) error {
 // RangeSearch searches the wrapped index with normalised queries; it fails
 // with kume.ErrUnsupported when the wrapped index has no range search.
 func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float32, params *kume.SearchParams) (*kume.RangeResults, error) {
+	if _, ok := x.sub.(kume.RangeSearcher); !ok {
+		return nil, fmt.Errorf("l2norm: %w: the wrapped index (%T) has no range search", kume.ErrUnsupported, x.sub)
+	}
+	if _, err := batch.CheckRange(queries, x.sub.Dim(), radius); err != nil {
+		return nil, err
+	}
+	return x.RangeSearchChecked(ctx, queries, radius, params)
+}
+
+// RangeSearchChecked is RangeSearch for arguments already checked
+// (batch.Ranger): the normalised queries, finite as well, enter the wrapped
+// index through its own RangeSearchChecked when it has one.
+func (x *Index) RangeSearchChecked(ctx context.Context, queries []float32, radius float32, params *kume.SearchParams) (*kume.RangeResults, error) {
 	rs, ok := x.sub.(kume.RangeSearcher)
 	if !ok {
 		return nil, fmt.Errorf("l2norm: %w: the wrapped index (%T) has no range search", kume.ErrUnsupported, x.sub)
 	}
-	p, err := x.normalized("queries", queries)
-	if err != nil {
-		return nil, err
-	}
+	p := x.normalizedChecked(queries)
 	defer x.release(p)
-	return rs.RangeSearch(ctx, *p, radius, params)
+	return batch.RangeSearch(ctx, rs, *p, radius, params)
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/kume-ann/kume"
-	"github.com/kume-ann/kume/internal/check"
+	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/parallel"
 	"github.com/kume-ann/kume/internal/rangeres"
 )
@@ -20,14 +20,18 @@ import (
 // only when the base's estimate put it outside. The base must implement
 // kume.RangeSearcher; p.Filter restricts the candidates and the results.
 func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
+	if _, err := batch.CheckRange(queries, x.Dim(), radius); err != nil {
+		return nil, fmt.Errorf("refine: %w", err)
+	}
+	return x.RangeSearchChecked(ctx, queries, radius, p)
+}
+
+// RangeSearchChecked is RangeSearch for arguments already checked
+// (batch.Ranger): the base is entered through its own RangeSearchChecked
+// when it has one, so the queries are checked once.
+func (x *Index) RangeSearchChecked(ctx context.Context, queries []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
 	d := x.Dim()
-	nq, err := check.Vectors("queries", queries, d)
-	if err != nil {
-		return nil, fmt.Errorf("refine: %w", err)
-	}
-	if err := rangeres.CheckRadius(radius); err != nil {
-		return nil, fmt.Errorf("refine: %w", err)
-	}
+	nq := len(queries) / d
 	rs, ok := x.base.(kume.RangeSearcher)
 	if !ok {
 		return nil, fmt.Errorf("refine: %w: the base index (%T) has no range search", kume.ErrUnsupported, x.base)
@@ -38,7 +42,7 @@ func (x *Index) RangeSearch(ctx context.Context, queries []float32, radius float
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	cand, err := rs.RangeSearch(ctx, queries, radius, p)
+	cand, err := batch.RangeSearch(ctx, rs, queries, radius, p)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/parallel"
+	"github.com/kume-ann/kume/internal/rangeres"
 )
 
 // Batch is a checked search: the queries are finite rows of the index's
@@ -122,4 +123,40 @@ func Search(ctx context.Context, idx kume.Index, b Batch) error {
 		return err
 	}
 	return b.After(0, b.Dst.NQ)
+}
+
+// Ranger is an index whose range search can be entered with arguments
+// already checked, as a Part's k-NN search can: its public RangeSearch
+// checks the queries and the radius (CheckRange) and calls its own
+// RangeSearchChecked, and a composite index calls the RangeSearchChecked
+// of the index it wraps (RangeSearch), which trusts them.
+type Ranger interface {
+	kume.RangeSearcher
+	// RangeSearchChecked is RangeSearch for queries that are finite rows
+	// of the index's dimension and a radius CheckRange accepted. It does
+	// not check them again.
+	RangeSearchChecked(ctx context.Context, queries []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error)
+}
+
+// CheckRange checks the arguments of a range search once: finite queries
+// of dimension d and a finite radius. It returns the number of queries.
+func CheckRange(queries []float32, d int, radius float32) (int, error) {
+	nq, err := check.Vectors("queries", queries, d)
+	if err != nil {
+		return 0, err
+	}
+	if err := rangeres.CheckRadius(radius); err != nil {
+		return 0, err
+	}
+	return nq, nil
+}
+
+// RangeSearch answers a checked range search with rs: through
+// RangeSearchChecked when rs is a Ranger, else (an index from outside
+// kume) through its public RangeSearch.
+func RangeSearch(ctx context.Context, rs kume.RangeSearcher, queries []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
+	if x, ok := rs.(Ranger); ok {
+		return x.RangeSearchChecked(ctx, queries, radius, p)
+	}
+	return rs.RangeSearch(ctx, queries, radius, p)
 }

@@ -156,3 +156,109 @@ func nanValue() float64 {
 	var z float64
 	return z / z
 }
+
+func (c *counting) RangeSearchChecked(ctx context.Context, q []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
+	c.checked++
+	c.rows += len(q) / c.Dim()
+	return c.Index.RangeSearchChecked(ctx, q, radius, p)
+}
+
+func (c *counting) RangeSearch(ctx context.Context, q []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
+	c.public++
+	return c.Index.RangeSearch(ctx, q, radius, p)
+}
+
+// A range search through L2norm over RFlat over a part enters the part
+// once, through its checked entry point, with the answers of the wrappers
+// entered through their public calls one level down; bad arguments are
+// refused at the top, before the part is entered.
+func TestRangeEntersItsPartOnce(t *testing.T) {
+	const d, n, nq = 8, 500, 60
+	f, _ := flat.New(d, metric.L2)
+	c := &counting{Index: f}
+	r, err := refine.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := l2norm.New(r)
+	if err := idx.Add(ctx, vecs(7, n, d)); err != nil {
+		t.Fatal(err)
+	}
+	q := vecs(8, nq, d)
+	const radius = 0.5
+	c.checked, c.public, c.rows = 0, 0, 0
+	got, err := idx.RangeSearch(ctx, q, radius, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.checked != 1 || c.public != 0 || c.rows != nq {
+		t.Fatalf("the part was entered %d times checked (%d rows), %d times through RangeSearch; want once, %d rows, never", c.checked, c.rows, c.public, nq)
+	}
+	if len(got.IDs) == 0 {
+		t.Fatal("no results: the radius is too small for the test")
+	}
+	// The same search with the layers entered by their public calls, each
+	// of which checks: the answers are the same.
+	norm := slices.Clone(q)
+	metric.NormalizeL2(norm, d)
+	want, err := r.RangeSearch(ctx, norm, radius, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Lims, want.Lims) || !slices.Equal(got.IDs, want.IDs) || !slices.Equal(got.Distances, want.Distances) {
+		t.Fatal("the range search through L2norm differs from RFlat's on normalised queries")
+	}
+
+	c.checked, c.public = 0, 0
+	bad := slices.Clone(q)
+	bad[5] = float32(nanValue())
+	if _, err := idx.RangeSearch(ctx, bad, radius, nil); !errors.Is(err, kume.ErrNonFinite) {
+		t.Errorf("a NaN query: error %v, want ErrNonFinite", err)
+	}
+	if _, err := idx.RangeSearch(ctx, q[:d+1], radius, nil); !errors.Is(err, kume.ErrDimension) {
+		t.Errorf("a ragged batch: error %v, want ErrDimension", err)
+	}
+	if _, err := idx.RangeSearch(ctx, q, float32(nanValue()), nil); !errors.Is(err, kume.ErrInvalidArgument) {
+		t.Errorf("a NaN radius: error %v, want ErrInvalidArgument", err)
+	}
+	if _, err := r.RangeSearch(ctx, bad, radius, nil); !errors.Is(err, kume.ErrNonFinite) {
+		t.Errorf("RFlat, a NaN query: error %v, want ErrNonFinite", err)
+	}
+	if c.checked != 0 || c.public != 0 {
+		t.Fatalf("the part was entered (%d checked, %d public) for bad arguments", c.checked, c.public)
+	}
+}
+
+// Over an index without a checked range entry point, RFlat enters it
+// through its public RangeSearch.
+func TestForeignRange(t *testing.T) {
+	const d, n, nq = 6, 200, 30
+	f, _ := flat.New(d, metric.L2)
+	r, err := refine.New(foreignRange{foreign{f}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Add(ctx, vecs(9, n, d)); err != nil {
+		t.Fatal(err)
+	}
+	q := vecs(10, nq, d)
+	got, err := r.RangeSearch(ctx, q, 4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := r.Store().RangeSearch(ctx, q, 4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.IDs, want.IDs) || !slices.Equal(got.Lims, want.Lims) {
+		t.Fatal("refine over a foreign exact index: the range results differ from the exact ones")
+	}
+}
+
+// foreignRange is a foreign index with a range search (and no checked
+// entry point for it).
+type foreignRange struct{ foreign }
+
+func (f foreignRange) RangeSearch(ctx context.Context, q []float32, radius float32, p *kume.SearchParams) (*kume.RangeResults, error) {
+	return f.inner.RangeSearch(ctx, q, radius, p)
+}

@@ -445,6 +445,7 @@ type scratch struct {
 	h     []float64 // tile: the queries' error terms; NaN: answer exhaustively
 	w     []float32 // tile x n: bound scores ||proj_j||² - 2<pq, proj_j>
 	cand  []int32
+	mins  []float32
 	sel   topk.Heap
 	selK  []float32
 	selID []int64
@@ -700,19 +701,18 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	if k == 1 {
 		measure(asm.ArgMin(w))
 	} else {
-		if cap(sc.selK) < k {
-			sc.selK, sc.selID = make([]float32, k), make([]int64, k)
+		// A few more than k rows of small bounds: those at most the k-th
+		// smallest of the minima of 2k runs of the scores, at least one
+		// in each of k runs. Any rows would do (they only make the first
+		// threshold); these are found in a pass of comparisons instead of
+		// a heap's selection.
+		seed := asm.AppendAtMost(sc.cand[:0], w, seedThreshold(w, k, &sc.mins))
+		if len(seed) > 4*k {
+			// Many equal scores: the k smallest of them, by a heap.
+			seed = s.smallest(sc, w, seed, k)
 		}
-		sel := &sc.sel
-		sel.Reset(sc.selK[:k], sc.selID[:k])
-		thr := sel.Threshold()
-		for j, v := range w {
-			if v <= thr {
-				sel.Push(v, int64(j))
-				thr = sel.Threshold()
-			}
-		}
-		for _, j := range sc.selID[:sel.Len()] {
+		sc.cand = seed
+		for _, j := range seed {
 			measure(int(j))
 		}
 	}
@@ -738,6 +738,84 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	}
 	h.Finish(false)
 	return true
+}
+
+// seedThreshold returns a score that at least k of w's are at most: the
+// k-th smallest of the minima of 2k runs of w (of about len(w)/2k scores,
+// runStart; k <= len(w)/2). mins is scratch.
+func seedThreshold(w []float32, k int, mins *[]float32) float32 {
+	runs := 2 * k
+	if cap(*mins) < runs {
+		*mins = make([]float32, runs)
+	}
+	m := (*mins)[:runs]
+	n := len(w)
+	for r := range m {
+		m[r] = asm.Min(w[runStart(r, n, runs):runStart(r+1, n, runs)])
+	}
+	// The k-th smallest of the 2k minima, by insertion: k is small.
+	for i := 1; i <= k; i++ {
+		v := m[i]
+		j := i
+		for j > 0 && v < m[j-1] {
+			m[j] = m[j-1]
+			j--
+		}
+		m[j] = v
+	}
+	thr := m[k-1]
+	for _, v := range m[k+1:] {
+		if v < thr {
+			// v enters the k smallest: the new k-th is the larger of v
+			// and the (k-1)-th.
+			j := k - 1
+			for j > 0 && v < m[j-1] {
+				m[j] = m[j-1]
+				j--
+			}
+			m[j] = v
+			thr = m[k-1]
+		}
+	}
+	if thr != thr {
+		// NaN scores (none are expected): every row.
+		return float32(math.Inf(1))
+	}
+	return thr
+}
+
+// runStart returns where run r of n values cut into runs begins: at r·n/runs,
+// rounded down to a multiple of 8 (whole SIMD vectors for asm.Min) when runs
+// are at least 8 long, which leaves none empty; n for r = runs.
+func runStart(r, n, runs int) int {
+	if r == runs {
+		return n
+	}
+	s := r * n / runs
+	if n >= 8*runs {
+		s &^= 7
+	}
+	return s
+}
+
+// smallest returns the k rows of seed (indices into w) with the smallest
+// scores, ties by smaller row, in place of seed.
+func (s *Set) smallest(sc *scratch, w []float32, seed []int32, k int) []int32 {
+	if cap(sc.selK) < k {
+		sc.selK, sc.selID = make([]float32, k), make([]int64, k)
+	}
+	sel := &sc.sel
+	sel.Reset(sc.selK[:k], sc.selID[:k])
+	for _, j := range seed {
+		if v := w[j]; v <= sel.Threshold() {
+			sel.Push(v, int64(j))
+		}
+	}
+	seed = seed[:0]
+	for _, j := range sc.selID[:sel.Len()] {
+		seed = append(seed, int32(j))
+	}
+	return seed
 }
 
 // all answers a query by measuring every row; buf holds n floats.

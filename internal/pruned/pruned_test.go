@@ -457,3 +457,72 @@ func TestFollowers(t *testing.T) {
 		}
 	})
 }
+
+// seedThreshold's score is the k-th smallest of the minima of 2k runs, so
+// at least k scores are at most it; with few distinct values (ties) too.
+func TestSeedThreshold(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	var mins []float32
+	for trial := 0; trial < 2000; trial++ {
+		k := 2 + rng.IntN(30)
+		n := 2*k + rng.IntN(1200)
+		w := make([]float32, n)
+		levels := 1 + rng.IntN(50)
+		for i := range w {
+			if trial%2 == 0 {
+				w[i] = float32(rng.NormFloat64())
+			} else {
+				w[i] = float32(rng.IntN(levels))
+			}
+		}
+		thr := seedThreshold(w, k, &mins)
+		// The same by sorting.
+		var ms []float32
+		for r := 0; r < 2*k; r++ {
+			lo, hi := runStart(r, n, 2*k), runStart(r+1, n, 2*k)
+			if lo >= hi || (r == 0) != (lo == 0) || (r == 2*k-1) != (hi == n) {
+				t.Fatalf("n %d, k %d: run %d is [%d, %d)", n, k, r, lo, hi)
+			}
+			ms = append(ms, slices.Min(w[lo:hi]))
+		}
+		slices.Sort(ms)
+		if thr != ms[k-1] {
+			t.Fatalf("trial %d (n %d, k %d): threshold %v, want %v", trial, n, k, thr, ms[k-1])
+		}
+		cnt := 0
+		for _, v := range w {
+			if v <= thr {
+				cnt++
+			}
+		}
+		if cnt < k {
+			t.Fatalf("trial %d: %d scores at most the threshold, want >= %d", trial, cnt, k)
+		}
+	}
+}
+
+// Many rows with the same bound (identical rows, so identical scores): the
+// seed is cut to the k smallest, and the answer is still exact.
+func TestSeedOfEqualScores(t *testing.T) {
+	const d, n = 64, 400
+	rng := rand.New(rand.NewPCG(15, 16))
+	rows := make([]float32, n*d)
+	for r := 0; r < n; r++ {
+		src := r
+		if r%4 != 0 {
+			src = 0 // three rows in four are row 0
+		}
+		for i := 0; i < 8; i++ {
+			rows[r*d+i] = float32((src*7+i*3)%11) + float32(rng.IntN(2))*float32(src%2)
+		}
+	}
+	var queries []float32
+	for i := 0; i < 20; i++ {
+		q := make([]float32, d)
+		for j := 0; j < 8; j++ {
+			q[j] = float32(rng.IntN(11))
+		}
+		queries = append(queries, q...)
+	}
+	checkSet(t, rows, queries, d, []int{2, 6, 16, 40}, nil)
+}

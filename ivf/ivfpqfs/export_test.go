@@ -1,0 +1,5 @@
+package ivfpqfs
+
+// ReservoirMinK lets the external tests choose how batches gather
+// candidates.
+var ReservoirMinK = &reservoirMinK
