@@ -78,7 +78,7 @@ type drift struct {
 }
 
 // fastDrift is the most centres a drift lists as having moved most.
-const fastDrift = 1024
+const fastDrift = 256
 
 // record is what assign learns of a point, applied to the memory after the
 // batch.
@@ -456,32 +456,33 @@ func (s *nearest) revisit(x []float32, p int, centres []float32, label *int32, d
 	}
 	// The remembered centres, those that jumped and, farthest first, those
 	// that moved too far for the bound: measured.
-	var cand [keep + 64]struct {
-		v float32
-		c int32
-	}
-	nc := 0
-	var extra []struct {
-		v float32
-		c int32
-	}
+	var topV [keep]float32
+	var topC [keep]int32
+	nt, measured := 0, 0
+	rest := float32(math.Inf(1)) // the least distance measured and not kept
 	mem := s.ids[p*keep : (p+1)*keep]
 	bestC, bestD := int32(-1), float32(math.Inf(1))
 	measure := func(c int32) {
 		v := asm.L2Sqr(x, centres[int(c)*d:(int(c)+1)*d])
+		measured++
 		if v < bestD || v == bestD && c < bestC {
 			bestC, bestD = c, v
 		}
-		e := struct {
-			v float32
-			c int32
-		}{v, c}
-		if nc < len(cand) {
-			cand[nc] = e
-			nc++
-		} else {
-			extra = append(extra, e)
+		if nt == keep && v >= topV[keep-1] {
+			rest = min(rest, v)
+			return
 		}
+		if nt == keep {
+			rest = min(rest, topV[keep-1])
+		} else {
+			nt++
+		}
+		q := nt - 1
+		for q > 0 && topV[q-1] > v {
+			topV[q], topC[q] = topV[q-1], topC[q-1]
+			q--
+		}
+		topV[q], topC[q] = v, c
 	}
 	for _, c := range mem {
 		measure(c)
@@ -504,7 +505,7 @@ func (s *nearest) revisit(x []float32, p int, centres []float32, label *int32, d
 		if lb > 0 && lb*lb*(1-1e-12*marginScale) > s.skipAbove(bestD) {
 			break
 		}
-		if j == len(dr.fast) || len(extra) > s.k/4 {
+		if j == len(dr.fast) || measured > s.k/4 {
 			return false
 		}
 		if c := dr.fast[j]; !slices.Contains(mem, c) {
@@ -514,29 +515,13 @@ func (s *nearest) revisit(x []float32, p int, centres []float32, label *int32, d
 	*label, *dist = bestC, bestD
 	// Remember the keep nearest of those measured; the others, and every
 	// centre not measured, are at least lower away.
-	all := append(cand[:nc:nc], extra...)
-	slices.SortFunc(all, func(a, b struct {
-		v float32
-		c int32
-	}) int {
-		if a.v != b.v {
-			if a.v < b.v {
-				return -1
-			}
-			return 1
-		}
-		return int(a.c - b.c)
-	})
-	lower = lb
-	for j, e := range all {
-		if j < keep {
-			rec.ids[j] = e.c
-		} else {
-			lower = min(lower, s.lowerOf(e.v))
-		}
+	copy(rec.ids[:], topC[:nt])
+	for j := nt; j < keep; j++ {
+		rec.ids[j] = topC[0] // fewer than keep distinct: repeat the nearest
 	}
-	for j := len(all); j < keep; j++ {
-		rec.ids[j] = all[0].c // fewer than keep distinct: repeat the nearest
+	lower = lb
+	if !math.IsInf(float64(rest), 1) {
+		lower = min(lower, s.lowerOf(rest))
 	}
 	rec.lower, rec.snap = lower, s.lastSnap
 	return true
@@ -559,11 +544,12 @@ func (s *nearest) scanAll(x, centres []float32) (int32, float32) {
 //
 // The product gives each point an estimate xn + (cn - 2<x,c>) of every
 // squared distance, within M = errScale·(xn + the largest cn) + η of the
-// exact one. The keep centres of least estimate are measured (asm.L2Sqr);
-// every other centre's exact squared distance is at least the next
-// estimate minus M. When that exceeds skipAbove of the best measured, no
-// other centre can win; otherwise (near-ties) the point measures every
-// centre.
+// exact one. The keep centres of least estimate are remembered, and
+// measured (asm.L2Sqr) in order of estimate while their estimate minus M
+// does not clear the best measured (usually one is). Every other centre's
+// exact squared distance is at least the next estimate minus M. When that
+// exceeds skipAbove of the best measured, no other centre can win;
+// otherwise (near-ties) the point measures every centre.
 func (s *nearest) scanBlock(xs, xnorms, centres []float32, labels []int32, dist []float32, recs []record) {
 	d, k := s.d, s.k
 	nb := len(labels)
@@ -614,19 +600,25 @@ func (s *nearest) scanBlock(xs, xnorms, centres []float32, labels []int32, dist 
 			labels[i], dist[i] = s.scanAll(xi, centres)
 			continue
 		}
-		tc := topC[i*L : i*L+nt]
+		tc, tw := topC[i*L:i*L+nt], topW[i*L:i*L+nt]
 		meas := tc[:min(keep, nt)]
+		margin := es*(xn+cnMax) + eta
+		// The centres of least estimate are measured while their bound
+		// does not clear the best: usually one.
 		bestC, bestD := int32(-1), float32(math.Inf(1))
-		for _, c := range meas {
+		for j, c := range meas {
+			if j > 0 && xn+float64(tw[j])-margin > s.skipAbove(bestD) {
+				break
+			}
 			v := asm.L2Sqr(xi, centres[int(c)*d:(int(c)+1)*d])
 			if v < bestD || v == bestD && c < bestC {
 				bestC, bestD = c, v
 			}
 		}
-		// The least exact squared distance of the centres not measured.
+		// The least exact squared distance of the centres not kept.
 		lower := math.Inf(1)
 		if nt > keep {
-			lower = xn + float64(topW[i*L+keep]) - es*(xn+cnMax) - eta
+			lower = xn + float64(tw[keep]) - margin
 		}
 		if !(lower > s.skipAbove(bestD)) {
 			labels[i], dist[i] = s.scanAll(xi, centres)
