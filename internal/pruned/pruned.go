@@ -35,6 +35,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/exact"
@@ -94,6 +95,9 @@ type Set struct {
 
 	tile    int
 	scratch sync.Pool
+
+	// queries answered, and those of them that measured every row.
+	queries, unpruned atomic.Int64
 }
 
 // New returns a Set over rows (row-major, d floats each), or nil when
@@ -366,6 +370,19 @@ func (s *Set) points(out []float32, h []float64, c, p, rec, a []float32) {
 	}
 }
 
+// payProbe is the number of queries after which Pays judges.
+const payProbe = 512
+
+// Pays reports whether the bound has pruned: true until payProbe queries
+// have been answered, then whether at most half of them measured every row
+// (each of those costs about what an exhaustive search by a matrix product
+// costs several queries). Callers with an exhaustive path of their own that
+// returns the same answers use it when the set does not pay.
+func (s *Set) Pays() bool {
+	q := s.queries.Load()
+	return q < payProbe || 2*s.unpruned.Load() <= q
+}
+
 // Len returns the number of rows.
 func (s *Set) Len() int { return s.n }
 
@@ -465,7 +482,9 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 		}
 		return rowIDs[r]
 	}
+	s.queries.Add(1)
 	if math.IsNaN(sc.h[i]) || k*exhaustive > n {
+		s.unpruned.Add(1)
 		s.all(h, q, w, rowIDs)
 		return
 	}
@@ -499,6 +518,7 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	cand := asm.AppendAtMost(sc.cand[:0], w, thr)
 	sc.cand = cand
 	if len(cand)*exhaustive > n {
+		s.unpruned.Add(1)
 		h.Reset(dist, ids)
 		s.all(h, q, w, rowIDs)
 		return
