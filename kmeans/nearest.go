@@ -24,12 +24,13 @@ import (
 // Mini-batch k-means draws points again and again while only some centres
 // move, and each by little: every centre's moves are summed into a path
 // length, of which snapshots are kept. A point drawn again measures the
-// centres it remembers (and those that jumped since, reassigned onto other
-// points); every other centre is at least its remembered lower bound minus
-// the longest path any centre travelled since then, by the triangle
+// centres it remembers, those that jumped since (reassigned onto other
+// points) and, farthest first, as many of those that moved most since as
+// the bound needs (at most fastDrift); every other centre is at least its
+// remembered lower bound minus the most any of them moved, by the triangle
 // inequality. When that is farther than the best measured, the point is
-// done with keep or so distances instead of k (revisit); otherwise it is
-// scanned.
+// done with a few hundred distances instead of k (revisit); otherwise it
+// is scanned.
 //
 // Every bound carries margins for the rounding of the matrix product and
 // the norms it is expanded from, of the path lengths and of asm.L2Sqr
