@@ -356,7 +356,7 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if s := x.prunedSet(); s != nil && b.Filter() == nil && b.K <= s.Len() {
+	if s := x.prunedSet(); s != nil && b.Filter() == nil && b.K <= s.Len() && s.Pays() {
 		return batch.Run(ctx, b, prunedGrain, prunedRun{x, s}, prunedRun.search)
 	}
 	tiled := b.Dst.NQ >= minTileQueries
@@ -381,6 +381,11 @@ type prunedRun struct {
 
 func (r prunedRun) search(ctx context.Context, b batch.Batch, lo, hi int) error {
 	d, k := r.x.d, b.K
+	if !r.s.Pays() {
+		// The rows have no structure the bound can use: the exhaustive
+		// search, whose answers are the same, is faster.
+		return r.x.searchRange(ctx, b.Dst, b.Queries, k, lo, hi, hi-lo >= minTileQueries, nil)
+	}
 	return r.s.Search(ctx, b.Queries[lo*d:hi*d], k, b.Dst.Distances[lo*k:hi*k], b.Dst.IDs[lo*k:hi*k], r.x.ids)
 }
 

@@ -145,15 +145,32 @@ func TestPrunedSearchAllocatesNothing(t *testing.T) {
 	if race.Enabled {
 		t.Skip("the race detector makes sync.Pool drop buffers")
 	}
-	const d = 128
+	const d, latent = 128, 8
 	rng := rand.New(rand.NewPCG(25, 26))
+	// Rows near an 8-dimensional subspace, which the bound prunes (on rows
+	// it cannot prune, searches turn exhaustive; see pruned.Set.Pays).
+	dirs := make([]float64, latent*d)
+	for i := range dirs {
+		dirs[i] = rng.NormFloat64()
+	}
 	base := make([]float32, 1000*d)
-	for i := range base {
-		base[i] = float32(rng.NormFloat64()) * float32(1+i%d/8)
+	for r := 0; r < 1000; r++ {
+		for l := 0; l < latent; l++ {
+			c := rng.NormFloat64() * 10
+			for j := 0; j < d; j++ {
+				base[r*d+j] += float32(c * dirs[l*d+j])
+			}
+		}
+		for j := 0; j < d; j++ {
+			base[r*d+j] += float32(0.01 * rng.NormFloat64())
+		}
 	}
 	x, _ := New(d, metric.L2)
 	x.EnablePruning(true)
 	_ = x.Add(context.Background(), base)
+	if s := x.prunedSet(); s == nil {
+		t.Fatal("no pruned set")
+	}
 	var res kume.Results
 	for _, nq := range []int{1, 50} {
 		q := base[:nq*d]
@@ -161,6 +178,9 @@ func TestPrunedSearchAllocatesNothing(t *testing.T) {
 		if a := testing.AllocsPerRun(50, func() { _ = x.SearchInto(context.Background(), &res, q, 4, nil) }); a > 0 {
 			t.Errorf("%d queries: %v allocations per search", nq, a)
 		}
+	}
+	if !x.prunedSet().Pays() {
+		t.Error("the pruned set does not pay on rows near a subspace")
 	}
 }
 
@@ -181,5 +201,42 @@ func BenchmarkPrunedSearch(b *testing.B) {
 				_ = x.SearchInto(context.Background(), &res, base[:nq*d], 1, nil)
 			}
 		})
+	}
+}
+
+// TestUnprunableTurnsExhaustive: on rows without low-dimensional structure
+// the bound prunes nothing; after a few hundred queries searches take the
+// exhaustive path, with the same answers.
+func TestUnprunableTurnsExhaustive(t *testing.T) {
+	const d, n, nq = 96, 600, 700
+	rng := rand.New(rand.NewPCG(31, 32))
+	base := make([]float32, n*d)
+	for i := range base {
+		base[i] = float32(rng.NormFloat64())
+	}
+	queries := make([]float32, nq*d)
+	for i := range queries {
+		queries[i] = float32(rng.NormFloat64())
+	}
+	plain, _ := New(d, metric.L2)
+	pr, _ := New(d, metric.L2)
+	pr.EnablePruning(true)
+	_ = plain.Add(context.Background(), base)
+	_ = pr.Add(context.Background(), base)
+	for round := 0; round < 2; round++ {
+		want, err := plain.Search(context.Background(), queries, 5, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pr.Search(context.Background(), queries, 5, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got.IDs, got.Distances) != fmt.Sprint(want.IDs, want.Distances) {
+			t.Fatalf("round %d: pruned index answers unlike the exhaustive one", round)
+		}
+	}
+	if s := pr.prunedSet(); s == nil || s.Pays() {
+		t.Error("the bound still counts as paying on isotropic rows")
 	}
 }

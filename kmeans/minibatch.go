@@ -128,6 +128,11 @@ func (c MiniBatchConfig) withDefaults(n, k int) MiniBatchConfig {
 // and reassigns light clusters (see MiniBatchConfig); training stops at
 // MaxIter*n/BatchSize steps or by a stop rule.
 //
+// Every point goes to its nearest centroid exactly (least asm.L2Sqr, the
+// smaller centroid on ties), though most distances are only bounded: a point
+// drawn again remembers its nearest centroids from its last draw, and the
+// centroids' moves since bound the others (see nearest).
+//
 // The result depends only on x, k, the configuration and the seed, not on
 // the number of cores the assignment runs on. Training stops with ctx's
 // error when ctx is cancelled.
@@ -150,6 +155,9 @@ func TrainMiniBatch(ctx context.Context, x []float32, d, k int, cfg MiniBatchCon
 	start := time.Now()
 
 	// Initialisation: the best of NInit, on one validation sample.
+	// Each point's nearest centre is found by nearest, which remembers
+	// the points drawn (their ids in x) from step to step.
+	near := newNearest(d, k)
 	valid := gather(x, d, randIndices(rng, n, cfg.InitSize), nil)
 	va := newAssigner(valid, d, k, false)
 	res := &MiniBatchResult{Centroids: make([]float32, k*d)}
@@ -164,7 +172,7 @@ func TrainMiniBatch(ctx context.Context, x []float32, d, k int, cfg MiniBatchCon
 		for c := 0; c < k; c++ {
 			copy(cand[c*d:(c+1)*d], sub[perm[c]*d:(perm[c]+1)*d])
 		}
-		inertia, err := va.assign(ctx, cand)
+		inertia, err := near.assign(ctx, valid, va.xnorms, nil, 0, cand, va.labels, va.best)
 		if err != nil {
 			return nil, fmt.Errorf("kmeans: initialisation %d: %w", i, err)
 		}
@@ -184,6 +192,7 @@ func TrainMiniBatch(ctx context.Context, x []float32, d, k int, cfg MiniBatchCon
 	batch := make([]float32, b*d)
 	idx := make([]int, b)
 	ba := newAssigner(batch, d, k, false)
+	near.remember(n)
 	centers := res.Centroids
 	counts := make([]float64, k)
 	sums := make([]float64, k*d)
@@ -209,7 +218,8 @@ func TrainMiniBatch(ctx context.Context, x []float32, d, k int, cfg MiniBatchCon
 		}
 		gather(x, d, idx, batch)
 		asm.SqNorms(ba.xnorms, batch, d)
-		inertia, err := ba.assign(ctx, centers)
+		near.startStep(step)
+		inertia, err := near.assign(ctx, batch, ba.xnorms, idx, step, centers, ba.labels, ba.best)
 		if err != nil {
 			return nil, fmt.Errorf("kmeans: step %d: %w", step, err)
 		}
@@ -236,9 +246,13 @@ func TrainMiniBatch(ctx context.Context, x []float32, d, k int, cfg MiniBatchCon
 			w := counts[c]
 			inv := 1 / (w + float64(m))
 			row, s := centers[c*d:(c+1)*d], sums[c*d:(c+1)*d]
-			for j := range row {
-				row[j] = float32((float64(row[j])*w + s[j]) * inv)
+			var sq float64
+			for j, v := range row {
+				row[j] = float32((float64(v)*w + s[j]) * inv)
+				e := float64(row[j]) - float64(v)
+				sq += e * e
 			}
+			near.moved(c, sq)
 			counts[c] += float64(m)
 		}
 		// Reassign light clusters every 10k points, or when one is empty.
@@ -247,6 +261,9 @@ func TrainMiniBatch(ctx context.Context, x []float32, d, k int, cfg MiniBatchCon
 		if !cfg.NoReassignment && (slices.Contains(counts, 0) || sinceReassign >= 10*k) {
 			sinceReassign = 0
 			reassigned, reassignScratch = reassign(rng, batch, d, b, centers, counts, cfg.ReassignmentRatio, reassignScratch)
+			for _, c := range reassignScratch[:reassigned] {
+				near.jumped(c, step)
+			}
 		}
 		p := MiniBatchProgress{Step: step + 1, MaxSteps: maxSteps, BatchInertia: inertia / float64(b), Reassigned: reassigned}
 		// Stop rules; the first step's inertia is that of the

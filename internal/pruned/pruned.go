@@ -97,6 +97,9 @@ type Set struct {
 	maxFollow int // the most candidates a query answers from its leader's scores
 	scratch   sync.Pool
 	followed  atomic.Int64 // queries answered from a leader's scores, for tests
+
+	// queries answered, and those of them that measured every row.
+	queries, unpruned atomic.Int64
 }
 
 // New returns a Set over rows (row-major, d floats each), or nil when
@@ -429,6 +432,19 @@ func (s *Set) points(out []float32, h []float64, c, p, rec, a []float32, fromNor
 	return len(redo)
 }
 
+// payProbe is the number of queries after which Pays judges.
+const payProbe = 512
+
+// Pays reports whether the bound has pruned: true until payProbe queries
+// have been answered, then whether at most half of them measured every row
+// (each of those costs about what an exhaustive search by a matrix product
+// costs several queries). Callers with an exhaustive path of their own that
+// returns the same answers use it when the set does not pay.
+func (s *Set) Pays() bool {
+	q := s.queries.Load()
+	return q < payProbe || 2*s.unpruned.Load() <= q
+}
+
 // Len returns the number of rows.
 func (s *Set) Len() int { return s.n }
 
@@ -519,6 +535,7 @@ func (s *Set) Search(ctx context.Context, queries []float32, k int, dist []float
 		}
 		followed := s.searchInTurn(sc, qs, k, dt, it, rowIDs)
 		s.followed.Add(int64(followed))
+		s.queries.Add(int64(followed)) // pruned: they measured a few rows
 		if followed*followRate >= q1-q0 {
 			sc.backoff = minBatched
 		} else {
@@ -687,7 +704,9 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	h := &sc.heap
 	h.Reset(dist, ids)
 	sc.lrows = sc.lrows[:0]
+	s.queries.Add(1)
 	if math.IsNaN(sc.h[i]) || k*exhaustive > n {
+		s.unpruned.Add(1)
 		s.all(h, q, w, rowIDs)
 		return false
 	}
@@ -722,6 +741,7 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	cand := asm.AppendAtMost(sc.cand[:0], w, thr)
 	sc.cand = cand
 	if len(cand)*exhaustive > n {
+		s.unpruned.Add(1)
 		h.Reset(dist, ids)
 		s.all(h, q, w, rowIDs)
 		return false
