@@ -98,8 +98,10 @@ type Set struct {
 	scratch   sync.Pool
 	followed  atomic.Int64 // queries answered from a leader's scores, for tests
 
-	// queries answered, and those of them that measured every row.
-	queries, unpruned atomic.Int64
+	// queries answered, and those of them that measured every row, since
+	// the judgement of Pays began; probe is how many it needs, skips counts
+	// the calls of Pays that said no.
+	queries, unpruned, probe, skips atomic.Int64
 }
 
 // New returns a Set over rows (row-major, d floats each), or nil when
@@ -132,6 +134,7 @@ func New(rows []float32, d int) *Set {
 	// leader projects itself (m·d) and scores every row (width·n); half of
 	// that leaves room for the candidates' cache misses.
 	s.maxFollow = (s.m + n*width/d) / 2
+	s.probe.Store(payProbe)
 	return s
 }
 
@@ -432,17 +435,36 @@ func (s *Set) points(out []float32, h []float64, c, p, rec, a []float32, fromNor
 	return len(redo)
 }
 
-// payProbe is the number of queries after which Pays judges.
-const payProbe = 512
+const (
+	// payProbe is the number of queries after which Pays first judges.
+	payProbe = 512
+	// payRetry: while the set does not pay, every payRetry-th call of Pays
+	// starts a new judgement over the next payRecheck queries, so that a
+	// set that stopped paying on one kind of queries (say, adding
+	// unstructured rows to an IVF index) is used again for another.
+	payRetry   = 16
+	payRecheck = 64
+)
 
 // Pays reports whether the bound has pruned: true until payProbe queries
 // have been answered, then whether at most half of them measured every row
 // (each of those costs about what an exhaustive search by a matrix product
 // costs several queries). Callers with an exhaustive path of their own that
-// returns the same answers use it when the set does not pay.
+// returns the same answers use it when the set does not pay. While it does
+// not, one call in payRetry reports true again and the next payRecheck
+// queries are judged afresh.
 func (s *Set) Pays() bool {
 	q := s.queries.Load()
-	return q < payProbe || 2*s.unpruned.Load() <= q
+	if q < s.probe.Load() || 2*s.unpruned.Load() <= q {
+		return true
+	}
+	if s.skips.Add(1)%payRetry != 0 {
+		return false
+	}
+	s.probe.Store(payRecheck)
+	s.unpruned.Store(0)
+	s.queries.Store(0)
+	return true
 }
 
 // Len returns the number of rows.

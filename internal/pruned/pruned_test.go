@@ -526,3 +526,37 @@ func TestSeedOfEqualScores(t *testing.T) {
 	}
 	checkSet(t, rows, queries, d, []int{2, 6, 16, 40}, nil)
 }
+
+// TestPaysAgain: a set that stopped paying on queries it cannot prune (too
+// large for its bound, answered by measuring every row) is tried again
+// after a few calls of Pays, and keeps paying on queries it prunes.
+func TestPaysAgain(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	rows, queries := clustered(rng, 300, 64, 64, 8, 0, 0.05)
+	s := New(rows, 64)
+	huge := make([]float32, 600*64)
+	for i := range huge {
+		huge[i] = 1e17
+	}
+	dist, ids := make([]float32, 600), make([]int64, 600)
+	if err := s.Search(context.Background(), huge, 1, dist, ids, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.Pays() {
+		t.Fatal("the set pays after 600 queries that measured every row")
+	}
+	calls := 1
+	for ; !s.Pays(); calls++ {
+		if calls > payRetry {
+			t.Fatalf("Pays still false after %d calls", calls)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if err := s.Search(context.Background(), queries, 1, dist[:64], ids[:64], nil); err != nil {
+			t.Fatal(err)
+		}
+		if !s.Pays() {
+			t.Fatalf("after %d batches of prunable queries the set does not pay", i+1)
+		}
+	}
+}
