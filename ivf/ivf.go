@@ -598,8 +598,11 @@ func (x *Index) scanBatch(ctx context.Context, s *searcher, queries []float32, n
 		if n == 0 {
 			continue
 		}
+		// A list several queries read is asked for ahead; one a single
+		// query reads is left to the hardware prefetcher, which follows
+		// its scan row by row (asking for it too measured slower).
 		if pf != nil && g+1 < s.groups.len() {
-			if next, _ := s.groups.at(g + 1); x.lists.Len(next) > 0 {
+			if next, nextProbes := s.groups.at(g + 1); len(nextProbes) > 1 && x.lists.Len(next) > 0 {
 				pf.Prefetch(x.lists.codes[next])
 			}
 		}
