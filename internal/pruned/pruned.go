@@ -393,7 +393,8 @@ func (s *Set) points(out []float32, h []float64, c, p, rec, a []float32, fromNor
 			continue
 		}
 		np := math.Sqrt(pn)
-		e := s.gd*ny*ny + sigma*(2*np+sigma) + s.tau*(np+sigma)*(np+sigma)
+		e := s.gd*ny*ny + sigma*(2*np+sigma) + s.tau*(np+sigma)*(np+sigma) +
+			1e-14*(float64(a[i])+pn) // ||p||²'s and the subtraction's float64 rounding
 		r := math.Sqrt(max(0, float64(a[i])-pn/(1+1e-14)))
 		dr := math.Sqrt(e)
 		if r > 0 {
