@@ -172,8 +172,12 @@ func checkNearest(t *testing.T, c nearestCase, seed uint64) (wrong, total, revis
 }
 
 func TestNearestMatchesExhaustive(t *testing.T) {
+	seeds := uint64(2)
+	if testing.Short() { // one seed under emulation and the race detector
+		seeds = 1
+	}
 	for _, c := range nearestCases() {
-		for seed := uint64(1); seed <= 2; seed++ {
+		for seed := uint64(1); seed <= seeds; seed++ {
 			wrong, total, revisited := checkNearest(t, c, seed)
 			if wrong != 0 {
 				t.Errorf("%s, seed %d: %d of %d points assigned unlike the exhaustive scan", c.name, seed, wrong, total)

@@ -418,6 +418,9 @@ func TestFollowers(t *testing.T) {
 			{"lattice", lattice, 64, 0},
 		} {
 			t.Run(c.name, func(t *testing.T) {
+				if testing.Short() && c.d > 256 {
+					t.Skip("768-d brute force: not with -short (emulated arm64, race detector)")
+				}
 				d := c.d
 				var queries []float32
 				if c.spread == 0 {
