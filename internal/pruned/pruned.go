@@ -551,14 +551,21 @@ func (s *Set) Search(ctx context.Context, queries []float32, k int, dist []float
 		}
 		q1 := min(q0+s.tile, nq)
 		qs, dt, it := queries[q0*s.d:q1*s.d], dist[q0*k:q1*k], ids[q0*k:q1*k]
-		if sc.batched > 0 {
+		var followed, unpruned int
+		inTurn := sc.batched == 0
+		if inTurn {
+			followed, unpruned = s.searchInTurn(sc, qs, k, dt, it, rowIDs)
+		} else {
 			sc.batched--
-			s.searchTile(sc, qs, k, dt, it, rowIDs)
+			unpruned = s.searchTile(sc, qs, k, dt, it, rowIDs)
+		}
+		// Counted once a tile: the counters are shared by every search.
+		s.queries.Add(int64(q1 - q0))
+		s.unpruned.Add(int64(unpruned))
+		if !inTurn {
 			continue
 		}
-		followed := s.searchInTurn(sc, qs, k, dt, it, rowIDs)
 		s.followed.Add(int64(followed))
-		s.queries.Add(int64(followed)) // pruned: they measured a few rows
 		if followed*followRate >= q1-q0 {
 			sc.backoff = minBatched
 		} else {
@@ -580,10 +587,10 @@ const (
 )
 
 // searchInTurn answers the queries qs one after another, each following the
-// leader when it can and leading otherwise, and returns how many followed.
-func (s *Set) searchInTurn(sc *scratch, qs []float32, k int, dist []float32, ids []int64, rowIDs []int64) int {
+// leader when it can and leading otherwise, and returns how many followed
+// and how many measured every row.
+func (s *Set) searchInTurn(sc *scratch, qs []float32, k int, dist []float32, ids []int64, rowIDs []int64) (followed, unpruned int) {
 	d, m := s.d, s.m
-	followed := 0
 	for i := 0; i < len(qs)/d; i++ {
 		q, dq, iq := qs[i*d:(i+1)*d], dist[i*k:(i+1)*k], ids[i*k:(i+1)*k]
 		if s.follow(sc, q, dq, iq, rowIDs) {
@@ -596,9 +603,13 @@ func (s *Set) searchInTurn(sc *scratch, qs []float32, k int, dist []float32, ids
 		asm.SqNorms(sc.an[:1], pq, width)
 		boundRow(pq, m)
 		asm.DotMany(sc.lw, pq, s.proj)
-		s.setLeader(sc, q, 0, s.answer(sc, q, 0, sc.lw, dq, iq, rowIDs))
+		scored := s.answer(sc, q, 0, sc.lw, dq, iq, rowIDs)
+		if !scored {
+			unpruned++
+		}
+		s.setLeader(sc, q, 0, scored)
 	}
-	return followed
+	return followed, unpruned
 }
 
 // boundRow turns a query's point into the left side of the bound's
@@ -611,8 +622,9 @@ func boundRow(row []float32, m int) {
 }
 
 // searchTile answers up to s.tile queries from one matrix product of their
-// points with the rows'; the last of them becomes the leader.
-func (s *Set) searchTile(sc *scratch, qs []float32, k int, dist []float32, ids []int64, rowIDs []int64) {
+// points with the rows'; the last of them becomes the leader. It returns how
+// many measured every row.
+func (s *Set) searchTile(sc *scratch, qs []float32, k int, dist []float32, ids []int64, rowIDs []int64) (unpruned int) {
 	d, n, m := s.d, s.n, s.m
 	nq := len(qs) / d
 	qc, pq := sc.qc[:nq*d], sc.pq[:nq*width]
@@ -627,13 +639,20 @@ func (s *Set) searchTile(sc *scratch, qs []float32, k int, dist []float32, ids [
 	w := sc.w[:nq*n]
 	asm.DotTile(w, pq, s.proj, width)
 	for i := 0; i < nq-1; i++ {
-		s.answer(sc, qs[i*d:(i+1)*d], i, w[i*n:(i+1)*n], dist[i*k:(i+1)*k], ids[i*k:(i+1)*k], rowIDs)
+		if !s.answer(sc, qs[i*d:(i+1)*d], i, w[i*n:(i+1)*n], dist[i*k:(i+1)*k], ids[i*k:(i+1)*k], rowIDs) {
+			unpruned++
+		}
 	}
 	// The last query's scores are kept for the queries after it.
 	i := nq - 1
 	copy(sc.lw, w[i*n:(i+1)*n])
 	q := qs[i*d : (i+1)*d]
-	s.setLeader(sc, q, i, s.answer(sc, q, i, sc.lw, dist[i*k:(i+1)*k], ids[i*k:(i+1)*k], rowIDs))
+	scored := s.answer(sc, q, i, sc.lw, dist[i*k:(i+1)*k], ids[i*k:(i+1)*k], rowIDs)
+	if !scored {
+		unpruned++
+	}
+	s.setLeader(sc, q, i, scored)
+	return unpruned
 }
 
 // setLeader makes query i of the current tile, q, the leader, if its bound
@@ -727,9 +746,7 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	h := &sc.heap
 	h.Reset(dist, ids)
 	sc.lrows = sc.lrows[:0]
-	s.queries.Add(1)
 	if math.IsNaN(sc.h[i]) || k*exhaustive > n {
-		s.unpruned.Add(1)
 		s.all(h, q, w, rowIDs)
 		return false
 	}
@@ -764,7 +781,6 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	cand := asm.AppendAtMost(sc.cand[:0], w, thr)
 	sc.cand = cand
 	if len(cand)*exhaustive > n {
-		s.unpruned.Add(1)
 		h.Reset(dist, ids)
 		s.all(h, q, w, rowIDs)
 		return false
