@@ -119,8 +119,6 @@ type flatScanner struct {
 	c      *FlatCodec
 	buf    []float32
 	filter kume.IDFilter
-	// streamed is set while scanning a list that one query alone probes.
-	streamed bool
 
 	// The batch of the last Begin.
 	queries []float32
@@ -179,10 +177,10 @@ func (s *flatScanner) Scan(list int, ids []int64, codes Codes, probes []int32) {
 	l := codes.(*FlatCodes)
 	d := s.c.d
 	if len(probes) < minTiledQueries(d) {
-		s.streamed = len(probes) == 1
+		streamed := len(probes) == 1
 		for _, p := range probes {
 			i := int(p) / s.nprobe
-			s.scanOne(s.queries[i*d:(i+1)*d], l, ids, &s.heaps[i])
+			s.scanOne(s.queries[i*d:(i+1)*d], l, ids, &s.heaps[i], streamed)
 		}
 		return
 	}
@@ -198,8 +196,9 @@ func (s *flatScanner) Finish(i int, dist []float32) {
 	s.heaps[i].Finish(s.c.m == metric.InnerProduct)
 }
 
-// scanOne compares one query with every vector of a list and offers them to h.
-func (s *flatScanner) scanOne(q []float32, l *FlatCodes, ids []int64, h *topk.Heap) {
+// scanOne compares one query with every vector of a list and offers them to
+// h; streamed says no other query of the batch probes the list.
+func (s *flatScanner) scanOne(q []float32, l *FlatCodes, ids []int64, h *topk.Heap, streamed bool) {
 	c := s.c
 	ip := c.m == metric.InnerProduct
 	if s.filter != nil {
@@ -211,7 +210,7 @@ func (s *flatScanner) scanOne(q []float32, l *FlatCodes, ids []int64, h *topk.He
 		buf := s.buf[:r1-r0]
 		rows := l.vecs[r0*c.d : r1*c.d]
 		switch {
-		case s.streamed:
+		case streamed:
 			// A list only this query reads comes from memory once:
 			// one row after the other is the order the hardware
 			// prefetcher follows best (the many-row kernel's four
