@@ -73,11 +73,8 @@ func getTileScratch(panels, edge int) *tileScratch {
 
 // dotTile computes dst = xs·ysᵀ; nx, ny, d >= 1.
 func (t *tiler) dotTile(dst, xs, ys []float32, d int) {
-	nx, ny := len(xs)/d, len(ys)/d
-	if nx < tileFewRows {
-		for i := 0; i < nx; i++ {
-			t.many(dst[i*ny:(i+1)*ny], xs[i*d:(i+1)*d], ys)
-		}
+	ny := len(ys) / d
+	if t.fewRows(dst, xs, ys, d) {
 		return
 	}
 	mr, nr := t.mr, t.nr
@@ -94,19 +91,7 @@ func (t *tiler) dotTile(dst, xs, ys []float32, d int) {
 		if k0 > 0 {
 			accum = 1
 		}
-		// The edge rows of xs, if any, for this chunk.
-		nfull := nx / mr * mr
-		if nfull < nx {
-			edge := s.edge[:mr*kc]
-			for r := 0; r < mr; r++ {
-				row := edge[r*kc : (r+1)*kc]
-				if i := nfull + r; i < nx {
-					copy(row, xs[i*d+k0:i*d+k0+kc])
-				} else {
-					clear(row)
-				}
-			}
-		}
+		edgeBlock(s.edge, xs, d, mr, k0, kc)
 		for j0 := 0; j0 < ny; j0 += tileNC {
 			jn := min(tileNC, ny-j0)
 			npan := (jn + nr - 1) / nr
@@ -190,11 +175,8 @@ func (t *tiler) packAll(p *PackedTile) {
 // into p, with the very operations of dotTile(dst, xs, ys, d).
 func (t *tiler) dotPacked(dst, xs []float32, p *PackedTile) {
 	ys, d := p.ys, p.d
-	nx, ny := len(xs)/d, len(ys)/d
-	if nx < tileFewRows {
-		for i := 0; i < nx; i++ {
-			t.many(dst[i*ny:(i+1)*ny], xs[i*d:(i+1)*d], ys)
-		}
+	ny := len(ys) / d
+	if t.fewRows(dst, xs, ys, d) {
 		return
 	}
 	mr, nr := t.mr, t.nr
@@ -208,22 +190,46 @@ func (t *tiler) dotPacked(dst, xs []float32, p *PackedTile) {
 		if k0 > 0 {
 			accum = 1
 		}
-		if nfull := nx / mr * mr; nfull < nx {
-			edge := s.edge[:mr*kc]
-			for r := 0; r < mr; r++ {
-				row := edge[r*kc : (r+1)*kc]
-				if i := nfull + r; i < nx {
-					copy(row, xs[i*d+k0:i*d+k0+kc])
-				} else {
-					clear(row)
-				}
-			}
-		}
+		edgeBlock(s.edge, xs, d, mr, k0, kc)
 		chunk := p.panels[c*npan*nr*kcPad : (c+1)*npan*nr*kcPad]
 		for j0 := 0; j0 < ny; j0 += tileNC {
 			jn := min(tileNC, ny-j0)
 			gp := (jn + nr - 1) / nr
 			t.group(dst, xs, d, ny, k0, kc, accum, j0, gp, chunk[j0/nr*nr*kcPad:], kcPad, s.edge)
+		}
+	}
+}
+
+// fewRows computes dst = xs·ysᵀ one row of xs at a time with the
+// one-to-many kernel, and reports true, when xs has too few rows for packing
+// ys to pay; otherwise it does nothing and reports false.
+func (t *tiler) fewRows(dst, xs, ys []float32, d int) bool {
+	nx, ny := len(xs)/d, len(ys)/d
+	if nx >= tileFewRows {
+		return false
+	}
+	for i := 0; i < nx; i++ {
+		t.many(dst[i*ny:(i+1)*ny], xs[i*d:(i+1)*d], ys)
+	}
+	return true
+}
+
+// edgeBlock copies the chunk k0..k0+kc of the rows of xs (rows of d) past
+// its last full block of mr rows into edge, zero-padded to mr rows; it does
+// nothing when every block is full.
+func edgeBlock(edge, xs []float32, d, mr, k0, kc int) {
+	nx := len(xs) / d
+	nfull := nx / mr * mr
+	if nfull == nx {
+		return
+	}
+	edge = edge[:mr*kc]
+	for r := 0; r < mr; r++ {
+		row := edge[r*kc : (r+1)*kc]
+		if i := nfull + r; i < nx {
+			copy(row, xs[i*d+k0:i*d+k0+kc])
+		} else {
+			clear(row)
 		}
 	}
 }
