@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/kume-ann/kume/asm"
@@ -561,5 +563,62 @@ func TestPaysAgain(t *testing.T) {
 		if !s.Pays() {
 			t.Fatalf("after %d batches of prunable queries the set does not pay", i+1)
 		}
+	}
+}
+
+// TestFollowersAloneAndConcurrent: queries answered from leaders in a batch
+// get what each gets alone, and what two goroutines searching the same set
+// at once (GOMAXPROCS 2, leaders carried over in pooled scratch) get, on
+// near-duplicate runs of un-centred rows.
+func TestFollowersAloneAndConcurrent(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	rng := rand.New(rand.NewPCG(17, 18))
+	const d, k = 256, 4
+	rows, _ := clustered(rng, 600, 1, d, 32, 50, 0.05)
+	queries := walk(rng, rows, d, 256, 0.002)
+	s := New(rows, d)
+	nq := len(queries) / d
+	dist, ids := make([]float32, nq*k), make([]int64, nq*k)
+	if err := s.Search(context.Background(), queries, k, dist, ids, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.followed.Load() == 0 {
+		t.Fatal("no query followed a leader")
+	}
+	one, oneIDs := make([]float32, k), make([]int64, k)
+	for i := 0; i < nq; i++ {
+		if err := s.Search(context.Background(), queries[i*d:(i+1)*d], k, one, oneIDs, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(one, dist[i*k:(i+1)*k]) || !slices.Equal(oneIDs, ids[i*k:(i+1)*k]) {
+			t.Fatalf("query %d alone (%v, %v), in the batch (%v, %v)", i, oneIDs, one, ids[i*k:(i+1)*k], dist[i*k:(i+1)*k])
+		}
+		if wantD, wantI := bruteForce(rows, queries[i*d:(i+1)*d], d, k, nil); !slices.Equal(one, wantD) || !slices.Equal(oneIDs, wantI) {
+			t.Fatalf("query %d (%v, %v), exhaustive (%v, %v)", i, oneIDs, one, wantI, wantD)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 2)
+	for g := 0; g < 2; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gd, gi := make([]float32, nq*k), make([]int64, nq*k)
+			for rep := 0; rep < 3; rep++ {
+				if err := s.Search(context.Background(), queries, k, gd, gi, nil); err != nil {
+					errs <- err.Error()
+					return
+				}
+				if !slices.Equal(gd, dist) || !slices.Equal(gi, ids) {
+					errs <- "a concurrent batch answered unlike the first"
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
