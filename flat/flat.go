@@ -55,10 +55,11 @@ type Index struct {
 	pos   map[int64]int
 	next  int64 // the id of the next Add (see NextID)
 
-	pruning   bool                       // see EnablePruning; guarded by mu
+	pruning   pruneMode                  // see EnablePruning; guarded by mu
 	pruneMu   sync.Mutex                 // serialises building the pruned set
 	pruned    atomic.Pointer[pruned.Set] // built on demand, dropped on change
 	unpruning atomic.Bool                // the rows held are not worth a pruned set
+	searched  atomic.Int64               // queries searched since the last change
 
 	scratch sync.Pool
 }
@@ -209,22 +210,48 @@ func (x *Index) Reset() {
 	x.changed()
 }
 
+// pruneMode says when an index builds its pruned set.
+type pruneMode uint8
+
+const (
+	// pruneAuto (the default) builds it once pruneAfter queries have been
+	// searched since the last change.
+	pruneAuto pruneMode = iota
+	pruneOn             // builds it now and on the first search after a change
+	pruneOff            // never
+)
+
+// pruneAfter is how many queries an index searches exhaustively after a
+// change before it builds its pruned set by default. Building costs about
+// what 60 exhaustive queries cost, so an index changed after every few
+// searches spends at most about a fifth more than without the set.
+const pruneAfter = 256
+
 // EnablePruning turns pruned search on or off for L2 indexes (it does
-// nothing for inner product). With it on, searches of k <= Len() results
-// without a filter skip most stored vectors: each query measures only those
-// that a lower bound from a 30-dimensional projection of the vectors cannot
-// rule out (see package internal/pruned), and returns exactly what the
-// exhaustive search returns, the same ids and bit for bit the same
-// distances. The projection is built now and again on the first search
-// after each change (Add, RemoveIDs, Reset), at the cost of a few matrix
-// products of the vectors with 32 directions: milliseconds for thousands of
-// vectors. It pays for a set that rarely changes and is searched often,
-// such as an IVF index's centroids, which IVF indexes prune by default; on
-// vectors with no low-dimensional structure it prunes little and costs
-// about as much as the exhaustive search.
+// nothing for inner product). With it on, k-nearest searches of k <= Len()
+// results without a filter, and range searches with or without one, skip
+// most stored vectors: each query measures only those that a lower bound
+// from a 30-dimensional projection of the vectors cannot rule out (see
+// package internal/pruned), and returns exactly what the exhaustive search
+// returns, the same ids and bit for bit the same distances. The projection
+// is built now and again on the first search after each change (Add,
+// RemoveIDs, Reset), at the cost of a few matrix products of the vectors
+// with 32 directions (milliseconds for thousands of vectors, about what 60
+// exhaustive queries cost) and holds 32 floats per vector. On vectors with
+// no low-dimensional structure it prunes little; after a few hundred such
+// queries searches go back to the exhaustive path, and try the bound again
+// now and then.
+//
+// Without a call of EnablePruning, an L2 index builds the projection once
+// it has searched 256 queries since its last change, so that an index that
+// changes after every few searches does not pay for projections it barely
+// uses. EnablePruning(false) turns pruned search off.
 func (x *Index) EnablePruning(on bool) {
 	x.mu.Lock()
-	x.pruning = on && x.m == metric.L2
+	x.pruning = pruneOff
+	if on && x.m == metric.L2 {
+		x.pruning = pruneOn
+	}
 	x.changed()
 	x.mu.Unlock()
 	if on {
@@ -235,8 +262,9 @@ func (x *Index) EnablePruning(on bool) {
 }
 
 // Pruning reports whether searches skip vectors by lower bounds: pruning
-// is on (EnablePruning), the metric is L2 and the vectors held are worth it
-// (at least 128 of 64 or more dimensions, of moderate size).
+// is on (EnablePruning, or by default once enough queries have been
+// searched since the last change), the metric is L2 and the vectors held
+// are worth it (at least 128 of 64 or more dimensions, of moderate size).
 func (x *Index) Pruning() bool {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -248,17 +276,22 @@ func (x *Index) Pruning() bool {
 func (x *Index) changed() {
 	x.pruned.Store(nil)
 	x.unpruning.Store(false)
+	x.searched.Store(0)
 }
 
 // prunedSet returns the pruned set of the rows held, building it when it is
-// missing, or nil when pruning is off or does not pay. The caller holds the
-// read lock, so the rows cannot change meanwhile.
+// missing and due (see pruneMode), or nil when pruning is off, not yet due
+// or does not pay. The caller holds the read lock, so the rows cannot
+// change meanwhile.
 func (x *Index) prunedSet() *pruned.Set {
-	if !x.pruning {
+	if x.pruning == pruneOff || x.m != metric.L2 {
 		return nil
 	}
 	if s := x.pruned.Load(); s != nil || x.unpruning.Load() {
 		return s
+	}
+	if x.pruning == pruneAuto && x.searched.Load() < pruneAfter {
+		return nil
 	}
 	x.pruneMu.Lock()
 	defer x.pruneMu.Unlock()
@@ -356,6 +389,7 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	x.searched.Add(int64(b.Dst.NQ))
 	if s := x.prunedSet(); s != nil && b.Filter() == nil && b.K <= s.Len() && s.Pays() {
 		return batch.Run(ctx, b, prunedGrain, prunedRun{x, s}, prunedRun.search)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/exact"
+	"github.com/kume-ann/kume/internal/pruned"
 	"github.com/kume-ann/kume/internal/rangeres"
 	"github.com/kume-ann/kume/metric"
 )
@@ -38,6 +39,10 @@ func (x *Index) RangeSearchChecked(ctx context.Context, queries []float32, radiu
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	x.searched.Add(int64(nq))
+	if s := x.prunedSet(); s != nil && s.Pays() {
+		return x.rangePruned(ctx, s, queries, radius, f)
+	}
 	grain := 1
 	if nq >= minTileQueries {
 		// One chunk per goroutine: each packs every tile of rows once,
@@ -57,6 +62,35 @@ func (x *Index) RangeSearchChecked(ctx context.Context, queries []float32, radiu
 			}
 		}
 		return nil
+	})
+}
+
+// rangePruned answers through the pruned set of the rows (L2): each query
+// measures, with the one-query kernel, only the rows its lower bound keeps
+// within radius (pruned.Set.Within), or every row when the bound keeps too
+// many; the distances are rangeOne's, bit for bit.
+func (x *Index) rangePruned(ctx context.Context, s *pruned.Set, queries []float32, radius float32, f kume.IDFilter) (*kume.RangeResults, error) {
+	d := x.d
+	return rangeres.Run(ctx, len(queries)/d, prunedGrain, x.m, func(lo, hi int, out *rangeres.Out) error {
+		sc := x.getScratch()
+		defer x.scratch.Put(sc)
+		qs := queries[lo*d : hi*d]
+		return s.Within(ctx, qs, radius, func(i int, cand []int32) error {
+			q := qs[i*d : (i+1)*d]
+			if cand == nil {
+				return x.rangeOne(ctx, q, radius, f, out, sc)
+			}
+			for _, j := range cand {
+				id := x.id(int(j))
+				if f != nil && !f.Contains(id) {
+					continue
+				}
+				if v := asm.L2Sqr(q, x.data[int(j)*d:(int(j)+1)*d]); v < radius {
+					out.Append(v, id)
+				}
+			}
+			return out.Done()
+		})
 	})
 }
 

@@ -96,6 +96,7 @@ type Set struct {
 	tile      int
 	maxFollow int // the most candidates a query answers from its leader's scores
 	scratch   sync.Pool
+	rscratch  sync.Pool    // *rangeScratch
 	followed  atomic.Int64 // queries answered from a leader's scores, for tests
 
 	// queries answered, and those of them that measured every row, since
@@ -921,4 +922,127 @@ func (s *Set) limitAt(dmax, an, hq float64) float32 {
 		f = math.Nextafter32(f, float32(math.Inf(1)))
 	}
 	return f
+}
+
+const (
+	// rangeGroup is how many queries share a pass over the projected rows
+	// in Within, rangeRows how many rows one product of that pass covers
+	// (their bound scores, rangeGroup x rangeRows floats, stay in cache).
+	rangeGroup = 64
+	rangeRows  = 1024
+)
+
+// rangeScratch holds one Within call's buffers.
+type rangeScratch struct {
+	qc, rec []float32 // rangeGroup x d
+	p, pg   []float32 // rangeGroup x m
+	redo    []int32
+	pq      []float32 // rangeGroup x width
+	aq, an  []float32 // rangeGroup
+	h       []float64 // rangeGroup
+	thr     []float32 // rangeGroup: the largest score a candidate may have
+	w       []float32 // rangeGroup x rangeRows: bound scores
+	cand    [][]int32 // per query
+	all     []bool    // per query: measure every row instead
+}
+
+func (s *Set) getRangeScratch() *rangeScratch {
+	if sc, ok := s.rscratch.Get().(*rangeScratch); ok {
+		return sc
+	}
+	g, d, m := rangeGroup, s.d, s.m
+	return &rangeScratch{
+		qc: make([]float32, g*d), rec: make([]float32, g*d),
+		p: make([]float32, g*m), pg: make([]float32, g*m), redo: make([]int32, 0, g),
+		pq: make([]float32, g*width), aq: make([]float32, g), an: make([]float32, g),
+		h: make([]float64, g), thr: make([]float32, g), w: make([]float32, g*rangeRows),
+		cand: make([][]int32, g), all: make([]bool, g),
+	}
+}
+
+// Within finds, for each query (row-major, d floats; finite, with squared
+// norms below float32's range, as check.Vectors ensures), the rows that
+// can be nearer than radius, and calls fn(i, cand) for query i, in order:
+// cand lists, in increasing order, every row y with asm.L2Sqr(q_i, y) <
+// radius, and usually a few more, which the caller measures; it is nil when
+// the bound rules out too few rows to pay (fewer than 3 in 4), and the
+// caller then measures every row. cand is valid only during the call. The
+// queries are taken rangeGroup at a time: one product of their projected
+// points with every row's gives the bound scores, and a row whose score
+// exceeds the query's limit at radius (see limit) is farther. ctx is checked
+// between groups; an error of fn ends the search.
+func (s *Set) Within(ctx context.Context, queries []float32, radius float32, fn func(i int, cand []int32) error) error {
+	d, n, m := s.d, s.n, s.m
+	nq := len(queries) / d
+	if !(radius > 0) {
+		// asm.L2Sqr is never negative: nothing is nearer than radius.
+		for i := 0; i < nq; i++ {
+			if err := fn(i, []int32{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	sc := s.getRangeScratch()
+	defer s.rscratch.Put(sc)
+	most := n / exhaustive
+	for q0 := 0; q0 < nq; q0 += rangeGroup {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		g := min(rangeGroup, nq-q0)
+		qc, pq := sc.qc[:g*d], sc.pq[:g*width]
+		for i := 0; i < g; i++ {
+			s.centreInto(qc[i*d:(i+1)*d], queries[(q0+i)*d:(q0+i+1)*d])
+		}
+		s.points(pq, sc.h[:g], qc, sc.p[:g*m], sc.rec[:g*d], sc.aq[:g], true, sc.pg[:g*m], sc.redo)
+		asm.SqNorms(sc.an[:g], pq, width)
+		unpruned := 0
+		for i := 0; i < g; i++ {
+			boundRow(pq[i*width:(i+1)*width], m)
+			sc.cand[i] = sc.cand[i][:0]
+			sc.all[i] = math.IsNaN(sc.h[i])
+			if !sc.all[i] {
+				sc.thr[i] = s.limit(radius, float64(sc.an[i]), sc.h[i])
+				sc.all[i] = math.IsInf(float64(sc.thr[i]), 1)
+			}
+		}
+		for r0 := 0; r0 < n; r0 += rangeRows {
+			nb := min(rangeRows, n-r0)
+			w := sc.w[:g*nb]
+			asm.DotTile(w, pq, s.proj[r0*width:(r0+nb)*width], width)
+			for i := 0; i < g; i++ {
+				if sc.all[i] {
+					continue
+				}
+				c := sc.cand[i]
+				c0 := len(c)
+				c = asm.AppendAtMost(c, w[i*nb:(i+1)*nb], sc.thr[i])
+				for t := c0; t < len(c); t++ {
+					c[t] += int32(r0)
+				}
+				sc.cand[i] = c
+				if len(c) > most {
+					sc.all[i] = true
+				}
+			}
+		}
+		for i := 0; i < g; i++ {
+			if sc.all[i] {
+				unpruned++
+			}
+		}
+		s.queries.Add(int64(g))
+		s.unpruned.Add(int64(unpruned))
+		for i := 0; i < g; i++ {
+			var cand []int32
+			if !sc.all[i] {
+				cand = sc.cand[i]
+			}
+			if err := fn(q0+i, cand); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

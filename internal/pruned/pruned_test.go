@@ -622,3 +622,139 @@ func TestFollowersAloneAndConcurrent(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// checkWithin runs Within at each radius and fails unless every query's
+// candidates are increasing rows that hold every row nearer than the
+// radius by asm.L2Sqr. It returns how many queries got candidates (the
+// others measure every row) and how many candidates they got in all.
+func checkWithin(t *testing.T, s *Set, rows, queries []float32, d int, radii []float32) (pruned, cands int) {
+	t.Helper()
+	nq := len(queries) / d
+	for _, radius := range radii {
+		next := 0
+		err := s.Within(context.Background(), queries, radius, func(i int, cand []int32) error {
+			if i != next {
+				t.Fatalf("radius %v: query %d after %d", radius, i, next-1)
+			}
+			next++
+			if cand == nil {
+				return nil
+			}
+			pruned++
+			cands += len(cand)
+			for t2 := 1; t2 < len(cand); t2++ {
+				if cand[t2] <= cand[t2-1] {
+					t.Fatalf("radius %v query %d: candidates not increasing: %v", radius, i, cand)
+				}
+			}
+			q := queries[i*d : (i+1)*d]
+			c := 0
+			for j := 0; j < len(rows)/d; j++ {
+				if asm.L2Sqr(q, rows[j*d:(j+1)*d]) >= radius {
+					continue
+				}
+				for c < len(cand) && int(cand[c]) < j {
+					c++
+				}
+				if c == len(cand) || int(cand[c]) != j {
+					t.Fatalf("radius %v query %d: row %d at %v is not a candidate", radius, i, j, asm.L2Sqr(q, rows[j*d:(j+1)*d]))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next != nq {
+			t.Fatalf("radius %v: %d queries answered of %d", radius, next, nq)
+		}
+	}
+	return pruned, cands
+}
+
+// radiiOf returns radii at which a range search is hardest for q: the
+// distances of its nearest rows themselves (the row at exactly the radius
+// is out, the next float above lets it in), and 0, a tiny and an infinite
+// radius.
+func radiiOf(rows, q []float32, d int) []float32 {
+	dist, _ := bruteForce(rows, q, d, 20, nil)
+	r := []float32{0, 1e-30, float32(math.Inf(1)), -1}
+	for _, k := range []int{0, 4, 19} {
+		r = append(r, dist[k], math.Nextafter32(dist[k], float32(math.Inf(1))), math.Nextafter32(dist[k], 0))
+	}
+	return r
+}
+
+// TestWithin: the candidates of a range search hold every row nearer than
+// the radius, on clustered, off-centre, tiny, huge, unstructured and
+// lattice data, at radii that fall exactly on rows' distances; on data near
+// a subspace most queries get few candidates.
+func TestWithin(t *testing.T) {
+	simdtest.ForEach(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(41, 42))
+		for _, c := range []struct {
+			name          string
+			n, d, latent  int
+			offset, noise float64
+			prunes        bool
+		}{
+			{"rvc768", 1282, 768, 32, 0.5, 0.05, true},
+			{"rvc256", 2600, 256, 32, 0, 0.05, true},
+			{"offcentre", 400, 128, 8, 1000, 0.01, true},
+			{"tiny", 300, 96, 16, 0, 1e-19, false},
+			{"huge", 300, 64, 16, 1e15, 1e12, false},
+			{"nostructure", 500, 128, 128, 0, 1, false},
+			{"exactsubspace", 400, 64, 31, 0, 0, true},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				rows, queries := clustered(rng, c.n, 70, c.d, c.latent, c.offset, c.noise)
+				if c.name == "tiny" {
+					for i := range rows {
+						rows[i] *= 1e-18
+					}
+					for i := range queries {
+						queries[i] *= 1e-18
+					}
+				}
+				s := New(rows, c.d)
+				if s == nil {
+					t.Fatal("no set")
+				}
+				// Radii hard for the first query, then for a stored row.
+				radii := append(radiiOf(rows, queries[:c.d], c.d), radiiOf(rows, rows[7*c.d:8*c.d], c.d)...)
+				pruned, cands := checkWithin(t, s, rows, queries, c.d, radii)
+				// A query that is a stored row, alone.
+				checkWithin(t, s, rows, rows[7*c.d:8*c.d], c.d, radii)
+				if c.prunes && (pruned < len(queries)/c.d*len(radii)/2 || cands > pruned*c.n/8) {
+					t.Errorf("%d of %d searches pruned, %d candidates", pruned, len(queries)/c.d*len(radii), cands)
+				}
+			})
+		}
+	})
+	t.Run("lattice", func(t *testing.T) {
+		const d, n = 64, 512
+		rng := rand.New(rand.NewPCG(43, 44))
+		rows := make([]float32, n*d)
+		for r := 0; r < n; r++ {
+			for i := 0; i < 3; i++ {
+				rows[r*d+i] = float32((r >> (3 * i)) & 7)
+			}
+			if r%5 == 4 {
+				copy(rows[r*d:(r+1)*d], rows[(r-1)*d:r*d])
+			}
+		}
+		var queries []float32
+		for i := 0; i < 30; i++ {
+			for j := 0; j < d; j++ {
+				v := float32(0)
+				if j < 3 {
+					v = float32(rng.IntN(16)) / 2
+				}
+				queries = append(queries, v)
+			}
+		}
+		s := New(rows, d)
+		// Every half-integer step ties: radii at integers and quarters.
+		checkWithin(t, s, rows, queries, d, []float32{0.25, 0.5, 0.75, 1, 1.25, 2, 2.25, 3, 5})
+	})
+}
