@@ -11,6 +11,7 @@ import (
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/internal/race"
 	"github.com/kume-ann/kume/internal/simdtest"
+	"github.com/kume-ann/kume/internal/testvec"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -238,5 +239,60 @@ func TestUnprunableTurnsExhaustive(t *testing.T) {
 	}
 	if s := pr.prunedSet(); s == nil || s.Pays() {
 		t.Error("the bound still counts as paying on isotropic rows")
+	}
+}
+
+// TestPruningByDefault: an L2 index that was not told builds its pruned set
+// once it has searched pruneAfter queries since its last change, and not
+// before; a change starts the count again; EnablePruning(false) keeps it
+// exhaustive; inner-product indexes never build one.
+func TestPruningByDefault(t *testing.T) {
+	const d = 64
+	ctx := context.Background()
+	base := testvec.LowRank{Latent: 8, Centers: 10, MapSeed: 3, ScaleMap: true, Noise: 0.01}.Draw(4, 600, d)
+	queries := base[:100*d]
+	x, _ := New(d, metric.L2)
+	off, _ := New(d, metric.L2)
+	off.EnablePruning(false)
+	ip, _ := New(d, metric.InnerProduct)
+	for _, y := range []*Index{x, off, ip} {
+		if err := y.Add(ctx, base); err != nil {
+			t.Fatal(err)
+		}
+	}
+	searched := 0
+	for searched < pruneAfter {
+		if x.Pruning() {
+			t.Fatalf("pruned set built after %d queries", searched)
+		}
+		for _, y := range []*Index{x, off, ip} {
+			if _, err := y.Search(ctx, queries, 3, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		searched += len(queries) / d
+	}
+	if !x.Pruning() {
+		t.Fatalf("no pruned set after %d queries", searched)
+	}
+	if off.Pruning() || ip.Pruning() {
+		t.Fatalf("pruned set with pruning off (%v) or under inner product (%v)", off.Pruning(), ip.Pruning())
+	}
+	if err := x.Add(ctx, base[:d]); err != nil {
+		t.Fatal(err)
+	}
+	if x.Pruning() {
+		t.Fatal("pruned set kept after Add")
+	}
+	// A range search counts as well: one batch of pruneAfter queries.
+	many := make([]float32, 0, pruneAfter*d)
+	for len(many) < pruneAfter*d {
+		many = append(many, queries...)
+	}
+	if _, err := x.RangeSearch(ctx, many[:pruneAfter*d], 0.5, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !x.Pruning() {
+		t.Fatal("no pruned set after a range search of pruneAfter queries")
 	}
 }
