@@ -227,13 +227,15 @@ const (
 // searches spends at most about a fifth more than without the set.
 const pruneAfter = 256
 
-// EnablePruning turns pruned search on or off for L2 indexes (it does
-// nothing for inner product). With it on, k-nearest searches of k <= Len()
-// results without a filter, and range searches with or without one, skip
-// most stored vectors: each query measures only those that a lower bound
-// from a 30-dimensional projection of the vectors cannot rule out (see
-// package internal/pruned), and returns exactly what the exhaustive search
-// returns, the same ids and bit for bit the same distances. The projection
+// EnablePruning turns pruned search on or off. With it on, k-nearest
+// searches of k <= Len() results without a filter (under L2 and inner
+// product), and L2 range searches with or without one, skip most stored
+// vectors: each query measures only those that a lower bound from a
+// 30-dimensional projection of the vectors cannot rule out (see package
+// internal/pruned; under inner product the vectors are first lifted to a
+// common norm, which turns the largest products into the nearest
+// vectors), and returns exactly what the exhaustive search returns, the
+// same ids and bit for bit the same distances. The projection
 // is built now and again on the first search after each change (Add,
 // RemoveIDs, Reset), at the cost of a few matrix products of the vectors
 // with 32 directions (milliseconds for thousands of vectors, about what 60
@@ -242,14 +244,14 @@ const pruneAfter = 256
 // queries searches go back to the exhaustive path, and try the bound again
 // now and then.
 //
-// Without a call of EnablePruning, an L2 index builds the projection once
+// Without a call of EnablePruning, an index builds the projection once
 // it has searched 256 queries since its last change, so that an index that
 // changes after every few searches does not pay for projections it barely
 // uses. EnablePruning(false) turns pruned search off.
 func (x *Index) EnablePruning(on bool) {
 	x.mu.Lock()
 	x.pruning = pruneOff
-	if on && x.m == metric.L2 {
+	if on {
 		x.pruning = pruneOn
 	}
 	x.changed()
@@ -284,7 +286,7 @@ func (x *Index) changed() {
 // or does not pay. The caller holds the read lock, so the rows cannot
 // change meanwhile.
 func (x *Index) prunedSet() *pruned.Set {
-	if x.pruning == pruneOff || x.m != metric.L2 {
+	if x.pruning == pruneOff {
 		return nil
 	}
 	if s := x.pruned.Load(); s != nil || x.unpruning.Load() {
@@ -298,7 +300,12 @@ func (x *Index) prunedSet() *pruned.Set {
 	if s := x.pruned.Load(); s != nil || x.unpruning.Load() {
 		return s
 	}
-	s := pruned.New(x.data, x.d)
+	var s *pruned.Set
+	if x.m == metric.InnerProduct {
+		s = pruned.NewIP(x.data, x.d)
+	} else {
+		s = pruned.New(x.data, x.d)
+	}
 	if s == nil {
 		x.unpruning.Store(true)
 		return nil

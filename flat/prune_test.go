@@ -24,73 +24,77 @@ func TestPruningMatchesExhaustive(t *testing.T) {
 		const d = 96
 		rng := rand.New(rand.NewPCG(21, 22))
 		for name, set := range nastySets(rng, d) {
-			t.Run(name, func(t *testing.T) {
-				base, queries := set[0], set[1]
-				plain, _ := New(d, metric.L2)
-				pruned, _ := New(d, metric.L2)
-				pruned.EnablePruning(true)
-				ctx := context.Background()
-				half := len(base) / d / 2 * d
-				for _, x := range []*Index{plain, pruned} {
-					if err := x.Add(ctx, base[:half]); err != nil {
-						t.Fatal(err)
-					}
-				}
-				compare := func(stage string) {
-					t.Helper()
-					if pruned.prunedSet() == nil {
-						t.Fatalf("%s: no pruned set", stage)
-					}
-					nq := len(queries) / d
-					for _, k := range []int{1, 8, 30} {
-						want, err := plain.Search(ctx, queries, k, nil)
-						if err != nil {
+			for _, m := range []metric.Metric{metric.L2, metric.InnerProduct} {
+				t.Run(fmt.Sprint(name, "/", m), func(t *testing.T) {
+					base, queries := set[0], set[1]
+					plain, _ := New(d, m)
+					plain.EnablePruning(false)
+					pruned, _ := New(d, m)
+					pruned.EnablePruning(true)
+					ctx := context.Background()
+					half := len(base) / d / 2 * d
+					for _, x := range []*Index{plain, pruned} {
+						if err := x.Add(ctx, base[:half]); err != nil {
 							t.Fatal(err)
 						}
-						for _, procs := range []int{1, 2} {
-							old := runtime.GOMAXPROCS(procs)
-							got, err := pruned.Search(ctx, queries, k, nil)
-							runtime.GOMAXPROCS(old)
+					}
+					compare := func(stage string) {
+						t.Helper()
+						if pruned.prunedSet() == nil {
+							t.Fatalf("%s: no pruned set", stage)
+						}
+						nq := len(queries) / d
+						for _, k := range []int{1, 8, 30} {
+							want, err := plain.Search(ctx, queries, k, nil)
 							if err != nil {
 								t.Fatal(err)
 							}
-							if !slices.Equal(got.IDs, want.IDs) || !slices.Equal(got.Distances, want.Distances) {
-								t.Fatalf("%s k=%d GOMAXPROCS %d: pruned results differ from exhaustive", stage, k, procs)
+							for _, procs := range []int{1, 2} {
+								old := runtime.GOMAXPROCS(procs)
+								got, err := pruned.Search(ctx, queries, k, nil)
+								runtime.GOMAXPROCS(old)
+								if err != nil {
+									t.Fatal(err)
+								}
+								if !slices.Equal(got.IDs, want.IDs) || !slices.Equal(got.Distances, want.Distances) {
+									t.Fatalf("%s k=%d GOMAXPROCS %d: pruned results differ from exhaustive", stage, k, procs)
+								}
+							}
+							for i := 0; i < nq; i += 7 {
+								got, err := pruned.Search(ctx, queries[i*d:(i+1)*d], k, nil)
+								if err != nil {
+									t.Fatal(err)
+								}
+								wd, wi := want.Row(i)
+								if !slices.Equal(got.IDs, wi) || !slices.Equal(got.Distances, wd) {
+									t.Fatalf("%s k=%d query %d alone: (%v, %v), exhaustive (%v, %v)", stage, k, i, got.IDs, got.Distances, wi, wd)
+								}
 							}
 						}
-						for i := 0; i < nq; i += 7 {
-							got, err := pruned.Search(ctx, queries[i*d:(i+1)*d], k, nil)
-							if err != nil {
-								t.Fatal(err)
-							}
-							wd, wi := want.Row(i)
-							if !slices.Equal(got.IDs, wi) || !slices.Equal(got.Distances, wd) {
-								t.Fatalf("%s k=%d query %d alone: (%v, %v), exhaustive (%v, %v)", stage, k, i, got.IDs, got.Distances, wi, wd)
-							}
+					}
+					compare("first half")
+					for _, x := range []*Index{plain, pruned} {
+						if err := x.Add(ctx, base[half:]); err != nil {
+							t.Fatal(err)
 						}
 					}
-				}
-				compare("first half")
-				for _, x := range []*Index{plain, pruned} {
-					if err := x.Add(ctx, base[half:]); err != nil {
-						t.Fatal(err)
+					compare("after Add")
+					drop := []int64{0, 3, 17, 500, 501}
+					for _, x := range []*Index{plain, pruned} {
+						if _, err := x.RemoveIDs(drop); err != nil {
+							t.Fatal(err)
+						}
 					}
-				}
-				compare("after Add")
-				drop := []int64{0, 3, 17, 500, 501}
-				for _, x := range []*Index{plain, pruned} {
-					if _, err := x.RemoveIDs(drop); err != nil {
-						t.Fatal(err)
-					}
-				}
-				compare("after RemoveIDs")
-			})
+					compare("after RemoveIDs")
+				})
+			}
 		}
 	})
 }
 
 // TestPruningFallsBack: paths the pruned set does not serve (a filter, k
-// above the rows held, inner product) still answer, as without pruning.
+// above the rows held) still answer, as without pruning, under both
+// metrics.
 func TestPruningFallsBack(t *testing.T) {
 	const d = 64
 	rng := rand.New(rand.NewPCG(23, 24))
@@ -106,8 +110,8 @@ func TestPruningFallsBack(t *testing.T) {
 		pruned.EnablePruning(true)
 		_ = plain.Add(ctx, base)
 		_ = pruned.Add(ctx, base)
-		if (pruned.prunedSet() != nil) != (m == metric.L2) {
-			t.Fatalf("%v: pruned set %v", m, pruned.prunedSet() != nil)
+		if pruned.prunedSet() == nil {
+			t.Fatalf("%v: no pruned set", m)
 		}
 		for _, c := range []struct {
 			k int
@@ -192,16 +196,18 @@ func BenchmarkPrunedSearch(b *testing.B) {
 	for i := range base {
 		base[i] = float32(rng.NormFloat64()) / float32(1+i%d)
 	}
-	for _, on := range []bool{false, true} {
-		x, _ := New(d, metric.L2)
-		x.EnablePruning(on)
-		_ = x.Add(context.Background(), base)
-		var res kume.Results
-		b.Run(fmt.Sprintf("pruning=%v", on), func(b *testing.B) {
-			for b.Loop() {
-				_ = x.SearchInto(context.Background(), &res, base[:nq*d], 1, nil)
-			}
-		})
+	for _, m := range []metric.Metric{metric.L2, metric.InnerProduct} {
+		for _, on := range []bool{false, true} {
+			x, _ := New(d, m)
+			x.EnablePruning(on)
+			_ = x.Add(context.Background(), base)
+			var res kume.Results
+			b.Run(fmt.Sprintf("%v/pruning=%v", m, on), func(b *testing.B) {
+				for b.Loop() {
+					_ = x.SearchInto(context.Background(), &res, base[:nq*d], 1, nil)
+				}
+			})
+		}
 	}
 }
 
@@ -242,10 +248,10 @@ func TestUnprunableTurnsExhaustive(t *testing.T) {
 	}
 }
 
-// TestPruningByDefault: an L2 index that was not told builds its pruned set
+// TestPruningByDefault: an index that was not told builds its pruned set
 // once it has searched pruneAfter queries since its last change, and not
-// before; a change starts the count again; EnablePruning(false) keeps it
-// exhaustive; inner-product indexes never build one.
+// before, under both metrics; a change starts the count again;
+// EnablePruning(false) keeps it exhaustive.
 func TestPruningByDefault(t *testing.T) {
 	const d = 64
 	ctx := context.Background()
@@ -275,8 +281,8 @@ func TestPruningByDefault(t *testing.T) {
 	if !x.Pruning() {
 		t.Fatalf("no pruned set after %d queries", searched)
 	}
-	if off.Pruning() || ip.Pruning() {
-		t.Fatalf("pruned set with pruning off (%v) or under inner product (%v)", off.Pruning(), ip.Pruning())
+	if off.Pruning() || !ip.Pruning() {
+		t.Fatalf("pruned set with pruning off (%v), under inner product (%v)", off.Pruning(), ip.Pruning())
 	}
 	if err := x.Add(ctx, base[:d]); err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func (x *Index) RangeSearchChecked(ctx context.Context, queries []float32, radiu
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	x.searched.Add(int64(nq))
-	if s := x.prunedSet(); s != nil && s.Pays() {
+	if s := x.prunedSet(); s != nil && x.m == metric.L2 && s.Pays() {
 		return x.rangePruned(ctx, s, queries, radius, f)
 	}
 	grain := 1

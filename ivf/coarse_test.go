@@ -14,8 +14,15 @@ import (
 // prunes its search over the centroids, and returns exactly the lists (and
 // coarse distances) that comparing with every centroid returns, for
 // k-means centroids of clustered data, centroids with exact duplicates, and
-// centroids far from the origin, at several nprobe.
+// centroids far from the origin, at several nprobe, under L2 and inner
+// product.
 func TestCoarseSearchIsExact(t *testing.T) {
+	for _, m := range []metric.Metric{metric.L2, metric.InnerProduct} {
+		t.Run(m.String(), func(t *testing.T) { coarseSearchIsExact(t, m) })
+	}
+}
+
+func coarseSearchIsExact(t *testing.T, m metric.Metric) {
 	simdtest.ForEach(t, func(t *testing.T) {
 		d, n, nlist := 128, 6000, 200
 		if testing.Short() {
@@ -23,7 +30,7 @@ func TestCoarseSearchIsExact(t *testing.T) {
 		}
 		rng := rand.New(rand.NewPCG(31, 32))
 		base := clustered(31, n, d, 40)
-		trained := build(t, metric.L2, base, d, nlist)
+		trained := build(t, m, base, d, nlist)
 		cent, _ := trained.Quantizer().Vectors()
 		dup := slices.Clone(cent)
 		for i := 1; i < nlist; i += 3 { // every third centroid repeats the one before
@@ -35,7 +42,7 @@ func TestCoarseSearchIsExact(t *testing.T) {
 		}
 		for name, c := range map[string][]float32{"kmeans": cent, "duplicates": dup, "offset1e4": far} {
 			t.Run(name, func(t *testing.T) {
-				x, err := NewFlat(d, nlist, metric.L2)
+				x, err := NewFlat(d, nlist, m)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -45,7 +52,8 @@ func TestCoarseSearchIsExact(t *testing.T) {
 				if q, ok := x.Quantizer().(*flat.Index); !ok || !q.Pruning() {
 					t.Fatalf("the default quantizer %T does not prune", x.Quantizer())
 				}
-				plain, _ := flat.New(d, metric.L2)
+				plain, _ := flat.New(d, m)
+				plain.EnablePruning(false)
 				if err := plain.Add(ctx, c); err != nil {
 					t.Fatal(err)
 				}

@@ -32,6 +32,7 @@ package pruned
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -79,12 +80,21 @@ const u = 1.0 / (1 << 24)
 // search. It is immutable once built and safe for concurrent searches.
 type Set struct {
 	d, n   int
+	pd     int       // the dimension of the projected vectors: d, or d+1 under inner product
 	m      int       // basis vectors: width-2
 	rows   []float32 // the rows, not copied: they must not change
-	mean   []float32 // d
-	basis  []float32 // m x d, orthonormal to float32 precision
-	basisT []float32 // d x m, its transpose
+	mean   []float32 // pd
+	basis  []float32 // m x pd, orthonormal to float32 precision
+	basisT []float32 // pd x m, its transpose
 	proj   []float32 // n x width: By, then r(y), then ||(By, r(y))||²
+
+	// Under inner product (NewIP) the projected vectors are the rows
+	// lifted to equal norms, y' = (y, t(y)) with t(y)² ≈ m2 - ||y||², and
+	// the queries x' = (x, 0): ||x' - y'||² = ||x||² + ||y'||² - 2<x, y>,
+	// with ||y'||² within eps of m2.
+	ip      bool
+	m2, eps float64
+	normMax float64 // sqrt(m2), rounded up
 
 	tau   float64 // ||BBᵀ - I||_F, a bound of the basis' departure from orthonormal
 	gd    float64 // relative error bound of a d-term product, as the kernels sum it
@@ -111,23 +121,44 @@ type Set struct {
 // must not change while it is used. Building costs a few matrix products of
 // the rows with width vectors: milliseconds for thousands of rows.
 func New(rows []float32, d int) *Set {
+	return build(rows, d, false)
+}
+
+// NewIP is New for the largest inner products: its Search returns the k
+// rows of largest asm.Dot with each query (the products in dist, largest
+// first, ties by smaller id), as comparing each query with every row by
+// asm.Dot would. The bound works on the rows lifted to a common norm (see
+// Set), which costs a copy of the rows while building. Within is for L2
+// Sets only.
+func NewIP(rows []float32, d int) *Set {
+	return build(rows, d, true)
+}
+
+func build(rows []float32, d int, ip bool) *Set {
 	if d < minDim || len(rows)%d != 0 || len(rows)/d < MinRows {
 		return nil
 	}
 	n := len(rows) / d
-	s := &Set{d: d, n: n, m: width - 2, rows: rows}
-	s.mean = centre(rows, d)
-	s.basis = s.findBasis()
+	s := &Set{d: d, pd: d, n: n, m: width - 2, rows: rows, ip: ip}
+	prows := rows
+	if ip {
+		if prows = s.lift(); prows == nil {
+			return nil
+		}
+	}
+	pd := s.pd
+	s.mean = centre(prows, pd)
+	s.basis = s.findBasis(prows)
 	if s.basis == nil {
 		return nil
 	}
-	s.basisT = transpose(s.basis, s.m, d)
-	s.tau = departure(s.basis, s.m, d)
-	gd := gammaOf(d + d/64 + 16)
+	s.basisT = transpose(s.basis, s.m, pd)
+	s.tau = departure(s.basis, s.m, pd)
+	gd := gammaOf(pd + pd/64 + 16)
 	s.gd = gd
 	s.gamma = gammaOf(2*d + 16)
 	s.scale = 2 * float64(exact.ErrorScale(width, metric.L2))
-	if !s.project() {
+	if !s.project(prows) {
 		return nil
 	}
 	s.tile = max(1, min(maxTile, tileBytes/(4*n)))
@@ -137,6 +168,38 @@ func New(rows []float32, d int) *Set {
 	s.maxFollow = (s.m + n*width/d) / 2
 	s.probe.Store(payProbe)
 	return s
+}
+
+// lift returns the rows lifted to a common norm, rows of d+1 floats (y,
+// t(y)) with t(y) = sqrt(m2 - ||y||²) rounded, m2 the largest ||y||², and
+// sets pd, m2, eps (the most by which ||y'||² differs from m2) and normMax;
+// nil when the norms are beyond the bound's range.
+func (s *Set) lift() []float32 {
+	d, n := s.d, s.n
+	s.pd = d + 1
+	norms := make([]float64, n)
+	for r := 0; r < n; r++ {
+		var a float64
+		for _, v := range s.rows[r*d : (r+1)*d] {
+			a += float64(v) * float64(v)
+		}
+		norms[r] = a
+		s.m2 = max(s.m2, a)
+	}
+	if !(s.m2 <= maxSqNorm/4) {
+		return nil
+	}
+	out := make([]float32, n*(d+1))
+	for r := 0; r < n; r++ {
+		copy(out[r*(d+1):r*(d+1)+d], s.rows[r*d:(r+1)*d])
+		t := float32(math.Sqrt(s.m2 - norms[r]))
+		out[r*(d+1)+d] = t
+		s.eps = max(s.eps, math.Abs(norms[r]+float64(t)*float64(t)-s.m2))
+	}
+	// The float64 sums of squares are within about d·2⁻⁵³ of exact.
+	s.eps += 1e-13 * s.m2
+	s.normMax = math.Sqrt(s.m2) * (1 + 1e-14)
+	return out
 }
 
 // gammaOf is the classic bound n·u/(1-n·u) on the relative error of a sum
@@ -166,13 +229,13 @@ func centre(rows []float32, d int) []float32 {
 // the directions of largest spread of the centred rows (of a strided sample
 // of them): subspace iteration from a fixed random start, with float32
 // matrix products and float64 orthonormalisation.
-func (s *Set) findBasis() []float32 {
-	d, m := s.d, s.m
+func (s *Set) findBasis(prows []float32) []float32 {
+	d, m := s.pd, s.m
 	ns := min(s.n, sampleRows)
 	step := s.n / ns
 	xs := make([]float32, ns*d) // centred sample, ns x d
 	for i := 0; i < ns; i++ {
-		row := s.rows[i*step*d : (i*step+1)*d]
+		row := prows[i*step*d : (i*step+1)*d]
 		dst := xs[i*d : (i+1)*d]
 		for j, v := range row {
 			dst[j] = v - s.mean[j]
@@ -296,8 +359,8 @@ func departure(b []float32, m, d int) float64 {
 
 // project fills the projected rows, their norms and the error maxima. It
 // reports false when a row is too large for the bound's arithmetic.
-func (s *Set) project() bool {
-	d, n := s.d, s.n
+func (s *Set) project(prows []float32) bool {
+	d, n := s.pd, s.n
 	s.proj = make([]float32, n*width)
 	norms := make([]float32, n)
 	const block = 512
@@ -311,7 +374,7 @@ func (s *Set) project() bool {
 	for r0 := 0; r0 < n; r0 += block {
 		nb := min(block, n-r0)
 		for i := 0; i < nb; i++ {
-			s.centreInto(c[i*d:(i+1)*d], s.rows[(r0+i)*d:(r0+i+1)*d])
+			asm.Sub(c[i*d:(i+1)*d], prows[(r0+i)*d:(r0+i+1)*d], s.mean)
 		}
 		s.points(s.proj[r0*width:(r0+nb)*width], h[:nb], c[:nb*d], p[:nb*s.m], rec[:nb*d], a[:nb], false, pg, redo)
 		for _, v := range h[:nb] {
@@ -330,8 +393,16 @@ func (s *Set) project() bool {
 	return true
 }
 
-// centreInto writes v - mean into dst.
-func (s *Set) centreInto(dst, v []float32) { asm.Sub(dst, v, s.mean) }
+// centreInto writes the query v (d floats), centred, into dst (pd
+// floats): v - mean, or under inner product (v, 0) - mean.
+func (s *Set) centreInto(dst, v []float32) {
+	if !s.ip {
+		asm.Sub(dst, v, s.mean)
+		return
+	}
+	asm.Sub(dst[:s.d], v, s.mean[:s.d])
+	dst[s.d] = -s.mean[s.d]
+}
 
 // points writes the projected points of the centred vectors c (rows of d)
 // into out (rows of width: the m coordinates p = By, then the residual norm
@@ -359,7 +430,7 @@ func (s *Set) centreInto(dst, v []float32) { asm.Sub(dst, v, s.mean) }
 // redo (capacity one per vector) and pg (rows of m) are scratch. It returns
 // how many vectors were reconstructed.
 func (s *Set) points(out []float32, h []float64, c, p, rec, a []float32, fromNorms bool, pg []float32, redo []int32) int {
-	d, m := s.d, s.m
+	d, m := s.pd, s.m
 	nv := len(h)
 	asm.SqNorms(a, c, d)
 	asm.DotTile(p, c, s.basis, d) // p = B·y
@@ -513,8 +584,8 @@ func (s *Set) getScratch() *scratch {
 	}
 	t := s.tile
 	return &scratch{
-		qc:   make([]float32, t*s.d),
-		rec:  make([]float32, t*s.d),
+		qc:   make([]float32, t*s.pd),
+		rec:  make([]float32, t*s.pd),
 		p:    make([]float32, t*s.m),
 		pg:   make([]float32, t*s.m),
 		redo: make([]int32, 0, t),
@@ -598,9 +669,10 @@ func (s *Set) searchInTurn(sc *scratch, qs []float32, k int, dist []float32, ids
 			followed++
 			continue
 		}
-		s.centreInto(sc.qc[:d], q)
+		pd := s.pd
+		s.centreInto(sc.qc[:pd], q)
 		pq := sc.pq[:width]
-		s.points(pq, sc.h[:1], sc.qc[:d], sc.p[:m], sc.rec[:d], sc.aq[:1], true, sc.pg[:m], sc.redo)
+		s.points(pq, sc.h[:1], sc.qc[:pd], sc.p[:m], sc.rec[:pd], sc.aq[:1], true, sc.pg[:m], sc.redo)
 		asm.SqNorms(sc.an[:1], pq, width)
 		boundRow(pq, m)
 		asm.DotMany(sc.lw, pq, s.proj)
@@ -626,13 +698,13 @@ func boundRow(row []float32, m int) {
 // points with the rows'; the last of them becomes the leader. It returns how
 // many measured every row.
 func (s *Set) searchTile(sc *scratch, qs []float32, k int, dist []float32, ids []int64, rowIDs []int64) (unpruned int) {
-	d, n, m := s.d, s.n, s.m
+	d, pd, n, m := s.d, s.pd, s.n, s.m
 	nq := len(qs) / d
-	qc, pq := sc.qc[:nq*d], sc.pq[:nq*width]
+	qc, pq := sc.qc[:nq*pd], sc.pq[:nq*width]
 	for i := 0; i < nq; i++ {
-		s.centreInto(qc[i*d:(i+1)*d], qs[i*d:(i+1)*d])
+		s.centreInto(qc[i*pd:(i+1)*pd], qs[i*d:(i+1)*d])
 	}
-	s.points(pq, sc.h[:nq], qc, sc.p[:nq*m], sc.rec[:nq*d], sc.aq[:nq], true, sc.pg[:nq*m], sc.redo)
+	s.points(pq, sc.h[:nq], qc, sc.p[:nq*m], sc.rec[:nq*pd], sc.aq[:nq], true, sc.pg[:nq*m], sc.redo)
 	asm.SqNorms(sc.an[:nq], pq, width)
 	for i := 0; i < nq; i++ {
 		boundRow(pq[i*width:(i+1)*width], m)
@@ -678,15 +750,15 @@ func (s *Set) follow(sc *scratch, q []float32, dist []float32, ids []int64, rowI
 	if !sc.lead || len(sc.lrows) < len(dist) {
 		return false
 	}
-	d := s.d
 	h := &sc.heap
 	h.Reset(dist, ids)
 	for _, j := range sc.lrows {
-		h.Push(asm.L2Sqr(q, s.rows[int(j)*d:(int(j)+1)*d]), rowID(rowIDs, int(j)))
+		h.Push(s.key(q, int(j)), rowID(rowIDs, int(j)))
 	}
 	delta := math.Sqrt(float64(asm.L2Sqr(q, sc.lq))/(1-s.gamma)) * (1 + 4*u)
+	nq := s.sqNorm(q)
 	bound := h.Threshold()
-	thr := s.limitAt(s.reach(bound)+delta, sc.lan, sc.lh)
+	thr := s.limitAt(s.reachOf(bound, nq)+delta, sc.lan, sc.lh)
 	cand, few := atMostFew(sc.cand[:0], sc.lw, thr, s.maxFollow)
 	sc.cand = cand
 	if !few {
@@ -696,13 +768,13 @@ func (s *Set) follow(sc *scratch, q []float32, dist []float32, ids []int64, rowI
 		if !(sc.lw[j] <= thr) { // the bound has tightened since
 			continue
 		}
-		h.Push(asm.L2Sqr(q, s.rows[int(j)*d:(int(j)+1)*d]), rowID(rowIDs, int(j)))
+		h.Push(s.key(q, int(j)), rowID(rowIDs, int(j)))
 		if t := h.Threshold(); t < bound {
 			bound = t
-			thr = s.limitAt(s.reach(bound)+delta, sc.lan, sc.lh)
+			thr = s.limitAt(s.reachOf(bound, nq)+delta, sc.lan, sc.lh)
 		}
 	}
-	h.Finish(false)
+	h.Finish(s.ip)
 	return true
 }
 
@@ -743,7 +815,7 @@ var measured = float32(math.NaN())
 // sc.lrows). It reports whether w still holds the scores, which it does not
 // when the query measured every row.
 func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float32, ids []int64, rowIDs []int64) bool {
-	n, d, k := s.n, s.d, len(dist)
+	n, k := s.n, len(dist)
 	h := &sc.heap
 	h.Reset(dist, ids)
 	sc.lrows = sc.lrows[:0]
@@ -752,7 +824,7 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 		return false
 	}
 	measure := func(j int) {
-		h.Push(asm.L2Sqr(q, s.rows[j*d:(j+1)*d]), rowID(rowIDs, j))
+		h.Push(s.key(q, j), rowID(rowIDs, j))
 		w[j] = measured
 		sc.lrows = append(sc.lrows, int32(j))
 	}
@@ -776,9 +848,9 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 			measure(int(j))
 		}
 	}
-	an := float64(sc.an[i])
+	an, nq := float64(sc.an[i]), s.sqNorm(q)
 	bound := h.Threshold()
-	thr := s.limit(bound, an, sc.h[i])
+	thr := s.limitAt(s.reachOf(bound, nq), an, sc.h[i])
 	cand := asm.AppendAtMost(sc.cand[:0], w, thr)
 	sc.cand = cand
 	if len(cand)*exhaustive > n {
@@ -793,10 +865,10 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 		measure(int(j))
 		if t := h.Threshold(); t < bound {
 			bound = t
-			thr = s.limit(bound, an, sc.h[i])
+			thr = s.limitAt(s.reachOf(bound, nq), an, sc.h[i])
 		}
 	}
-	h.Finish(false)
+	h.Finish(s.ip)
 	return true
 }
 
@@ -880,7 +952,14 @@ func (s *Set) smallest(sc *scratch, w []float32, seed []int32, k int) []int32 {
 
 // all answers a query by measuring every row; buf holds n floats.
 func (s *Set) all(h *topk.Heap, q, buf []float32, rowIDs []int64) {
-	asm.L2SqrMany(buf, q, s.rows)
+	if s.ip {
+		asm.DotMany(buf, q, s.rows)
+		for j, v := range buf {
+			buf[j] = -v
+		}
+	} else {
+		asm.L2SqrMany(buf, q, s.rows)
+	}
 	thr := h.Threshold()
 	for j, v := range buf {
 		if v <= thr {
@@ -888,7 +967,50 @@ func (s *Set) all(h *topk.Heap, q, buf []float32, rowIDs []int64) {
 			thr = h.Threshold()
 		}
 	}
-	h.Finish(false)
+	h.Finish(s.ip)
+}
+
+// key is row j's heap key for query q: asm.L2Sqr, or under inner product
+// -asm.Dot (the heap keeps the smallest keys).
+func (s *Set) key(q []float32, j int) float32 {
+	row := s.rows[j*s.d : (j+1)*s.d]
+	if s.ip {
+		return -asm.Dot(q, row)
+	}
+	return asm.L2Sqr(q, row)
+}
+
+// sqNorm returns what reachOf needs of a query under inner product: its
+// squared norm, in float64 (0 for L2 Sets, which do not need it).
+func (s *Set) sqNorm(q []float32) float64 {
+	if !s.ip {
+		return 0
+	}
+	var a float64
+	for _, v := range q {
+		a += float64(v) * float64(v)
+	}
+	return a * (1 + 1e-13)
+}
+
+// reachOf is the most the exact distance between the projected vectors
+// of a query and a row can be when the row's key could be at most key:
+// reach(key) for L2. Under inner product the row's asm.Dot is at least
+// -key, so its exact product is at least -key - γ·||x||·||y||, and with
+// ||y'||² <= m2 + eps the lifted distance ||x'-y'||² = ||x||² + ||y'||² -
+// 2<x,y> is at most ||x||² + m2 + eps + 2·key + 2γ·||x||·sqrt(m2), plus the
+// float64 rounding of that sum (nq is ||x||², rounded up).
+func (s *Set) reachOf(key float32, nq float64) float64 {
+	if !s.ip {
+		return s.reach(key)
+	}
+	if math.IsInf(float64(key), 1) || math.IsNaN(float64(key)) {
+		return math.Inf(1)
+	}
+	k := float64(key)
+	t := nq + s.m2 + s.eps + 2*k + 2*s.gamma*math.Sqrt(nq)*s.normMax
+	t += 1e-14 * (nq + s.m2 + 2*math.Abs(k))
+	return math.Sqrt(max(t, 0)) * (1 + 1e-15)
 }
 
 // limit returns the largest bound score w a row can have and still be at
@@ -972,6 +1094,9 @@ func (s *Set) getRangeScratch() *rangeScratch {
 // exceeds the query's limit at radius (see limit) is farther. ctx is checked
 // between groups; an error of fn ends the search.
 func (s *Set) Within(ctx context.Context, queries []float32, radius float32, fn func(i int, cand []int32) error) error {
+	if s.ip {
+		return errors.New("pruned: Within on an inner-product Set")
+	}
 	d, n, m := s.d, s.n, s.m
 	nq := len(queries) / d
 	if !(radius > 0) {

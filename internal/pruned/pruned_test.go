@@ -758,3 +758,171 @@ func TestWithin(t *testing.T) {
 		checkWithin(t, s, rows, queries, d, []float32{0.25, 0.5, 0.75, 1, 1.25, 2, 2.25, 3, 5})
 	})
 }
+
+// bruteForceIP returns the k rows of largest asm.Dot with q, ties by
+// smaller id: what an exhaustive inner-product search returns.
+func bruteForceIP(rows, q []float32, d, k int, rowIDs []int64) ([]float32, []int64) {
+	n := len(rows) / d
+	type hit struct {
+		dot float32
+		id  int64
+	}
+	hits := make([]hit, n)
+	for j := 0; j < n; j++ {
+		id := int64(j)
+		if rowIDs != nil {
+			id = rowIDs[j]
+		}
+		hits[j] = hit{asm.Dot(q, rows[j*d:(j+1)*d]), id}
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		if a.dot != b.dot {
+			if a.dot > b.dot {
+				return -1
+			}
+			return 1
+		}
+		return int(a.id - b.id)
+	})
+	dot, ids := make([]float32, k), make([]int64, k)
+	for i := 0; i < k; i++ {
+		dot[i], ids[i] = hits[i].dot, hits[i].id
+	}
+	return dot, ids
+}
+
+// checkSetIP compares an inner-product Set's answers with the brute force,
+// bit for bit, in one batch and one query at a time, and returns the Set.
+func checkSetIP(t *testing.T, rows, queries []float32, d int, ks []int, rowIDs []int64) *Set {
+	t.Helper()
+	s := NewIP(rows, d)
+	if s == nil {
+		t.Fatalf("NewIP returned nil for %d rows of %d", len(rows)/d, d)
+	}
+	nq := len(queries) / d
+	for _, k := range ks {
+		dist, ids := make([]float32, nq*k), make([]int64, nq*k)
+		if err := s.Search(context.Background(), queries, k, dist, ids, rowIDs); err != nil {
+			t.Fatal(err)
+		}
+		one, oneIDs := make([]float32, k), make([]int64, k)
+		for i := 0; i < nq; i++ {
+			q := queries[i*d : (i+1)*d]
+			wantD, wantI := bruteForceIP(rows, q, d, k, rowIDs)
+			if !slices.Equal(dist[i*k:(i+1)*k], wantD) || !slices.Equal(ids[i*k:(i+1)*k], wantI) {
+				t.Fatalf("k=%d query %d: batch (%v, %v), exhaustive (%v, %v)", k, i, ids[i*k:(i+1)*k], dist[i*k:(i+1)*k], wantI, wantD)
+			}
+			if i%5 != 0 {
+				continue
+			}
+			if err := s.Search(context.Background(), q, k, one, oneIDs, rowIDs); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(one, wantD) || !slices.Equal(oneIDs, wantI) {
+				t.Fatalf("k=%d query %d alone: (%v, %v), exhaustive (%v, %v)", k, i, oneIDs, one, wantI, wantD)
+			}
+		}
+	}
+	return s
+}
+
+// TestIPMatchesExhaustive: an inner-product Set returns the exhaustive
+// search's products and ids bit for bit on clustered, off-centre, tiny,
+// huge and unstructured rows, on rows of widely different norms, on unit
+// rows (cosine), on a lattice with exact duplicates and ties, and for runs
+// of close queries (followers); on clustered rows it measures few.
+func TestIPMatchesExhaustive(t *testing.T) {
+	simdtest.ForEach(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(61, 62))
+		for _, c := range []struct {
+			name          string
+			n, d, latent  int
+			offset, noise float64
+		}{
+			{"rvc256", 1282, 256, 32, 0.5, 0.05},
+			{"offcentre", 400, 128, 8, 1000, 0.01},
+			{"tiny", 300, 96, 16, 0, 1e-19},
+			{"huge", 300, 64, 16, 1e12, 1e9},
+			{"nostructure", 500, 128, 128, 0, 1},
+			{"exactsubspace", 400, 64, 31, 0, 0},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				rows, queries := clustered(rng, c.n, 40, c.d, c.latent, c.offset, c.noise)
+				if c.name == "tiny" {
+					for i := range rows {
+						rows[i] *= 1e-18
+					}
+					for i := range queries {
+						queries[i] *= 1e-18
+					}
+				}
+				s := checkSetIP(t, rows, queries, c.d, []int{1, 3, 8}, nil)
+				t.Logf("%s: %d of %d queries measured every row", c.name, s.unpruned.Load(), s.queries.Load())
+			})
+		}
+		t.Run("norms", func(t *testing.T) {
+			// Rows scaled by factors from 1/30 to 30: the lift's extra
+			// coordinate spans the whole range.
+			const d = 96
+			rows, queries := clustered(rng, 700, 40, d, 12, 0.3, 0.02)
+			for r := 0; r < 700; r++ {
+				f := float32(math.Exp(3.4 * (rng.Float64() - 0.5) * 2))
+				for j := 0; j < d; j++ {
+					rows[r*d+j] *= f
+				}
+			}
+			checkSetIP(t, rows, queries, d, []int{1, 5}, nil)
+		})
+		t.Run("unit", func(t *testing.T) {
+			const d = 128
+			rows, queries := clustered(rng, 900, 40, d, 16, 1, 0.01)
+			for _, v := range [][]float32{rows, queries} {
+				for r := 0; r < len(v)/d; r++ {
+					row := v[r*d : (r+1)*d]
+					n := float32(math.Sqrt(float64(asm.Dot(row, row))))
+					for j := range row {
+						row[j] /= n
+					}
+				}
+			}
+			s := checkSetIP(t, rows, queries, d, []int{1, 8}, nil)
+			if !s.Pays() {
+				t.Error("the inner-product bound does not pay on clustered unit rows")
+			}
+		})
+		t.Run("lattice", func(t *testing.T) {
+			const d, n = 64, 512
+			rows := make([]float32, n*d)
+			for r := 0; r < n; r++ {
+				src := r
+				if r%5 == 4 {
+					src = r - 1 - rng.IntN(3)
+				}
+				for i := 0; i < 3; i++ {
+					rows[r*d+i] = float32((src>>(3*i))&7) - 3
+				}
+			}
+			var queries []float32
+			q := make([]float32, d)
+			for i := 0; i < 200; i++ {
+				q[rng.IntN(3)] = float32(rng.IntN(9)) - 4
+				queries = append(queries, q...)
+			}
+			ids := make([]int64, n)
+			for i, p := range rng.Perm(n) {
+				ids[i] = int64(p) * 3
+			}
+			checkSetIP(t, rows, queries, d, []int{1, 2, 5, 20}, nil)
+			checkSetIP(t, rows, queries, d, []int{1, 5}, ids)
+		})
+		t.Run("followers", func(t *testing.T) {
+			const d = 256
+			rows, _ := clustered(rng, 1000, 1, d, 32, 0, 0.05)
+			queries := walk(rng, rows, d, 300, 0.02)
+			s := checkSetIP(t, rows, queries, d, []int{1, 8}, nil)
+			if f := s.followed.Load(); f < int64(len(queries)/d/2) {
+				t.Errorf("%d queries answered from a leader's scores", f)
+			}
+		})
+	})
+}
