@@ -1,6 +1,7 @@
-// Package pruned answers exact nearest-neighbour searches over a fixed set
-// of vectors, such as the centroids of an IVF index, without computing most
-// of the distances.
+// Package pruned answers exact nearest-neighbour searches (L2, and largest
+// inner product) and L2 range searches over a fixed set of vectors, such as
+// the centroids of an IVF index or a flat index's rows, without computing
+// most of the distances.
 //
 // A Set projects its centred rows onto an orthonormal basis B of the m
 // directions in which they spread most (found by subspace iteration) and
@@ -28,6 +29,13 @@
 // bound prunes little (data with no low-dimensional structure), a query
 // falls back to measuring every row, at about the cost of the exhaustive
 // search.
+//
+// For the largest inner products (NewIP) the rows are lifted to a common
+// norm, y' = (y, sqrt(M² - ||y||²)) with M the largest norm, and the
+// queries to x' = (x, 0): then ||x' - y'||² = ||x||² + M² - 2<x, y>, so the
+// rows of largest product are the lifted rows nearest the lifted query, and
+// the same bound applies to them; the products themselves are measured
+// with asm.Dot.
 package pruned
 
 import (
@@ -606,8 +614,9 @@ func (s *Set) getScratch() *scratch {
 // exactly as comparing each query with every row by asm.L2Sqr would. A
 // row's id is rowIDs[row], or the row number when rowIDs is nil; k must not
 // exceed the number of rows, and the queries must be finite with squared
-// norms below float32's range (check.Vectors). ctx is checked between tiles
-// of queries.
+// norms below float32's range (check.Vectors). On a Set made by NewIP it
+// writes the k rows of largest asm.Dot instead, the products in dist. ctx
+// is checked between tiles of queries.
 //
 // Queries that follow one another closely, as the frames of speech do, are
 // answered in turn, each from the bound scores of the last query that
