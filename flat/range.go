@@ -65,13 +65,21 @@ func (x *Index) RangeSearchChecked(ctx context.Context, queries []float32, radiu
 	})
 }
 
+// prefetchAhead is how many candidates ahead rangePruned asks for a row.
+const prefetchAhead = 4
+
 // rangePruned answers through the pruned set of the rows (L2): each query
 // measures, with the one-query kernel, only the rows its lower bound keeps
 // within radius (pruned.Set.Within), or every row when the bound keeps too
 // many; the distances are rangeOne's, bit for bit.
 func (x *Index) rangePruned(ctx context.Context, s *pruned.Set, queries []float32, radius float32, f kume.IDFilter) (*kume.RangeResults, error) {
 	d := x.d
-	return rangeres.Run(ctx, len(queries)/d, prunedGrain, x.m, func(lo, hi int, out *rangeres.Out) error {
+	nq := len(queries) / d
+	// One chunk per goroutine, so that Within takes its queries in whole
+	// groups.
+	procs := runtime.GOMAXPROCS(0)
+	grain := max((nq+procs-1)/procs, prunedGrain)
+	return rangeres.Run(ctx, nq, grain, x.m, func(lo, hi int, out *rangeres.Out) error {
 		sc := x.getScratch()
 		defer x.scratch.Put(sc)
 		qs := queries[lo*d : hi*d]
@@ -80,7 +88,13 @@ func (x *Index) rangePruned(ctx context.Context, s *pruned.Set, queries []float3
 			if cand == nil {
 				return x.rangeOne(ctx, q, radius, f, out, sc)
 			}
-			for _, j := range cand {
+			for c, j := range cand {
+				// The candidates are scattered rows: ask for one a few
+				// ahead while this one is measured.
+				if c+prefetchAhead < len(cand) {
+					r := int(cand[c+prefetchAhead])
+					asm.Prefetch(x.data[r*d : (r+1)*d])
+				}
 				id := x.id(int(j))
 				if f != nil && !f.Contains(id) {
 					continue

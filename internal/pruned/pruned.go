@@ -1059,8 +1059,8 @@ const (
 	// rangeGroup is how many queries share a pass over the projected rows
 	// in Within, rangeRows how many rows one product of that pass covers
 	// (their bound scores, rangeGroup x rangeRows floats, stay in cache).
-	rangeGroup = 64
-	rangeRows  = 1024
+	rangeGroup = 256
+	rangeRows  = 256
 )
 
 // rangeScratch holds one Within call's buffers.

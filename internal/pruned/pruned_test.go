@@ -731,6 +731,17 @@ func TestWithin(t *testing.T) {
 			})
 		}
 	})
+	t.Run("groups", func(t *testing.T) {
+		// More queries than one group takes, and rows over several
+		// products of a group.
+		rng := rand.New(rand.NewPCG(45, 46))
+		rows, queries := clustered(rng, 3*rangeRows+77, 2*rangeGroup+30, 64, 8, 0, 0.02)
+		s := New(rows, 64)
+		r := radiiOf(rows, queries[:64], 64)
+		if pruned, _ := checkWithin(t, s, rows, queries, 64, r[4:]); pruned == 0 {
+			t.Error("no query pruned")
+		}
+	})
 	t.Run("lattice", func(t *testing.T) {
 		const d, n = 64, 512
 		rng := rand.New(rand.NewPCG(43, 44))
