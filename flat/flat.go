@@ -61,6 +61,14 @@ type Index struct {
 	unpruning atomic.Bool                // the rows held are not worth a pruned set
 	searched  atomic.Int64               // queries searched since the last change
 
+	// A build of the pruned set in the background (pruneAuto): building
+	// is set while one runs, stopBuild cancels it (writers call it before
+	// they wait for mu), builds counts the goroutines, for tests.
+	building  atomic.Bool
+	stopMu    sync.Mutex
+	stopBuild context.CancelFunc
+	builds    sync.WaitGroup
+
 	scratch sync.Pool
 }
 
@@ -114,7 +122,7 @@ func (x *Index) Add(ctx context.Context, v []float32) error {
 	if err != nil {
 		return err
 	}
-	x.mu.Lock()
+	x.lock()
 	defer x.mu.Unlock()
 	first, err := check.NextIDs(x.next, n)
 	if err != nil {
@@ -156,7 +164,7 @@ func (x *Index) AddWithIDs(ctx context.Context, v []float32, ids []int64) error 
 	if err := check.IDs(ids, n); err != nil {
 		return err
 	}
-	x.mu.Lock()
+	x.lock()
 	defer x.mu.Unlock()
 	start := len(x.data) / x.d
 	sequential := x.ids == nil
@@ -203,7 +211,7 @@ func (x *Index) addID(id int64, row int) {
 
 // Reset removes every vector.
 func (x *Index) Reset() {
-	x.mu.Lock()
+	x.lock()
 	defer x.mu.Unlock()
 	x.data, x.norms, x.ids, x.pos = nil, nil, nil, nil
 	x.next = 0
@@ -247,9 +255,11 @@ const pruneAfter = 256
 // Without a call of EnablePruning, an index builds the projection once
 // it has searched 256 queries since its last change, so that an index that
 // changes after every few searches does not pay for projections it barely
-// uses. EnablePruning(false) turns pruned search off.
+// uses; it builds it in a goroutine of its own, while searches go on
+// exhaustively, and a change (Add, RemoveIDs, Reset) stops that build
+// within about a millisecond. EnablePruning(false) turns pruned search off.
 func (x *Index) EnablePruning(on bool) {
-	x.mu.Lock()
+	x.lock()
 	x.pruning = pruneOff
 	if on {
 		x.pruning = pruneOn
@@ -265,8 +275,9 @@ func (x *Index) EnablePruning(on bool) {
 
 // Pruning reports whether searches skip vectors by lower bounds: pruning
 // is on (EnablePruning, or by default once enough queries have been
-// searched since the last change), the metric is L2 and the vectors held
-// are worth it (at least 128 of 64 or more dimensions, of moderate size).
+// searched since the last change and the projection, built in the
+// background, is ready) and the vectors held are worth it (at least 128 of
+// 64 or more dimensions, of moderate size).
 func (x *Index) Pruning() bool {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -281,10 +292,14 @@ func (x *Index) changed() {
 	x.searched.Store(0)
 }
 
-// prunedSet returns the pruned set of the rows held, building it when it is
-// missing and due (see pruneMode), or nil when pruning is off, not yet due
-// or does not pay. The caller holds the read lock, so the rows cannot
-// change meanwhile.
+// prunedSet returns the pruned set of the rows held, or nil when pruning
+// is off, the set is not built yet or it does not pay. The caller holds
+// the read lock, so the rows cannot change meanwhile. With pruning on, a
+// missing set is built now; by default (pruneAuto) it is built in the
+// background once pruneAfter queries have been searched since the last
+// change, and searches go on exhaustively meanwhile: the build takes about
+// what 60 exhaustive queries take (half a second for 200,000 vectors of
+// 768 floats), which no search should wait for.
 func (x *Index) prunedSet() *pruned.Set {
 	if x.pruning == pruneOff {
 		return nil
@@ -292,7 +307,10 @@ func (x *Index) prunedSet() *pruned.Set {
 	if s := x.pruned.Load(); s != nil || x.unpruning.Load() {
 		return s
 	}
-	if x.pruning == pruneAuto && x.searched.Load() < pruneAfter {
+	if x.pruning == pruneAuto {
+		if x.searched.Load() >= pruneAfter && x.building.CompareAndSwap(false, true) {
+			x.buildInBackground()
+		}
 		return nil
 	}
 	x.pruneMu.Lock()
@@ -300,18 +318,63 @@ func (x *Index) prunedSet() *pruned.Set {
 	if s := x.pruned.Load(); s != nil || x.unpruning.Load() {
 		return s
 	}
-	var s *pruned.Set
-	if x.m == metric.InnerProduct {
-		s = pruned.NewIP(x.data, x.d)
-	} else {
-		s = pruned.New(x.data, x.d)
-	}
-	if s == nil {
+	x.buildSet(context.Background())
+	return x.pruned.Load()
+}
+
+// buildSet builds the pruned set of the rows held, unless ctx is done
+// first; the caller holds the read lock.
+func (x *Index) buildSet(ctx context.Context) {
+	s, err := pruned.Build(ctx, x.data, x.d, x.m == metric.InnerProduct)
+	switch {
+	case err != nil:
+		// Stopped by a change of the rows: the set is due again once
+		// enough queries have been searched after it.
+	case s == nil:
 		x.unpruning.Store(true)
-		return nil
+	default:
+		x.pruned.Store(s)
 	}
-	x.pruned.Store(s)
-	return s
+}
+
+// buildInBackground starts a goroutine that builds the pruned set under the
+// read lock; a writer stops it (stopBuilding) before waiting for the lock,
+// which it then gets within about a millisecond. The caller has set
+// x.building.
+func (x *Index) buildInBackground() {
+	ctx, cancel := context.WithCancel(context.Background())
+	x.stopMu.Lock()
+	x.stopBuild = cancel
+	x.stopMu.Unlock()
+	x.builds.Add(1)
+	go func() {
+		defer x.builds.Done()
+		defer cancel()
+		defer x.building.Store(false)
+		x.mu.RLock()
+		defer x.mu.RUnlock()
+		if ctx.Err() != nil || x.pruning != pruneAuto || x.pruned.Load() != nil || x.unpruning.Load() {
+			return
+		}
+		x.buildSet(ctx)
+	}()
+}
+
+// stopBuilding cancels a background build of the pruned set; writers call it
+// before they take the write lock.
+func (x *Index) stopBuilding() {
+	x.stopMu.Lock()
+	if x.stopBuild != nil {
+		x.stopBuild()
+		x.stopBuild = nil
+	}
+	x.stopMu.Unlock()
+}
+
+// lock takes the write lock, stopping a background build first.
+func (x *Index) lock() {
+	x.stopBuilding()
+	x.mu.Lock()
 }
 
 // Vectors returns the stored vectors, row-major, and their ids (nil when every
@@ -349,7 +412,7 @@ func (x *Index) RemoveIDs(ids []int64) (int, error) {
 	for _, id := range ids {
 		drop[id] = true
 	}
-	x.mu.Lock()
+	x.lock()
 	defer x.mu.Unlock()
 	n := len(x.data) / x.d
 	if x.ids == nil {

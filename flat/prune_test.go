@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/kume-ann/kume"
@@ -278,6 +279,8 @@ func TestPruningByDefault(t *testing.T) {
 		}
 		searched += len(queries) / d
 	}
+	x.builds.Wait() // the sets are built in the background
+	ip.builds.Wait()
 	if !x.Pruning() {
 		t.Fatalf("no pruned set after %d queries", searched)
 	}
@@ -298,7 +301,70 @@ func TestPruningByDefault(t *testing.T) {
 	if _, err := x.RangeSearch(ctx, many[:pruneAfter*d], 0.5, nil); err != nil {
 		t.Fatal(err)
 	}
+	x.builds.Wait()
 	if !x.Pruning() {
 		t.Fatal("no pruned set after a range search of pruneAfter queries")
+	}
+}
+
+// TestBackgroundBuildGivesWay: writers stop a background build of the
+// pruned set and go on; no set over rows that changed is ever used, and
+// searches during and after the build answer as the exhaustive search
+// does, from several goroutines.
+func TestBackgroundBuildGivesWay(t *testing.T) {
+	const d = 128
+	n := 20000
+	if testing.Short() {
+		n = 6000
+	}
+	ctx := context.Background()
+	gen := testvec.LowRank{Latent: 10, Centers: 30, MapSeed: 7, ScaleMap: true, Noise: 0.01}
+	base, queries := gen.Draw(8, n, d), gen.Draw(9, pruneAfter, d)
+	x, _ := New(d, metric.L2)
+	plain, _ := New(d, metric.L2)
+	plain.EnablePruning(false)
+	for round := 0; round < 3; round++ {
+		rows := base[round*n/4*d : (round+1)*n/4*d]
+		for _, y := range []*Index{x, plain} {
+			if err := y.Add(ctx, rows); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// This search makes the set due and starts building it; the
+		// next Add stops the build (or finds it done).
+		var wg sync.WaitGroup
+		for g := 0; g < 2; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := x.Search(ctx, queries, 5, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				want, _ := plain.Search(ctx, queries, 5, nil)
+				if !slices.Equal(got.IDs, want.IDs) || !slices.Equal(got.Distances, want.Distances) {
+					t.Errorf("round %d: results differ from the exhaustive search", round)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	x.builds.Wait()
+	x.mu.RLock()
+	if s := x.pruned.Load(); s != nil && s.Len() != len(x.data)/d {
+		t.Errorf("a pruned set of %d rows for %d", s.Len(), len(x.data)/d)
+	}
+	x.mu.RUnlock()
+	got, err := x.Search(ctx, queries, 5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := plain.Search(ctx, queries, 5, nil)
+	if !slices.Equal(got.IDs, want.IDs) || !slices.Equal(got.Distances, want.Distances) {
+		t.Error("results after the builds differ from the exhaustive search")
+	}
+	if !x.Pruning() {
+		t.Error("no pruned set after the last build")
 	}
 }

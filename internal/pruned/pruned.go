@@ -129,7 +129,8 @@ type Set struct {
 // must not change while it is used. Building costs a few matrix products of
 // the rows with width vectors: milliseconds for thousands of rows.
 func New(rows []float32, d int) *Set {
-	return build(rows, d, false)
+	s, _ := Build(context.Background(), rows, d, false)
+	return s
 }
 
 // NewIP is New for the largest inner products: its Search returns the k
@@ -139,26 +140,30 @@ func New(rows []float32, d int) *Set {
 // Set), which costs a copy of the rows while building. Within is for L2
 // Sets only.
 func NewIP(rows []float32, d int) *Set {
-	return build(rows, d, true)
+	s, _ := Build(context.Background(), rows, d, true)
+	return s
 }
 
-func build(rows []float32, d int, ip bool) *Set {
+// Build is New (NewIP when ip is set) that stops when ctx is done, checking
+// it between blocks of rows (about a millisecond of work each), and then
+// returns ctx's error.
+func Build(ctx context.Context, rows []float32, d int, ip bool) (*Set, error) {
 	if d < minDim || len(rows)%d != 0 || len(rows)/d < MinRows {
-		return nil
+		return nil, nil
 	}
 	n := len(rows) / d
 	s := &Set{d: d, pd: d, n: n, m: width - 2, rows: rows, ip: ip}
 	prows := rows
 	if ip {
 		if prows = s.lift(); prows == nil {
-			return nil
+			return nil, nil
 		}
 	}
 	pd := s.pd
 	s.mean = centre(prows, pd)
 	s.basis = s.findBasis(prows)
 	if s.basis == nil {
-		return nil
+		return nil, nil
 	}
 	s.basisT = transpose(s.basis, s.m, pd)
 	s.tau = departure(s.basis, s.m, pd)
@@ -166,8 +171,8 @@ func build(rows []float32, d int, ip bool) *Set {
 	s.gd = gd
 	s.gamma = gammaOf(2*d + 16)
 	s.scale = 2 * float64(exact.ErrorScale(width, metric.L2))
-	if !s.project(prows) {
-		return nil
+	if ok, err := s.project(ctx, prows); !ok {
+		return nil, err
 	}
 	s.tile = max(1, min(maxTile, tileBytes/(4*n)))
 	// A follower measures its candidates (d multiply-adds each) where a
@@ -175,7 +180,7 @@ func build(rows []float32, d int, ip bool) *Set {
 	// that leaves room for the candidates' cache misses.
 	s.maxFollow = (s.m + n*width/d) / 2
 	s.probe.Store(payProbe)
-	return s
+	return s, nil
 }
 
 // lift returns the rows lifted to a common norm, rows of d+1 floats (y,
@@ -366,8 +371,9 @@ func departure(b []float32, m, d int) float64 {
 }
 
 // project fills the projected rows, their norms and the error maxima. It
-// reports false when a row is too large for the bound's arithmetic.
-func (s *Set) project(prows []float32) bool {
+// reports false when a row is too large for the bound's arithmetic, or
+// when ctx is done (with its error).
+func (s *Set) project(ctx context.Context, prows []float32) (bool, error) {
 	d, n := s.pd, s.n
 	s.proj = make([]float32, n*width)
 	norms := make([]float32, n)
@@ -380,6 +386,9 @@ func (s *Set) project(prows []float32) bool {
 	redo := make([]int32, 0, block)
 	pg := make([]float32, block*s.m)
 	for r0 := 0; r0 < n; r0 += block {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
 		nb := min(block, n-r0)
 		for i := 0; i < nb; i++ {
 			asm.Sub(c[i*d:(i+1)*d], prows[(r0+i)*d:(r0+i+1)*d], s.mean)
@@ -387,7 +396,7 @@ func (s *Set) project(prows []float32) bool {
 		s.points(s.proj[r0*width:(r0+nb)*width], h[:nb], c[:nb*d], p[:nb*s.m], rec[:nb*d], a[:nb], false, pg, redo)
 		for _, v := range h[:nb] {
 			if math.IsNaN(v) {
-				return false
+				return false, nil
 			}
 			s.hmax = max(s.hmax, v)
 		}
@@ -398,7 +407,7 @@ func (s *Set) project(prows []float32) bool {
 		s.amax = max(s.amax, float64(v))
 	}
 	s.amax *= 1 + 4*u
-	return true
+	return true, nil
 }
 
 // centreInto writes the query v (d floats), centred, into dst (pd
