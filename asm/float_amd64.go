@@ -19,6 +19,7 @@ func init() {
 		l2Sqr:   l2SqrAVX2,
 		dotMany: dotManyAVX2Go,
 		l2Many:  l2ManyAVX2Go,
+		l2Many4: l2Many4AVX2Go,
 		dotTile: dotTileAVX2,
 		packer:  packerAVX2,
 
@@ -186,6 +187,25 @@ func l2ManyAVX2Go(dst, q, ys []float32) {
 		return
 	}
 	manyChunked(dst, q, ys, l2ManyAVX2, l2SqrAVX2)
+}
+
+// l2Many4AVX2Go runs l2Many4AVX2 over the rows in calls of a quarter of
+// manyRows(d) rows (the four queries are read too); rows longer than
+// chunkFloats, which l2SqrAVX2 sums in pieces, go through l2ManyAVX2Go.
+func l2Many4AVX2Go(dst []float32, q0, q1, q2, q3, ys []float32) {
+	d := len(q0)
+	n := len(dst) / 4
+	if d > chunkFloats {
+		for j, q := range [4][]float32{q0, q1, q2, q3} {
+			l2ManyAVX2Go(dst[j*n:(j+1)*n], q, ys)
+		}
+		return
+	}
+	step := max(manyRows(d)/4, 1)
+	for i := 0; i < n; i += step {
+		e := min(i+step, n)
+		l2Many4AVX2(dst[i:], n, e-i, q0, q1, q2, q3, ys[i*d:e*d])
+	}
 }
 
 func dotManyAVX512Go(dst, q, ys []float32) {

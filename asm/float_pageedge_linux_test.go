@@ -63,6 +63,23 @@ func TestPageEdge(t *testing.T) {
 				}
 			}
 		}
+		for _, d := range []int{1, 3, 8, 13, 16, 17, 33, 100} {
+			for _, n := range []int{1, 2, 5} {
+				var qs [4][]float32
+				for j := range qs {
+					qs[j] = guardedCopy(t, randVec(r, d, plainValue))
+				}
+				ys := guardedCopy(t, randVec(r, n*d, plainValue))
+				dst := guardedFloats(t, 4*n)
+				L2SqrMany4(dst, qs[0], qs[1], qs[2], qs[3], ys)
+				for j, q := range qs {
+					for i := 0; i < n; i++ {
+						y := ys[i*d : (i+1)*d]
+						checkClose(t, fmt.Sprintf("L2SqrMany4 d=%d n=%d [%d,%d]", d, n, j, i), dst[j*n+i], l2SqrGeneric(q, y), refL2(q, y), d)
+					}
+				}
+			}
+		}
 		for _, d := range []int{1, 2, 5, 8, 15, 16, 17, 31, 33, 100} {
 			for _, nx := range []int{1, 3, 5, 8, 9, 13, 17} {
 				for _, ny := range []int{1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33} {

@@ -377,3 +377,85 @@ func TestManyRowsMatchSingle(t *testing.T) {
 		}
 	})
 }
+
+// TestL2SqrMany4: the four-query kernel writes what L2SqrMany writes for
+// each query, bit for bit, for every length (tails, several calls of the
+// kernel, rows longer than one call), row count and kind of value,
+// including NaN, ±Inf and signed zeros, and un-centred rows where the
+// order of the sums shows.
+func TestL2SqrMany4(t *testing.T) {
+	forEachFloatImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		check := func(name string, qs [4][]float32, ys []float32) {
+			t.Helper()
+			d := len(qs[0])
+			n := 0
+			if d > 0 {
+				n = len(ys) / d
+			}
+			got := make([]float32, 4*n)
+			L2SqrMany4(got, qs[0], qs[1], qs[2], qs[3], ys)
+			want := make([]float32, n)
+			for j, q := range qs {
+				L2SqrMany(want, q, ys)
+				for i := range want {
+					if math.Float32bits(got[j*n+i]) != math.Float32bits(want[i]) && !(want[i] != want[i] && got[j*n+i] != got[j*n+i]) {
+						t.Fatalf("%s d=%d n=%d query %d row %d: %v, L2SqrMany %v", name, d, n, j, i, got[j*n+i], want[i])
+					}
+				}
+			}
+		}
+		for _, g := range valueGens {
+			for _, d := range vectorLengths(t) {
+				if d > g.maxN || d > 5000 {
+					continue
+				}
+				for _, n := range []int{0, 1, 2, 3, 4, 5, 9} {
+					var qs [4][]float32
+					for j := range qs {
+						qs[j] = randVec(r, d, g.gen)
+					}
+					check(g.name, qs, randVec(r, n*d, g.gen))
+				}
+			}
+		}
+		// Un-centred rows, enough of them for several kernel calls, and
+		// long rows split by the one-to-one kernel.
+		ds := []int{8, 37, 256, 768}
+		if !testing.Short() {
+			ds = append(ds, 1<<16+5)
+		}
+		for _, d := range ds {
+			n := 3*max(chunkFloats/d, 4) + 5 // several calls of the one-to-many kernel
+			if d > 1<<16 {
+				n = 3
+			}
+			ys := randVec(r, n*d, plainValue)
+			for i := range ys {
+				ys[i] += 1000
+			}
+			var qs [4][]float32
+			for j := range qs {
+				qs[j] = randVec(r, d, plainValue)
+			}
+			qs[2] = ys[d : 2*d] // a query on a row: a distance of 0
+			check("uncentred", qs, ys)
+		}
+		// Special values.
+		special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-45, 3e38}
+		for _, d := range []int{1, 7, 9, 17} {
+			var qs [4][]float32
+			for j := range qs {
+				qs[j] = make([]float32, d)
+				for i := range qs[j] {
+					qs[j][i] = special[r.IntN(len(special))]
+				}
+			}
+			ys := make([]float32, 6*d)
+			for i := range ys {
+				ys[i] = special[r.IntN(len(special))]
+			}
+			check("special", qs, ys)
+		}
+	})
+}

@@ -7,6 +7,8 @@
 //     one row at a time for the rest, each row summed in the same order, so
 //     its result does not depend on its position), with masked loads for the
 //     tail so no byte past a row is read;
+//   - l2Many4 (AVX2): four queries against consecutive rows, each row loaded
+//     once for the four, each (query, row) summed exactly as l2Many sums it;
 //   - tile: the register-blocked micro-kernel of DotTile, mr rows of xs times
 //     a packed panel of nr columns of ys (broadcast-FMA, accumulators held in
 //     registers for the whole reduction), stored with column masks;
@@ -53,6 +55,9 @@ func main() {
 
 	g.many("dotMany"+g.name, false)
 	g.many("l2Many"+g.name, true)
+	if !g.wide {
+		g.many4("l2Many4" + g.name)
+	}
 	if g.wide {
 		g.tile("tile8x32"+g.name, 8, 2)
 		g.tile("tile16x16"+g.name, 16, 1)
@@ -81,13 +86,17 @@ func addHeader() {
 		log.Fatal(err)
 	}
 	ext := map[string]string{"avx2": "AVX2 and FMA (8 lanes)", "avx512": "AVX-512 F/VL (16 lanes)"}[*isa]
+	four := ""
+	if *isa == "avx2" {
+		four = "\n// squared L2 distances of four queries against many rows (each row read once),"
+	}
 	head := fmt.Sprintf(`// float32 distance kernels for amd64 with %s:
-// dot products and squared L2 distances of one query against many rows,
+// dot products and squared L2 distances of one query against many rows,%s
 // the micro-kernel and panel packing of the tiled inner-product kernel
 // (DotTile), and a loop of independent FMAs that measures peak throughput.
 // Tails are read with masked loads: no kernel reads past its inputs.
 
-`, ext)
+`, ext, four)
 	if err := os.WriteFile(out, append([]byte(head), src...), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -317,6 +326,119 @@ func (g *gen) many(name string, l2 bool) {
 	// rows, nor on whether it is compared alone (Dot, L2Sqr).
 	block(1, 2, name+"_r1_")
 	JMP(LabelRef(name + "_block1"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// many4 emits func(dst []float32, ld, n int, q0, q1, q2, q3, ys []float32):
+// dst[j*ld+i] = ||q_j - row i||² for the first n rows of ys. Each row's vectors are
+// loaded once and subtracted from the four queries' (y - q squares to the
+// same bits as q - y); every (query, row) pair has l2Many's two
+// accumulators, the same loop over vectors (pairs, then one, then the
+// masked tail into the second) and the one-row reduction, so its value is
+// l2Many's bit for bit.
+func (g *gen) many4(name string) {
+	TEXT(name, NOSPLIT, "func(dst []float32, ld, n int, q0, q1, q2, q3, ys []float32)")
+	Pragma("noescape")
+	Doc(name + " writes dst[j*ld+i] = ||q_j - ys[i*d:(i+1)*d]||² for the queries q0..q3 of d = len(q0) floats and i < n.")
+	dst := Load(Param("dst").Base(), GP64())
+	n := Load(Param("n"), GP64())
+	qs := []Register{
+		Load(Param("q0").Base(), GP64()), Load(Param("q1").Base(), GP64()),
+		Load(Param("q2").Base(), GP64()), Load(Param("q3").Base(), GP64()),
+	}
+	stride := Load(Param("q0").Len(), GP64())
+	ys := Load(Param("ys").Base(), GP64())
+	rem := GP64()
+	MOVQ(stride, rem)
+	ANDQ(U32(g.w-1), rem)
+	mask := g.tailMask(rem)
+	SHLQ(U8(2), stride) // row length in bytes
+	out := Load(Param("ld"), GP64()) // the step between the queries' outputs, in bytes
+	SHLQ(U8(2), out)
+	vb := g.w * 4
+	const A = 2
+
+	Label(name + "_row")
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_done"))
+	acc := make([][]VecVirtual, 4)
+	for j := range acc {
+		acc[j] = make([]VecVirtual, A)
+		for a := range acc[j] {
+			acc[j][a] = g.vec()
+			g.zero(acc[j][a])
+		}
+	}
+	koff := GP64()
+	XORQ(koff, koff)
+	lim := GP64()
+	MOVQ(stride, lim)
+	SUBQ(U32(A*vb), lim)
+	lim1 := GP64()
+	MOVQ(stride, lim1)
+	SUBQ(U32(vb), lim1)
+	step := func(a int, disp int, masked bool) {
+		yv := g.vec()
+		ym := Mem{Base: ys, Index: koff, Scale: 1, Disp: disp}
+		if masked {
+			g.maskedLoad(ym, mask, yv)
+		} else {
+			VMOVUPS(ym, yv)
+		}
+		for j := 0; j < 4; j++ {
+			qm := Mem{Base: qs[j], Index: koff, Scale: 1, Disp: disp}
+			t := g.vec()
+			if masked {
+				g.maskedLoad(qm, mask, t)
+				VSUBPS(t, yv, t)
+			} else {
+				VSUBPS(qm, yv, t)
+			}
+			VFMADD231PS(t, t, acc[j][a])
+		}
+	}
+	Label(name + "_loopA")
+	CMPQ(koff, lim)
+	JG(LabelRef(name + "_loop1"))
+	for a := 0; a < A; a++ {
+		step(a, a*vb, false)
+	}
+	ADDQ(U32(A*vb), koff)
+	JMP(LabelRef(name + "_loopA"))
+	Label(name + "_loop1")
+	CMPQ(koff, lim1)
+	JG(LabelRef(name + "_tail"))
+	step(0, 0, false)
+	ADDQ(U32(vb), koff)
+	JMP(LabelRef(name + "_loop1"))
+	Label(name + "_tail")
+	TESTQ(rem, rem)
+	JZ(LabelRef(name + "_reduce"))
+	step(A-1, 0, true)
+	Label(name + "_reduce")
+	o := GP64()
+	MOVQ(dst, o)
+	for j := 0; j < 4; j++ {
+		for a := 1; a < A; a++ {
+			VADDPS(acc[j][a], acc[j][0], acc[j][0])
+		}
+		x := g.toX(acc[j][0])
+		t := XMM()
+		VUNPCKHPD(x, x, t)
+		VADDPS(t, x, x)
+		VMOVSHDUP(x, t)
+		VADDPS(t, x, x)
+		VMOVSS(x, Mem{Base: o})
+		if j < 3 {
+			ADDQ(out, o)
+		}
+	}
+	ADDQ(U32(4), dst)
+	ADDQ(stride, ys)
+	DECQ(n)
+	JMP(LabelRef(name + "_row"))
 	Label(name + "_done")
 	VZEROUPPER()
 	RET()
