@@ -354,7 +354,7 @@ func (g *gen) many4(name string) {
 	MOVQ(stride, rem)
 	ANDQ(U32(g.w-1), rem)
 	mask := g.tailMask(rem)
-	SHLQ(U8(2), stride) // row length in bytes
+	SHLQ(U8(2), stride)              // row length in bytes
 	out := Load(Param("ld"), GP64()) // the step between the queries' outputs, in bytes
 	SHLQ(U8(2), out)
 	vb := g.w * 4
