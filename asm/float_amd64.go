@@ -15,13 +15,14 @@ var (
 
 func init() {
 	registerFloat("avx2", hasAVX2, floatKernels{
-		dot:     dotAVX2,
-		l2Sqr:   l2SqrAVX2,
-		dotMany: dotManyAVX2Go,
-		l2Many:  l2ManyAVX2Go,
-		l2Many4: l2Many4AVX2Go,
-		dotTile: dotTileAVX2,
-		packer:  packerAVX2,
+		dot:      dotAVX2,
+		l2Sqr:    l2SqrAVX2,
+		dotMany:  dotManyAVX2Go,
+		l2Many:   l2ManyAVX2Go,
+		l2Many4:  l2Many4AVX2Go,
+		dotMany4: dotMany4AVX2Go,
+		dotTile:  dotTileAVX2,
+		packer:   packerAVX2,
 
 		minValue:   minValueAVX2,
 		firstEqual: firstEqualAVX2,
@@ -189,22 +190,31 @@ func l2ManyAVX2Go(dst, q, ys []float32) {
 	manyChunked(dst, q, ys, l2ManyAVX2, l2SqrAVX2)
 }
 
-// l2Many4AVX2Go runs l2Many4AVX2 over the rows in calls of a quarter of
-// manyRows(d) rows (the four queries are read too); rows longer than
-// chunkFloats, which l2SqrAVX2 sums in pieces, go through l2ManyAVX2Go.
 func l2Many4AVX2Go(dst []float32, q0, q1, q2, q3, ys []float32) {
+	many4Chunked(dst, q0, q1, q2, q3, ys, l2Many4AVX2, l2ManyAVX2Go)
+}
+
+func dotMany4AVX2Go(dst []float32, q0, q1, q2, q3, ys []float32) {
+	many4Chunked(dst, q0, q1, q2, q3, ys, dotMany4AVX2, dotManyAVX2Go)
+}
+
+// many4Chunked runs a four-query kernel over the rows in calls of a quarter
+// of manyRows(d) rows (the four queries are read too); rows longer than
+// chunkFloats, which the one-to-one kernels sum in pieces, go through the
+// one-query wrapper one.
+func many4Chunked(dst []float32, q0, q1, q2, q3, ys []float32, kernel func(dst []float32, ld, n int, q0, q1, q2, q3, ys []float32), one func(dst, q, ys []float32)) {
 	d := len(q0)
 	n := len(dst) / 4
 	if d > chunkFloats {
 		for j, q := range [4][]float32{q0, q1, q2, q3} {
-			l2ManyAVX2Go(dst[j*n:(j+1)*n], q, ys)
+			one(dst[j*n:(j+1)*n], q, ys)
 		}
 		return
 	}
 	step := max(manyRows(d)/4, 1)
 	for i := 0; i < n; i += step {
 		e := min(i+step, n)
-		l2Many4AVX2(dst[i:], n, e-i, q0, q1, q2, q3, ys[i*d:e*d])
+		kernel(dst[i:], n, e-i, q0, q1, q2, q3, ys[i*d:e*d])
 	}
 }
 

@@ -14,6 +14,11 @@ func dotManyAVX2(dst []float32, q []float32, ys []float32)
 //go:noescape
 func l2ManyAVX2(dst []float32, q []float32, ys []float32)
 
+// dotMany4AVX2 writes dst[j*ld+i] = <q_j, ys[i*d:(i+1)*d]> for the queries q0..q3 of d = len(q0) floats and i < n.
+//
+//go:noescape
+func dotMany4AVX2(dst []float32, ld int, n int, q0 []float32, q1 []float32, q2 []float32, q3 []float32, ys []float32)
+
 // l2Many4AVX2 writes dst[j*ld+i] = ||q_j - ys[i*d:(i+1)*d]||² for the queries q0..q3 of d = len(q0) floats and i < n.
 //
 //go:noescape

@@ -1,6 +1,6 @@
 // float32 distance kernels for amd64 with AVX2 and FMA (8 lanes):
 // dot products and squared L2 distances of one query against many rows,
-// squared L2 distances of four queries against many rows (each row read once),
+// the same for four queries against many rows (each row read once),
 // the micro-kernel and panel packing of the tiled inner-product kernel
 // (DotTile), and a loop of independent FMAs that measures peak throughput.
 // Tails are read with masked loads: no kernel reads past its inputs.
@@ -377,6 +377,130 @@ l2ManyAVX2_r1_reduce:
 	JMP          l2ManyAVX2_block1
 
 l2ManyAVX2_done:
+	VZEROUPPER
+	RET
+
+// func dotMany4AVX2(dst []float32, ld int, n int, q0 []float32, q1 []float32, q2 []float32, q3 []float32, ys []float32)
+// Requires: AVX, FMA3
+TEXT ·dotMany4AVX2(SB), NOSPLIT, $0-160
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    n+32(FP), CX
+	MOVQ    q0_base+40(FP), DX
+	MOVQ    q1_base+64(FP), BX
+	MOVQ    q2_base+88(FP), SI
+	MOVQ    q3_base+112(FP), DI
+	MOVQ    q0_len+48(FP), R8
+	MOVQ    ys_base+136(FP), R9
+	MOVQ    R8, R10
+	ANDQ    $0x00000007, R10
+	LEAQ    tailmask8<>+0(SB), R11
+	MOVQ    $0x00000008, R12
+	SUBQ    R10, R12
+	VMOVDQU (R11)(R12*4), Y0
+	SHLQ    $0x02, R8
+	MOVQ    ld+24(FP), R11
+	SHLQ    $0x02, R11
+
+dotMany4AVX2_row:
+	TESTQ  CX, CX
+	JZ     dotMany4AVX2_done
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	XORQ   R12, R12
+	MOVQ   R8, R13
+	SUBQ   $0x00000040, R13
+	MOVQ   R8, R14
+	SUBQ   $0x00000020, R14
+
+dotMany4AVX2_loopA:
+	CMPQ        R12, R13
+	JG          dotMany4AVX2_loop1
+	VMOVUPS     (R9)(R12*1), Y9
+	VFMADD231PS (DX)(R12*1), Y9, Y1
+	VFMADD231PS (BX)(R12*1), Y9, Y3
+	VFMADD231PS (SI)(R12*1), Y9, Y5
+	VFMADD231PS (DI)(R12*1), Y9, Y7
+	VMOVUPS     32(R9)(R12*1), Y9
+	VFMADD231PS 32(DX)(R12*1), Y9, Y2
+	VFMADD231PS 32(BX)(R12*1), Y9, Y4
+	VFMADD231PS 32(SI)(R12*1), Y9, Y6
+	VFMADD231PS 32(DI)(R12*1), Y9, Y8
+	ADDQ        $0x00000040, R12
+	JMP         dotMany4AVX2_loopA
+
+dotMany4AVX2_loop1:
+	CMPQ        R12, R14
+	JG          dotMany4AVX2_tail
+	VMOVUPS     (R9)(R12*1), Y9
+	VFMADD231PS (DX)(R12*1), Y9, Y1
+	VFMADD231PS (BX)(R12*1), Y9, Y3
+	VFMADD231PS (SI)(R12*1), Y9, Y5
+	VFMADD231PS (DI)(R12*1), Y9, Y7
+	ADDQ        $0x00000020, R12
+	JMP         dotMany4AVX2_loop1
+
+dotMany4AVX2_tail:
+	TESTQ       R10, R10
+	JZ          dotMany4AVX2_reduce
+	VMASKMOVPS  (R9)(R12*1), Y0, Y9
+	VMASKMOVPS  (DX)(R12*1), Y0, Y10
+	VFMADD231PS Y10, Y9, Y2
+	VMASKMOVPS  (BX)(R12*1), Y0, Y10
+	VFMADD231PS Y10, Y9, Y4
+	VMASKMOVPS  (SI)(R12*1), Y0, Y10
+	VFMADD231PS Y10, Y9, Y6
+	VMASKMOVPS  (DI)(R12*1), Y0, Y10
+	VFMADD231PS Y10, Y9, Y8
+
+dotMany4AVX2_reduce:
+	MOVQ         AX, R12
+	VADDPS       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPS       X2, X1, X1
+	VUNPCKHPD    X1, X1, X2
+	VADDPS       X2, X1, X1
+	VMOVSHDUP    X1, X2
+	VADDPS       X2, X1, X1
+	VMOVSS       X1, (R12)
+	ADDQ         R11, R12
+	VADDPS       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X1
+	VADDPS       X1, X3, X1
+	VUNPCKHPD    X1, X1, X2
+	VADDPS       X2, X1, X1
+	VMOVSHDUP    X1, X2
+	VADDPS       X2, X1, X1
+	VMOVSS       X1, (R12)
+	ADDQ         R11, R12
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPS       X1, X5, X1
+	VUNPCKHPD    X1, X1, X2
+	VADDPS       X2, X1, X1
+	VMOVSHDUP    X1, X2
+	VADDPS       X2, X1, X1
+	VMOVSS       X1, (R12)
+	ADDQ         R11, R12
+	VADDPS       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X1
+	VADDPS       X1, X7, X1
+	VUNPCKHPD    X1, X1, X2
+	VADDPS       X2, X1, X1
+	VMOVSHDUP    X1, X2
+	VADDPS       X2, X1, X1
+	VMOVSS       X1, (R12)
+	ADDQ         $0x00000004, AX
+	ADDQ         R8, R9
+	DECQ         CX
+	JMP          dotMany4AVX2_row
+
+dotMany4AVX2_done:
 	VZEROUPPER
 	RET
 

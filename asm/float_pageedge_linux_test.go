@@ -70,12 +70,14 @@ func TestPageEdge(t *testing.T) {
 					qs[j] = guardedCopy(t, randVec(r, d, plainValue))
 				}
 				ys := guardedCopy(t, randVec(r, n*d, plainValue))
-				dst := guardedFloats(t, 4*n)
-				L2SqrMany4(dst, qs[0], qs[1], qs[2], qs[3], ys)
+				dots, l2s := guardedFloats(t, 4*n), guardedFloats(t, 4*n)
+				DotMany4(dots, qs[0], qs[1], qs[2], qs[3], ys)
+				L2SqrMany4(l2s, qs[0], qs[1], qs[2], qs[3], ys)
 				for j, q := range qs {
 					for i := 0; i < n; i++ {
 						y := ys[i*d : (i+1)*d]
-						checkClose(t, fmt.Sprintf("L2SqrMany4 d=%d n=%d [%d,%d]", d, n, j, i), dst[j*n+i], l2SqrGeneric(q, y), refL2(q, y), d)
+						checkClose(t, fmt.Sprintf("DotMany4 d=%d n=%d [%d,%d]", d, n, j, i), dots[j*n+i], dotGeneric(q, y), refDot(q, y), d)
+						checkClose(t, fmt.Sprintf("L2SqrMany4 d=%d n=%d [%d,%d]", d, n, j, i), l2s[j*n+i], l2SqrGeneric(q, y), refL2(q, y), d)
 					}
 				}
 			}

@@ -378,12 +378,12 @@ func TestManyRowsMatchSingle(t *testing.T) {
 	})
 }
 
-// TestL2SqrMany4: the four-query kernel writes what L2SqrMany writes for
-// each query, bit for bit, for every length (tails, several calls of the
-// kernel, rows longer than one call), row count and kind of value,
+// TestMany4: the four-query kernels write what DotMany and L2SqrMany write
+// for each query, bit for bit, for every length (tails, several calls of
+// the kernel, rows longer than one call), row count and kind of value,
 // including NaN, ±Inf and signed zeros, and un-centred rows where the
 // order of the sums shows.
-func TestL2SqrMany4(t *testing.T) {
+func TestMany4(t *testing.T) {
 	forEachFloatImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(7, 8))
 		check := func(name string, qs [4][]float32, ys []float32) {
@@ -393,14 +393,20 @@ func TestL2SqrMany4(t *testing.T) {
 			if d > 0 {
 				n = len(ys) / d
 			}
-			got := make([]float32, 4*n)
-			L2SqrMany4(got, qs[0], qs[1], qs[2], qs[3], ys)
-			want := make([]float32, n)
-			for j, q := range qs {
-				L2SqrMany(want, q, ys)
-				for i := range want {
-					if math.Float32bits(got[j*n+i]) != math.Float32bits(want[i]) && !(want[i] != want[i] && got[j*n+i] != got[j*n+i]) {
-						t.Fatalf("%s d=%d n=%d query %d row %d: %v, L2SqrMany %v", name, d, n, j, i, got[j*n+i], want[i])
+			for _, f := range []struct {
+				name string
+				four func(dst, q0, q1, q2, q3, ys []float32)
+				one  func(dst, q, ys []float32)
+			}{{"DotMany4", DotMany4, DotMany}, {"L2SqrMany4", L2SqrMany4, L2SqrMany}} {
+				got := make([]float32, 4*n)
+				f.four(got, qs[0], qs[1], qs[2], qs[3], ys)
+				want := make([]float32, n)
+				for j, q := range qs {
+					f.one(want, q, ys)
+					for i := range want {
+						if math.Float32bits(got[j*n+i]) != math.Float32bits(want[i]) && !(want[i] != want[i] && got[j*n+i] != got[j*n+i]) {
+							t.Fatalf("%s %s d=%d n=%d query %d row %d: %v, one query %v", f.name, name, d, n, j, i, got[j*n+i], want[i])
+						}
 					}
 				}
 			}

@@ -27,10 +27,11 @@ type floatKernels struct {
 	l2Sqr   func(x, y []float32) float32
 	dotMany func(dst, q, ys []float32)
 	l2Many  func(dst, q, ys []float32)
-	// l2Many4, when set, is L2SqrMany4 with its lengths checked: four
-	// queries against the rows, each row read once, the values l2Many's
-	// bit for bit. nil: four calls of l2Many.
-	l2Many4 func(dst []float32, q0, q1, q2, q3, ys []float32)
+	// dotMany4 and l2Many4, when set, are DotMany4 and L2SqrMany4 with
+	// their lengths checked: four queries against the rows, each row read
+	// once, the values dotMany's and l2Many's bit for bit. nil: four calls
+	// of dotMany or l2Many.
+	dotMany4, l2Many4 func(dst []float32, q0, q1, q2, q3, ys []float32)
 	// dotTile writes dst[i*ny+j] = <xs_i, ys_j> for nx = len(xs)/d rows of xs
 	// and ny = len(ys)/d rows of ys.
 	dotTile func(dst, xs, ys []float32, d int)

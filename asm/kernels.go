@@ -40,19 +40,31 @@ func L2SqrMany(dst, q, ys []float32) {
 // queries, which saves a load per multiply-add when the rows come from
 // cache: a short list several queries probe.
 func L2SqrMany4(dst, q0, q1, q2, q3, ys []float32) {
+	many4("asm.L2SqrMany4", fk.l2Many4, fk.l2Many, dst, q0, q1, q2, q3, ys)
+}
+
+// DotMany4 is L2SqrMany4 for inner products: dst[j*n+i] = <q_j,
+// ys[i*d:(i+1)*d]>, what DotMany writes for each query, bit for bit.
+func DotMany4(dst, q0, q1, q2, q3, ys []float32) {
+	many4("asm.DotMany4", fk.dotMany4, fk.dotMany, dst, q0, q1, q2, q3, ys)
+}
+
+// many4 checks the lengths of a four-query call and runs kernel, or one of
+// the one-query kernel per query when there is none.
+func many4(name string, kernel func(dst, q0, q1, q2, q3, ys []float32), one func(dst, q, ys []float32), dst, q0, q1, q2, q3, ys []float32) {
 	d := len(q0)
 	if len(q1) != d || len(q2) != d || len(q3) != d || len(dst)%4 != 0 {
-		panic(fmt.Sprintf("asm.L2SqrMany4: queries of %d, %d, %d, %d floats, %d outputs", d, len(q1), len(q2), len(q3), len(dst)))
+		panic(fmt.Sprintf("%s: queries of %d, %d, %d, %d floats, %d outputs", name, d, len(q1), len(q2), len(q3), len(dst)))
 	}
 	n := len(dst) / 4
-	checkMany("asm.L2SqrMany4", dst[:n], q0, ys)
-	if fk.l2Many4 == nil {
+	checkMany(name, dst[:n], q0, ys)
+	if kernel == nil {
 		for j, q := range [4][]float32{q0, q1, q2, q3} {
-			fk.l2Many(dst[j*n:(j+1)*n], q, ys)
+			one(dst[j*n:(j+1)*n], q, ys)
 		}
 		return
 	}
-	fk.l2Many4(dst, q0, q1, q2, q3, ys)
+	kernel(dst, q0, q1, q2, q3, ys)
 }
 
 // DotTile writes the inner products of every row of xs with every row of ys:

@@ -178,7 +178,7 @@ func (s *flatScanner) Scan(list int, ids []int64, codes Codes, probes []int32) {
 	d := s.c.d
 	if len(probes) < minTiledQueries(d) {
 		streamed := len(probes) == 1
-		if len(probes) >= 4 && s.filter == nil && s.c.m == metric.L2 {
+		if len(probes) >= 4 && s.filter == nil {
 			probes = s.scanFours(probes, l, ids)
 		}
 		for _, p := range probes {
@@ -191,11 +191,16 @@ func (s *flatScanner) Scan(list int, ids []int64, codes Codes, probes []int32) {
 }
 
 // scanFours scans the list for its probes' queries four at a time with
-// asm.L2SqrMany4, which reads each vector once for the four and gives each
-// query what scanOne would, bit for bit, and returns the probes left (fewer
-// than four).
+// asm.L2SqrMany4 (asm.DotMany4), which reads each vector once for the four
+// and gives each query what scanOne would, bit for bit, and returns the
+// probes left (fewer than four).
 func (s *flatScanner) scanFours(probes []int32, l *FlatCodes, ids []int64) []int32 {
 	d, nprobe := s.c.d, s.nprobe
+	ip := s.c.m == metric.InnerProduct
+	kernel := asm.L2SqrMany4
+	if ip {
+		kernel = asm.DotMany4
+	}
 	step := flatScanBlock / 4
 	n := len(ids)
 	for len(probes) >= 4 {
@@ -208,9 +213,9 @@ func (s *flatScanner) scanFours(probes []int32, l *FlatCodes, ids []int64) []int
 			r1 := min(r0+step, n)
 			nr := r1 - r0
 			buf := s.buf[:4*nr]
-			asm.L2SqrMany4(buf, qs[0], qs[1], qs[2], qs[3], l.vecs[r0*d:r1*d])
+			kernel(buf, qs[0], qs[1], qs[2], qs[3], l.vecs[r0*d:r1*d])
 			for j, p := range probes[:4] {
-				offer(&s.heaps[int(p)/nprobe], buf[j*nr:(j+1)*nr], ids[r0:r1], false)
+				offer(&s.heaps[int(p)/nprobe], buf[j*nr:(j+1)*nr], ids[r0:r1], ip)
 			}
 		}
 		probes = probes[4:]

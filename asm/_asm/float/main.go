@@ -7,8 +7,9 @@
 //     one row at a time for the rest, each row summed in the same order, so
 //     its result does not depend on its position), with masked loads for the
 //     tail so no byte past a row is read;
-//   - l2Many4 (AVX2): four queries against consecutive rows, each row loaded
-//     once for the four, each (query, row) summed exactly as l2Many sums it;
+//   - dotMany4, l2Many4 (AVX2): four queries against consecutive rows, each
+//     row loaded once for the four, each (query, row) summed exactly as
+//     dotMany and l2Many sum it;
 //   - tile: the register-blocked micro-kernel of DotTile, mr rows of xs times
 //     a packed panel of nr columns of ys (broadcast-FMA, accumulators held in
 //     registers for the whole reduction), stored with column masks;
@@ -56,7 +57,8 @@ func main() {
 	g.many("dotMany"+g.name, false)
 	g.many("l2Many"+g.name, true)
 	if !g.wide {
-		g.many4("l2Many4" + g.name)
+		g.many4("dotMany4"+g.name, false)
+		g.many4("l2Many4"+g.name, true)
 	}
 	if g.wide {
 		g.tile("tile8x32"+g.name, 8, 2)
@@ -88,7 +90,7 @@ func addHeader() {
 	ext := map[string]string{"avx2": "AVX2 and FMA (8 lanes)", "avx512": "AVX-512 F/VL (16 lanes)"}[*isa]
 	four := ""
 	if *isa == "avx2" {
-		four = "\n// squared L2 distances of four queries against many rows (each row read once),"
+		four = "\n// the same for four queries against many rows (each row read once),"
 	}
 	head := fmt.Sprintf(`// float32 distance kernels for amd64 with %s:
 // dot products and squared L2 distances of one query against many rows,%s
@@ -332,16 +334,20 @@ func (g *gen) many(name string, l2 bool) {
 }
 
 // many4 emits func(dst []float32, ld, n int, q0, q1, q2, q3, ys []float32):
-// dst[j*ld+i] = ||q_j - row i||² for the first n rows of ys. Each row's vectors are
-// loaded once and subtracted from the four queries' (y - q squares to the
-// same bits as q - y); every (query, row) pair has l2Many's two
-// accumulators, the same loop over vectors (pairs, then one, then the
-// masked tail into the second) and the one-row reduction, so its value is
-// l2Many's bit for bit.
-func (g *gen) many4(name string) {
+// dst[j*ld+i] = <q_j, row i> or ||q_j - row i||² for the first n rows of
+// ys. Each row's vectors are loaded once for the four queries (under L2,
+// y - q squares to the same bits as q - y); every (query, row) pair has
+// many's two accumulators, the same loop over vectors (pairs, then one,
+// then the masked tail into the second) and the one-row reduction, so its
+// value is many's bit for bit.
+func (g *gen) many4(name string, l2 bool) {
 	TEXT(name, NOSPLIT, "func(dst []float32, ld, n int, q0, q1, q2, q3, ys []float32)")
 	Pragma("noescape")
-	Doc(name + " writes dst[j*ld+i] = ||q_j - ys[i*d:(i+1)*d]||² for the queries q0..q3 of d = len(q0) floats and i < n.")
+	if l2 {
+		Doc(name + " writes dst[j*ld+i] = ||q_j - ys[i*d:(i+1)*d]||² for the queries q0..q3 of d = len(q0) floats and i < n.")
+	} else {
+		Doc(name + " writes dst[j*ld+i] = <q_j, ys[i*d:(i+1)*d]> for the queries q0..q3 of d = len(q0) floats and i < n.")
+	}
 	dst := Load(Param("dst").Base(), GP64())
 	n := Load(Param("n"), GP64())
 	qs := []Register{
@@ -389,14 +395,23 @@ func (g *gen) many4(name string) {
 		}
 		for j := 0; j < 4; j++ {
 			qm := Mem{Base: qs[j], Index: koff, Scale: 1, Disp: disp}
-			t := g.vec()
-			if masked {
+			switch {
+			case !l2 && masked:
+				t := g.vec()
 				g.maskedLoad(qm, mask, t)
-				VSUBPS(t, yv, t)
-			} else {
-				VSUBPS(qm, yv, t)
+				VFMADD231PS(t, yv, acc[j][a])
+			case !l2:
+				VFMADD231PS(qm, yv, acc[j][a])
+			default:
+				t := g.vec()
+				if masked {
+					g.maskedLoad(qm, mask, t)
+					VSUBPS(t, yv, t)
+				} else {
+					VSUBPS(qm, yv, t)
+				}
+				VFMADD231PS(t, t, acc[j][a])
 			}
-			VFMADD231PS(t, t, acc[j][a])
 		}
 	}
 	Label(name + "_loopA")
