@@ -98,6 +98,10 @@ type Set struct {
 	scratch   sync.Pool
 	followed  atomic.Int64 // queries answered from a leader's scores, for tests
 
+	// gen counts the calls of Update; a scratch's leader is of the
+	// generation it was scored in.
+	gen atomic.Int64
+
 	// queries answered, and those of them that measured every row, since
 	// the judgement of Pays began; probe is how many it needs, skips counts
 	// the calls of Pays that said no.
@@ -471,6 +475,56 @@ func (s *Set) Pays() bool {
 // Len returns the number of rows.
 func (s *Set) Len() int { return s.n }
 
+// Update takes in rows the caller has changed in place since the Set was
+// built (or last updated), listed by number (repeats allowed): their
+// projections are computed again on the Set's basis and centre, which stay
+// as they were, and the error maxima of the bound only grow, so the
+// answers stay exact. It reports false, and the Set must no longer be
+// searched, when a changed row is too large for the bound's arithmetic.
+// Update must not run while the Set is searched. It costs two products of
+// the changed rows with the basis: far less than a new Set when few rows
+// change, as when the centres of mini-batch k-means move.
+func (s *Set) Update(rows []int32) bool {
+	if len(rows) == 0 {
+		return true
+	}
+	s.gen.Add(1)
+	d, m := s.d, s.m
+	const block = 512
+	nb := min(block, len(rows))
+	c := make([]float32, nb*d)
+	rec := make([]float32, nb*d)
+	p := make([]float32, nb*m)
+	pg := make([]float32, nb*m)
+	a := make([]float32, nb)
+	h := make([]float64, nb)
+	out := make([]float32, nb*width)
+	norms := make([]float32, nb)
+	redo := make([]int32, 0, nb)
+	for r0 := 0; r0 < len(rows); r0 += block {
+		part := rows[r0:min(r0+block, len(rows))]
+		nv := len(part)
+		for i, r := range part {
+			s.centreInto(c[i*d:(i+1)*d], s.rows[int(r)*d:(int(r)+1)*d])
+		}
+		s.points(out[:nv*width], h[:nv], c[:nv*d], p[:nv*m], rec[:nv*d], a[:nv], false, pg, redo)
+		for _, v := range h[:nv] {
+			if math.IsNaN(v) {
+				return false
+			}
+			s.hmax = max(s.hmax, v)
+		}
+		asm.SqNorms(norms[:nv], out[:nv*width], width)
+		for i, r := range part {
+			dst := s.proj[int(r)*width : (int(r)+1)*width]
+			copy(dst, out[i*width:(i+1)*width])
+			dst[m+1] = norms[i]
+			s.amax = max(s.amax, float64(norms[i])*(1+4*u))
+		}
+	}
+	return true
+}
+
 // scratch holds one search's buffers.
 type scratch struct {
 	qc    []float32 // tile x d: centred queries
@@ -499,6 +553,8 @@ type scratch struct {
 	lan   float64   // its projected squared norm
 	lh    float64   // its error term
 
+	gen int64 // the Set's generation the leader belongs to
+
 	// Whether to answer in turn: tiles to answer from one product first,
 	// and how many the next tile where few queries follow will cost.
 	// Leaders and these carry over from one search to the next: any leader
@@ -508,10 +564,15 @@ type scratch struct {
 
 func (s *Set) getScratch() *scratch {
 	if sc, ok := s.scratch.Get().(*scratch); ok {
+		if g := s.gen.Load(); sc.gen != g {
+			// Rows changed since the leader was scored.
+			sc.lead, sc.gen = false, g
+		}
 		return sc
 	}
 	t := s.tile
 	return &scratch{
+		gen:  s.gen.Load(),
 		qc:   make([]float32, t*s.d),
 		rec:  make([]float32, t*s.d),
 		p:    make([]float32, t*s.m),

@@ -622,3 +622,94 @@ func TestFollowersAloneAndConcurrent(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestUpdate changes rows in place as mini-batch k-means moves its centres
+// (small moves, jumps onto other rows: duplicates, far moves off-centre,
+// near-ties) and checks, after each Update, every answer against the
+// exhaustive search, also for queries that followed a leader scored before
+// the change.
+func TestUpdate(t *testing.T) {
+	simdtest.ForEach(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		const n, d, nq = 700, 96, 120
+		rows, _ := clustered(rng, n, nq, d, 12, 3, 0.02)
+		queries := walk(rng, slices.Clone(rows), d, nq, 0.01)
+		s := New(rows, d)
+		if s == nil {
+			t.Fatal("New returned nil")
+		}
+		check := func(round int) {
+			for _, k := range []int{1, 16} {
+				dist, ids := make([]float32, nq*k), make([]int64, nq*k)
+				if err := s.Search(context.Background(), queries, k, dist, ids, nil); err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < nq; i++ {
+					wantD, wantI := bruteForce(rows, queries[i*d:(i+1)*d], d, k, nil)
+					if !slices.Equal(dist[i*k:(i+1)*k], wantD) || !slices.Equal(ids[i*k:(i+1)*k], wantI) {
+						t.Fatalf("round %d k=%d query %d: (%v, %v), exhaustive (%v, %v)", round, k, i, ids[i*k:(i+1)*k], dist[i*k:(i+1)*k], wantI, wantD)
+					}
+				}
+			}
+		}
+		one := func(round int, q []float32) {
+			dist, ids := make([]float32, 1), make([]int64, 1)
+			if err := s.Search(context.Background(), q, 1, dist, ids, nil); err != nil {
+				t.Fatal(err)
+			}
+			wantD, wantI := bruteForce(rows, q, d, 1, nil)
+			if dist[0] != wantD[0] || ids[0] != wantI[0] {
+				t.Fatalf("round %d, first query alone: (%v, %v), exhaustive (%v, %v)", round, ids, dist, wantI, wantD)
+			}
+		}
+		check(0)
+		for round := 1; round <= 6; round++ {
+			// A query near a row leads; another row then moves onto
+			// it, which its scores from before the move do not show.
+			q := slices.Clone(rows[rng.IntN(n)*d:][:d])
+			for i := range q {
+				q[i] += float32(1e-3 * rng.NormFloat64())
+			}
+			for i := 0; i < 2*maxBatched; i++ { // past any batched tiles
+				one(round, q)
+			}
+			target := int32(rng.IntN(n))
+			copy(rows[int(target)*d:(int(target)+1)*d], q)
+			changed := []int32{target}
+			for j := 0; j < 60; j++ {
+				r := rng.IntN(n)
+				row := rows[r*d : (r+1)*d]
+				switch j % 4 {
+				case 0: // a small move
+					for i := range row {
+						row[i] += float32(0.01 * rng.NormFloat64())
+					}
+				case 1: // onto another row: a duplicate
+					o := rng.IntN(n)
+					copy(row, rows[o*d:(o+1)*d])
+				case 2: // onto a query, a near-tie for it
+					q := rng.IntN(nq)
+					for i := range row {
+						row[i] = queries[q*d+i] + float32(1e-6*rng.NormFloat64())
+					}
+				case 3: // far off the basis and the centre
+					for i := range row {
+						row[i] = float32(40 + 5*rng.NormFloat64())
+					}
+				}
+				changed = append(changed, int32(r))
+			}
+			changed = append(changed, changed[0]) // repeats are allowed
+			if !s.Update(changed) {
+				t.Fatalf("round %d: Update declined", round)
+			}
+			one(round, q) // with a stale leader, it would follow it
+			check(round)
+		}
+		// A row beyond the bound's range: Update declines.
+		rows[3*d] = 1e20
+		if s.Update([]int32{3}) {
+			t.Error("Update took a row of squared norm 1e40")
+		}
+	})
+}
