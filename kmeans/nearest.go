@@ -8,6 +8,7 @@ import (
 
 	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/parallel"
+	"github.com/kume-ann/kume/internal/pruned"
 )
 
 // nearest finds, for every point of a batch, its nearest centre exactly:
@@ -31,6 +32,16 @@ import (
 // inequality. When that is farther than the best measured, the point is
 // done with a few hundred distances instead of k (revisit); otherwise it
 // is scanned.
+//
+// With many centres (prunedCentres or more), a point scanned is searched
+// against a pruned.Set of the centres instead of by the matrix product
+// when the centres have low-dimensional structure (as speech features do):
+// its projected bounds leave a few centres to measure, and the keep nearest
+// are found exactly, the keep-th distance bounding every other centre's.
+// The steps' Set is built once, on the basis of the first step's centres,
+// and takes in the centres each step moved or reassigned (pruned.Update).
+// When the bounds stop paying (data without such structure), the matrix
+// product is used from then on.
 //
 // Every bound carries margins for the rounding of the matrix product and
 // the norms it is expanded from, of the path lengths and of asm.L2Sqr
@@ -67,7 +78,25 @@ type nearest struct {
 	// revisited and scanned count the points of the last assign.
 	revisited, scanned int
 	spare              []*drift
+
+	// The pruned search of the steps' centres (nil: none yet, or not
+	// used), the centres it is over and those changed since its last
+	// Update; noSet is set once pruning has not paid.
+	set     *pruned.Set
+	setRows []float32
+	changed []int32
+	noSet   bool
+	// prunedScans counts the points the pruned search answered, for tests.
+	prunedScans int64
+	countMu     sync.Mutex
 }
+
+// prunedCentres is the fewest centres searched with a pruned.Set; below it
+// the matrix product is about as fast (a variable: tests lower it).
+var prunedCentres = 1024
+
+// prunedBlock is the block of points of one pruned search.
+const prunedBlock = 64
 
 // drift says how far the centres moved since a snapshot.
 type drift struct {
@@ -171,6 +200,9 @@ func (s *nearest) startStep(t int) {
 // moved records that centre c moved by the squared distance sq, computed
 // in float64 from the float32 rows (a step's update).
 func (s *nearest) moved(c int, sq float64) {
+	if s.set != nil {
+		s.changed = append(s.changed, int32(c))
+	}
 	if s.path == nil {
 		return
 	}
@@ -182,6 +214,9 @@ func (s *nearest) moved(c int, sq float64) {
 // jumped records that centre c was moved onto another point after step t
 // (a reassignment): its path no longer bounds its drift.
 func (s *nearest) jumped(c, t int) {
+	if s.set != nil {
+		s.changed = append(s.changed, int32(c))
+	}
 	if s.path == nil {
 		return
 	}
@@ -263,13 +298,24 @@ func (s *nearest) assign(ctx context.Context, x, xnorms []float32, ids []int, st
 		return sum(dist), nil
 	}
 	if s.snap == nil || ids == nil {
-		err := parallel.For(ctx, n, pointBlock, func(lo, hi int) error {
-			s.scanBlock(x[lo*d:hi*d], xnorms[lo:hi], centres, labels[lo:hi], dist[lo:hi], nil)
-			return nil
-		})
+		var set *pruned.Set
+		switch {
+		case ids != nil: // a step, without the points' memory
+			set = s.stepSet(centres)
+		case s.k >= prunedCentres && !s.noSet:
+			// Centres of their own (an initialisation's): a Set of
+			// its own, used while it pays.
+			if set = pruned.New(centres, d); set == nil {
+				s.noSet = true
+			}
+		}
+		err := s.scanPoints(ctx, set, x, xnorms, centres, labels, dist, nil)
 		s.revisited, s.scanned = 0, n
 		if err != nil {
 			return 0, err
+		}
+		if ids == nil && set != nil && !set.Pays() {
+			s.noSet = true // nor will the next centres' Set pay
 		}
 		return sum(dist), nil
 	}
@@ -315,14 +361,11 @@ func (s *nearest) assign(ctx context.Context, x, xnorms []float32, ids []int, st
 			copy(s.scanX[j*d:(j+1)*d], x[i*d:(i+1)*d])
 			s.scanXN[j] = xnorms[i]
 		}
-		err = parallel.For(ctx, m, pointBlock, func(lo, hi int) error {
-			recs := make([]record, hi-lo)
-			s.scanBlock(s.scanX[lo*d:hi*d], s.scanXN[lo:hi], centres, s.scanL[lo:hi], s.scanD[lo:hi], recs)
-			for j, r := range recs {
-				s.pending[s.scanIdx[lo+j]] = r
-			}
-			return nil
-		})
+		recs := make([]record, m)
+		err = s.scanPoints(ctx, s.stepSet(centres), s.scanX, s.scanXN, centres, s.scanL, s.scanD, recs)
+		for j, r := range recs {
+			s.pending[s.scanIdx[j]] = r
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -342,6 +385,92 @@ func (s *nearest) assign(ctx context.Context, x, xnorms []float32, ids []int, st
 		s.snap[p] = r.snap
 	}
 	return sum(dist), nil
+}
+
+// stepSet returns the pruned search of the steps' centres, up to date, or
+// nil when they are searched by the matrix product.
+func (s *nearest) stepSet(centres []float32) *pruned.Set {
+	if s.noSet || s.k < prunedCentres {
+		return nil
+	}
+	if s.set != nil && &s.setRows[0] != &centres[0] {
+		s.set = nil // other centres
+	}
+	if s.set == nil {
+		s.set, s.setRows, s.changed = pruned.New(centres, s.d), centres, s.changed[:0]
+	} else if !s.set.Update(s.changed) {
+		s.set = nil
+	}
+	s.changed = s.changed[:0]
+	if s.set != nil && !s.set.Pays() {
+		s.set = nil
+	}
+	if s.set == nil {
+		s.noSet = true
+	}
+	return s.set
+}
+
+// scanPoints finds the nearest centres of the points x (norms xnorms) into
+// labels and dist, and fills recs when not nil: by set's pruned search
+// while it pays, by the matrix product (scanBlock) otherwise.
+func (s *nearest) scanPoints(ctx context.Context, set *pruned.Set, x, xnorms, centres []float32, labels []int32, dist []float32, recs []record) error {
+	d, n := s.d, len(labels)
+	if set == nil {
+		return parallel.For(ctx, n, pointBlock, func(lo, hi int) error {
+			var r []record
+			if recs != nil {
+				r = recs[lo:hi]
+			}
+			s.scanBlock(x[lo*d:hi*d], xnorms[lo:hi], centres, labels[lo:hi], dist[lo:hi], r)
+			return nil
+		})
+	}
+	kk := 1
+	if recs != nil {
+		kk = keep
+	}
+	var answered int64
+	err := parallel.For(ctx, n, prunedBlock, func(lo, hi int) error {
+		var r []record
+		if recs != nil {
+			r = recs[lo:hi]
+		}
+		if !set.Pays() {
+			s.scanBlock(x[lo*d:hi*d], xnorms[lo:hi], centres, labels[lo:hi], dist[lo:hi], r)
+			return nil
+		}
+		m := hi - lo
+		var kd [prunedBlock * keep]float32
+		var ki [prunedBlock * keep]int64
+		kdist, kids := kd[:m*kk], ki[:m*kk]
+		if err := set.Search(ctx, x[lo*d:hi*d], kk, kdist, kids, nil); err != nil {
+			return err
+		}
+		for i := 0; i < m; i++ {
+			labels[lo+i], dist[lo+i] = int32(kids[i*kk]), kdist[i*kk]
+			if r == nil {
+				continue
+			}
+			// The keep nearest, exactly; every other centre measures at
+			// least the keep-th.
+			rec := &r[i]
+			if !(xnorms[lo+i] <= maxSqNormNearest) {
+				rec.ok = false // as scanBlock: too large to remember
+				continue
+			}
+			for j := range rec.ids {
+				rec.ids[j] = int32(kids[i*kk+j])
+			}
+			rec.ok, rec.lower, rec.snap = true, s.lowerOf(kdist[i*kk+kk-1]), s.lastSnap
+		}
+		s.countMu.Lock()
+		answered += int64(m)
+		s.countMu.Unlock()
+		return nil
+	})
+	s.prunedScans += answered
+	return err
 }
 
 func sum(v []float32) float64 {
