@@ -475,6 +475,79 @@ func (s *Set) Pays() bool {
 // Len returns the number of rows.
 func (s *Set) Len() int { return s.n }
 
+// GroupLowerBounds writes into out, for each query (row-major, d floats;
+// finite), a lower bound of its exact L2 distance (not squared) to each of
+// the groups of rows the offsets starts name (group g: rows starts[g] to
+// starts[g+1]-1; starts[0] = 0, the last is the number of rows), len(starts)-1
+// per query: the least distance of the projected points, less the error
+// terms of the query's and the rows' points and the rounding of the bound's
+// matrix product, as limit bounds them, so that no row of the group is
+// nearer. Row skip[i] (none when negative) is left out for query i; a group
+// left empty gets +Inf. It costs the projection of the queries and one
+// product of width floats a row, as Search's scores do. A query too large
+// for the bound's arithmetic gets bounds of 0.
+func (s *Set) GroupLowerBounds(queries []float32, starts []int, skip []int64, out []float32) {
+	sc := s.getScratch()
+	defer s.scratch.Put(sc)
+	d, n, m := s.d, s.n, s.m
+	t := len(starts) - 1
+	nq := len(queries) / d
+	for q0 := 0; q0 < nq; q0 += s.tile {
+		q1 := min(q0+s.tile, nq)
+		nt := q1 - q0
+		qc, pq := sc.qc[:nt*d], sc.pq[:nt*width]
+		for i := 0; i < nt; i++ {
+			s.centreInto(qc[i*d:(i+1)*d], queries[(q0+i)*d:(q0+i+1)*d])
+		}
+		s.points(pq, sc.h[:nt], qc, sc.p[:nt*m], sc.rec[:nt*d], sc.aq[:nt], true, sc.pg[:nt*m], sc.redo)
+		asm.SqNorms(sc.an[:nt], pq, width)
+		for i := 0; i < nt; i++ {
+			boundRow(pq[i*width:(i+1)*width], m)
+		}
+		w := sc.w[:nt*n]
+		asm.DotTile(w, pq, s.proj, width)
+		for i := 0; i < nt; i++ {
+			row, dst := w[i*n:(i+1)*n], out[(q0+i)*t:(q0+i+1)*t]
+			if math.IsNaN(sc.h[i]) {
+				clear(dst)
+				continue
+			}
+			if j := skip[q0+i]; j >= 0 {
+				row[j] = float32(math.Inf(1))
+			}
+			an, hq := float64(sc.an[i]), sc.h[i]
+			for g := range dst {
+				dst[g] = s.lowerOfScore(asm.Min(row[starts[g]:starts[g+1]]), an, hq)
+			}
+		}
+	}
+}
+
+// lowerOfScore inverts limitAt: a row at exact distance D has a score w of
+// at most (R²(1+8u) + scale·(an+2amax) - an) plus 4u of its size, with R =
+// sqrt(1+τ)·D + hq + hmax; so a score w gives D at least the value
+// returned (rounded down to float32; +Inf for +Inf).
+func (s *Set) lowerOfScore(v float32, an, hq float64) float32 {
+	if math.IsInf(float64(v), 1) {
+		return v
+	}
+	e := s.scale * (an + 2*s.amax)
+	wv := float64(v)
+	r2 := (wv + an - e - 8*u*(math.Abs(wv)+an+e)) / (1 + 8*u)
+	if !(r2 > 0) {
+		return 0
+	}
+	lb := (math.Sqrt(r2)*(1-1e-12) - hq - s.hmax) / math.Sqrt(1+s.tau) * (1 - 1e-9)
+	if lb <= 0 {
+		return 0
+	}
+	f := float32(lb)
+	if float64(f) > lb {
+		f = math.Nextafter32(f, 0)
+	}
+	return f
+}
+
 // Update takes in rows the caller has changed in place since the Set was
 // built (or last updated), listed by number (repeats allowed): their
 // projections are computed again on the Set's basis and centre, which stay

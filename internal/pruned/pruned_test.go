@@ -713,3 +713,113 @@ func TestUpdate(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupLowerBounds checks that no row is nearer a query than
+// GroupLowerBounds says for its group (against the distance in float64 of
+// the float32 vectors), with groups of one row and of several, a row left
+// out, on structured, off-centre, tiny, huge and unstructured rows, queries
+// on rows and duplicates; and that on structured rows the bounds are close.
+func TestGroupLowerBounds(t *testing.T) {
+	simdtest.ForEach(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 8))
+		for _, c := range []struct {
+			name          string
+			n, d, latent  int
+			offset, noise float64
+			scale         float32
+		}{
+			{"rvc768", 1282, 768, 32, 0.5, 0.05, 1},
+			{"offcentre", 400, 128, 8, 1000, 0.01, 1},
+			{"tiny", 300, 96, 16, 0, 1e-3, 1e-18},
+			{"huge", 300, 64, 16, 1e15, 1e12, 1},
+			{"nostructure", 500, 128, 128, 0, 1, 1},
+			{"exactsubspace", 400, 64, 31, 0, 0, 1},
+		} {
+			rows, queries := clustered(rng, c.n, 60, c.d, c.latent, c.offset, c.noise)
+			d, n := c.d, c.n
+			for i := range rows {
+				rows[i] *= c.scale
+			}
+			for i := range queries {
+				queries[i] *= c.scale
+			}
+			// Queries on rows, on duplicated rows and a hair off rows.
+			copy(rows[:d], rows[d:2*d])
+			for i := 0; i < 20; i++ {
+				r := rng.IntN(n)
+				q := queries[i*d : (i+1)*d]
+				copy(q, rows[r*d:(r+1)*d])
+				if i >= 10 {
+					for t := range q {
+						q[t] *= 1 + float32(1e-6*rng.NormFloat64())
+					}
+				}
+			}
+			s := New(rows, d)
+			if s == nil {
+				t.Fatalf("%s: New returned nil", c.name)
+			}
+			nq := len(queries) / d
+			// Groups of one row, no row left out.
+			ones := make([]int, n+1)
+			for j := range ones {
+				ones[j] = j
+			}
+			none := make([]int64, nq)
+			for i := range none {
+				none[i] = -1
+			}
+			lb := make([]float32, nq*n)
+			s.GroupLowerBounds(queries, ones, none, lb)
+			var sumLB, sumD float64
+			dist := make([]float64, n)
+			for i := 0; i < nq; i++ {
+				q := queries[i*d : (i+1)*d]
+				for j := 0; j < n; j++ {
+					var e float64
+					for t, v := range rows[j*d : (j+1)*d] {
+						x := float64(q[t]) - float64(v)
+						e += x * x
+					}
+					dist[j] = math.Sqrt(e)
+					if float64(lb[i*n+j]) > dist[j] {
+						t.Fatalf("%s: query %d row %d: bound %v above the distance %v", c.name, i, j, lb[i*n+j], dist[j])
+					}
+					sumLB += float64(lb[i*n+j])
+					sumD += dist[j]
+				}
+				// Groups of 1 to 12 rows, the query's nearest row left
+				// out: each bound is the least of its rows'.
+				starts := []int{0}
+				for starts[len(starts)-1] < n {
+					starts = append(starts, min(n, starts[len(starts)-1]+1+rng.IntN(12)))
+				}
+				near := int64(0)
+				for j := range dist {
+					if dist[j] < dist[near] {
+						near = int64(j)
+					}
+				}
+				g := make([]float32, len(starts)-1)
+				s.GroupLowerBounds(q, starts, []int64{near}, g)
+				for k := range g {
+					want, least := float32(math.Inf(1)), math.Inf(1)
+					for j := starts[k]; j < starts[k+1]; j++ {
+						if int64(j) != near {
+							want, least = min(want, lb[i*n+j]), min(least, dist[j])
+						}
+					}
+					// A product of one query may round unlike one of
+					// many: the bounds agree to a few roundings.
+					if float64(g[k]) > least || math.Abs(float64(g[k]-want)) > 1e-5*float64(want) {
+						t.Fatalf("%s: query %d group %d: bound %v, least of its rows' %v, distance %v", c.name, i, k, g[k], want, least)
+					}
+				}
+			}
+			t.Logf("%s: bounds %.4f of the distances", c.name, sumLB/sumD)
+			if (c.name == "rvc768" || c.name == "offcentre") && sumLB < 0.9*sumD {
+				t.Errorf("%s: bounds only %.3f of the distances", c.name, sumLB/sumD)
+			}
+		}
+	})
+}
