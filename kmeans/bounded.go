@@ -316,7 +316,7 @@ func (b *bounded) first(ctx context.Context) error {
 	n, d, k, t := len(a.labels), a.d, a.k, b.t
 	var set *pruned.Set
 	if k >= prunedCentres && t > 1 {
-		set = pruned.New(b.pc, d)
+		set = newSet(b.pc, d)
 	}
 	if set == nil {
 		for i := 0; i < n; i++ {

@@ -98,6 +98,21 @@ var prunedCentres = 1024
 // prunedBlock is the block of points of one pruned search.
 const prunedBlock = 64
 
+// prunedProbe is the number of points after which a Set is first judged
+// (pruned.Set.JudgeAfter): each costs a few exhaustive searches when the
+// bounds do not prune.
+const prunedProbe = 128
+
+// newSet returns a pruned.Set of the centres judged after prunedProbe
+// points, or nil.
+func newSet(centres []float32, d int) *pruned.Set {
+	set := pruned.New(centres, d)
+	if set != nil {
+		set.JudgeAfter(prunedProbe)
+	}
+	return set
+}
+
 // drift says how far the centres moved since a snapshot.
 type drift struct {
 	gone   bool      // the snapshot is no longer kept
@@ -305,7 +320,7 @@ func (s *nearest) assign(ctx context.Context, x, xnorms []float32, ids []int, st
 		case s.k >= prunedCentres && !s.noSet:
 			// Centres of their own (an initialisation's): a Set of
 			// its own, used while it pays.
-			if set = pruned.New(centres, d); set == nil {
+			if set = newSet(centres, d); set == nil {
 				s.noSet = true
 			}
 		}
@@ -397,7 +412,7 @@ func (s *nearest) stepSet(centres []float32) *pruned.Set {
 		s.set = nil // other centres
 	}
 	if s.set == nil {
-		s.set, s.setRows, s.changed = pruned.New(centres, s.d), centres, s.changed[:0]
+		s.set, s.setRows, s.changed = newSet(centres, s.d), centres, s.changed[:0]
 	} else if !s.set.Update(s.changed) {
 		s.set = nil
 	}

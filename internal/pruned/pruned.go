@@ -475,6 +475,12 @@ func (s *Set) Pays() bool {
 // Len returns the number of rows.
 func (s *Set) Len() int { return s.n }
 
+// JudgeAfter sets how many queries Pays lets through before its first
+// judgement (payProbe, 512, by default): callers that must not lose much on
+// data without structure, where each of those queries measures every row,
+// judge sooner. Call it before the first search.
+func (s *Set) JudgeAfter(queries int) { s.probe.Store(int64(max(queries, 1))) }
+
 // GroupLowerBounds writes into out, for each query (row-major, d floats;
 // finite), a lower bound of its exact L2 distance (not squared) to each of
 // the groups of rows the offsets starts name (group g: rows starts[g] to

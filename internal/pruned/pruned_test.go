@@ -823,3 +823,27 @@ func TestGroupLowerBounds(t *testing.T) {
 		}
 	})
 }
+
+// TestJudgeAfter: a Set told to judge after 100 queries says it does not pay
+// after 100 that measured every row, where by default it waits for 512.
+func TestJudgeAfter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	rows, _ := clustered(rng, 300, 1, 64, 8, 0, 0.05)
+	huge := make([]float32, 100*64)
+	for i := range huge {
+		huge[i] = 1e17
+	}
+	dist, ids := make([]float32, 100), make([]int64, 100)
+	for _, judge := range []int{0, 100} {
+		s := New(rows, 64)
+		if judge > 0 {
+			s.JudgeAfter(judge)
+		}
+		if err := s.Search(context.Background(), huge, 1, dist, ids, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := s.Pays(), judge == 0; got != want {
+			t.Errorf("JudgeAfter(%d): Pays %v after 100 unpruned queries, want %v", judge, got, want)
+		}
+	}
+}
