@@ -279,9 +279,10 @@ func runRVCInfo(ctx context.Context, e *env, args []string) error {
 // frames) into EXPDIR/3_feature256 or EXPDIR/3_feature768, as files of
 // equal rows (the last one shorter) named as RVC names them, i_j.npy.
 func runRVCFeatures(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "rvc features", "-data SPEC [-files N] EXPDIR")
+	fs := newFlags(e, "rvc features", "-data SPEC [-files N] [-queries FILE] EXPDIR")
 	data := fs.String("data", "", "data set (as for kume bench -data), 256-d (v1) or 768-d (v2), e.g. synth768:n=50000")
 	files := fs.Int("files", 100, "number of .npy files to split the rows into")
+	queries := fs.String("queries", "", "also write the data set's queries to this .npy file (for rvc/testdata/recall.py)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -325,5 +326,11 @@ func runRVCFeatures(ctx context.Context, e *env, args []string) error {
 	}
 	e.progress.done()
 	fmt.Fprintf(e.stdout, "%s: %d rows of %d-d (%s) in %d files of %d rows; wrote %s\n", ds.Name, n, ds.D, version, written, per, dir)
+	if *queries != "" {
+		if err := npy.WriteFile(*queries, ds.Queries, ds.NQ(), ds.D); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%d queries; wrote %s\n", ds.NQ(), *queries)
+	}
 	return nil
 }

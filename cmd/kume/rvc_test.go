@@ -171,8 +171,9 @@ print(int((np.abs(got - want) <= 1e-5 * np.maximum(np.abs(want), scale)).all(axi
 // index on it with a CPU profile.
 func TestRVCFeatures(t *testing.T) {
 	exp := filepath.Join(t.TempDir(), "speech")
-	out := mustKume(t, "rvc", "features", "-data", "synth256:n=1030,nq=5", "-files", "10", exp)
-	if !strings.Contains(out, "1030 rows of 256-d (v1) in 10 files of 103 rows") {
+	qpath := filepath.Join(t.TempDir(), "q.npy")
+	out := mustKume(t, "rvc", "features", "-data", "synth256:n=1030,nq=5", "-files", "10", "-queries", qpath, exp)
+	if !strings.Contains(out, "1030 rows of 256-d (v1) in 10 files of 103 rows") || !strings.Contains(out, "5 queries; wrote") {
 		t.Errorf("rvc features: %s", out)
 	}
 	ds, err := bench.Load(context.Background(), "synth256:n=1030,nq=5", bench.Options{})
@@ -185,6 +186,9 @@ func TestRVCFeatures(t *testing.T) {
 	}
 	if m.Rows != 1030 || m.Cols != 256 || !slices.Equal(m.Data, ds.Base) {
 		t.Fatalf("feature folder holds %d x %d, not the data set's base rows", m.Rows, m.Cols)
+	}
+	if q, err := npy.ReadFile(qpath, nil); err != nil || q.Rows != 5 || !slices.Equal(q.Data, ds.Queries) {
+		t.Errorf("queries file: %v", err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(exp, "3_feature256"))
 	if len(entries) != 10 {
