@@ -327,7 +327,7 @@ func (b *bounded) first(ctx context.Context) error {
 	var answered int64
 	err := parallel.For(ctx, n, prunedBlock, func(lo, hi int) error {
 		m := hi - lo
-		if !set.Pays() {
+		if !setPays(set, k) {
 			b.redoMu.Lock()
 			for i := lo; i < hi; i++ {
 				b.redo = append(b.redo, int32(i))

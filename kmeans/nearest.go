@@ -40,8 +40,8 @@ import (
 // are found exactly, the keep-th distance bounding every other centre's.
 // The steps' Set is built once, on the basis of the first step's centres,
 // and takes in the centres each step moved or reassigned (pruned.Update).
-// When the bounds stop paying (data without such structure), the matrix
-// product is used from then on.
+// When the bounds stop paying (data without such structure: see
+// prunedShare), the matrix product is used from then on.
 //
 // Every bound carries margins for the rounding of the matrix product and
 // the norms it is expanded from, of the path lengths and of asm.L2Sqr
@@ -98,20 +98,23 @@ var prunedCentres = 1024
 // prunedBlock is the block of points of one pruned search.
 const prunedBlock = 64
 
-// prunedProbe is the number of points after which a Set is first judged
-// (pruned.Set.JudgeAfter): each costs a few exhaustive searches when the
-// bounds do not prune.
-const prunedProbe = 128
+// A Set pays while its points measure at most 1/prunedShare of the
+// centres on average (a point measures one at a time, where the matrix
+// product measures many; the bounds cost width multiply-adds a centre);
+// it is first judged after prunedProbe points.
+const (
+	prunedProbe = 128
+	prunedShare = 8
+)
 
-// newSet returns a pruned.Set of the centres judged after prunedProbe
-// points, or nil.
-func newSet(centres []float32, d int) *pruned.Set {
-	set := pruned.New(centres, d)
-	if set != nil {
-		set.JudgeAfter(prunedProbe)
-	}
-	return set
+// setPays reports whether set, of n centres, pays (see prunedShare).
+func setPays(set *pruned.Set, n int) bool {
+	q, rows := set.Measured()
+	return q < prunedProbe || rows*prunedShare <= q*int64(n)
 }
+
+// newSet returns a pruned.Set of the centres, or nil.
+func newSet(centres []float32, d int) *pruned.Set { return pruned.New(centres, d) }
 
 // drift says how far the centres moved since a snapshot.
 type drift struct {
@@ -329,7 +332,7 @@ func (s *nearest) assign(ctx context.Context, x, xnorms []float32, ids []int, st
 		if err != nil {
 			return 0, err
 		}
-		if ids == nil && set != nil && !set.Pays() {
+		if ids == nil && set != nil && !setPays(set, s.k) {
 			s.noSet = true // nor will the next centres' Set pay
 		}
 		return sum(dist), nil
@@ -417,7 +420,7 @@ func (s *nearest) stepSet(centres []float32) *pruned.Set {
 		s.set = nil
 	}
 	s.changed = s.changed[:0]
-	if s.set != nil && !s.set.Pays() {
+	if s.set != nil && !setPays(s.set, s.k) {
 		s.set = nil
 	}
 	if s.set == nil {
@@ -451,7 +454,7 @@ func (s *nearest) scanPoints(ctx context.Context, set *pruned.Set, x, xnorms, ce
 		if recs != nil {
 			r = recs[lo:hi]
 		}
-		if !set.Pays() {
+		if !setPays(set, s.k) {
 			s.scanBlock(x[lo*d:hi*d], xnorms[lo:hi], centres, labels[lo:hi], dist[lo:hi], r)
 			return nil
 		}

@@ -98,6 +98,10 @@ type Set struct {
 	scratch   sync.Pool
 	followed  atomic.Int64 // queries answered from a leader's scores, for tests
 
+	// answered and rowsMeasured count the queries answered and the rows
+	// they measured, over the Set's life (see Measured).
+	answered, rowsMeasured atomic.Int64
+
 	// gen counts the calls of Update; a scratch's leader is of the
 	// generation it was scored in.
 	gen atomic.Int64
@@ -475,11 +479,14 @@ func (s *Set) Pays() bool {
 // Len returns the number of rows.
 func (s *Set) Len() int { return s.n }
 
-// JudgeAfter sets how many queries Pays lets through before its first
-// judgement (payProbe, 512, by default): callers that must not lose much on
-// data without structure, where each of those queries measures every row,
-// judge sooner. Call it before the first search.
-func (s *Set) JudgeAfter(queries int) { s.probe.Store(int64(max(queries, 1))) }
+// Measured returns the number of queries the Set has answered and of the
+// rows they measured (asm.L2Sqr, one row at a time, or every row): callers
+// that weigh the search against an exhaustive product of their own judge by
+// the rows measured a query, which Pays does not see when many queries
+// measure most rows one at a time.
+func (s *Set) Measured() (queries, rows int64) {
+	return s.answered.Load(), s.rowsMeasured.Load()
+}
 
 // GroupLowerBounds writes into out, for each query (row-major, d floats;
 // finite), a lower bound of its exact L2 distance (not squared) to each of
@@ -634,6 +641,8 @@ type scratch struct {
 
 	gen int64 // the Set's generation the leader belongs to
 
+	measured int64 // rows measured in the tile under way
+
 	// Whether to answer in turn: tiles to answer from one product first,
 	// and how many the next tile where few queries follow will cost.
 	// Leaders and these carry over from one search to the next: any leader
@@ -701,6 +710,9 @@ func (s *Set) Search(ctx context.Context, queries []float32, k int, dist []float
 		}
 		// Counted once a tile: the counters are shared by every search.
 		s.queries.Add(int64(q1 - q0))
+		s.answered.Add(int64(q1 - q0))
+		s.rowsMeasured.Add(sc.measured)
+		sc.measured = 0
 		s.unpruned.Add(int64(unpruned))
 		if !inTurn {
 			continue
@@ -823,6 +835,7 @@ func (s *Set) follow(sc *scratch, q []float32, dist []float32, ids []int64, rowI
 	for _, j := range sc.lrows {
 		h.Push(asm.L2Sqr(q, s.rows[int(j)*d:(int(j)+1)*d]), rowID(rowIDs, int(j)))
 	}
+	sc.measured += int64(len(sc.lrows))
 	delta := math.Sqrt(float64(asm.L2Sqr(q, sc.lq))/(1-s.gamma)) * (1 + 4*u)
 	bound := h.Threshold()
 	thr := s.limitAt(s.reach(bound)+delta, sc.lan, sc.lh)
@@ -836,6 +849,7 @@ func (s *Set) follow(sc *scratch, q []float32, dist []float32, ids []int64, rowI
 			continue
 		}
 		h.Push(asm.L2Sqr(q, s.rows[int(j)*d:(int(j)+1)*d]), rowID(rowIDs, int(j)))
+		sc.measured++
 		if t := h.Threshold(); t < bound {
 			bound = t
 			thr = s.limitAt(s.reach(bound)+delta, sc.lan, sc.lh)
@@ -887,11 +901,13 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	h.Reset(dist, ids)
 	sc.lrows = sc.lrows[:0]
 	if math.IsNaN(sc.h[i]) || k*exhaustive > n {
+		sc.measured += int64(n)
 		s.all(h, q, w, rowIDs)
 		return false
 	}
 	measure := func(j int) {
 		h.Push(asm.L2Sqr(q, s.rows[j*d:(j+1)*d]), rowID(rowIDs, j))
+		sc.measured++
 		w[j] = measured
 		sc.lrows = append(sc.lrows, int32(j))
 	}
@@ -922,6 +938,7 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	sc.cand = cand
 	if len(cand)*exhaustive > n {
 		h.Reset(dist, ids)
+		sc.measured += int64(n)
 		s.all(h, q, w, rowIDs)
 		return false
 	}

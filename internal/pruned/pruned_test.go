@@ -824,26 +824,33 @@ func TestGroupLowerBounds(t *testing.T) {
 	})
 }
 
-// TestJudgeAfter: a Set told to judge after 100 queries says it does not pay
-// after 100 that measured every row, where by default it waits for 512.
-func TestJudgeAfter(t *testing.T) {
+// TestMeasured: on structured rows a query measures a few rows, on
+// isotropic ones (latent 0 here) most.
+func TestMeasured(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
-	rows, _ := clustered(rng, 300, 1, 64, 8, 0, 0.05)
-	huge := make([]float32, 100*64)
-	for i := range huge {
-		huge[i] = 1e17
-	}
-	dist, ids := make([]float32, 100), make([]int64, 100)
-	for _, judge := range []int{0, 100} {
-		s := New(rows, 64)
-		if judge > 0 {
-			s.JudgeAfter(judge)
+	for _, c := range []struct {
+		latent int
+		most   float64 // of the rows measured a query
+		least  float64
+	}{{8, 0.1, 0}, {0, 1.01, 0.5}} { // a query may measure a few rows before all of them
+		rows, queries := clustered(rng, 2000, 200, 128, max(c.latent, 1), 0, 0.01)
+		if c.latent == 0 {
+			for i := range rows {
+				rows[i] = float32(rng.NormFloat64())
+			}
+			for i := range queries {
+				queries[i] = float32(rng.NormFloat64())
+			}
 		}
-		if err := s.Search(context.Background(), huge, 1, dist, ids, nil); err != nil {
+		s := New(rows, 128)
+		dist, ids := make([]float32, 200), make([]int64, 200)
+		if err := s.Search(context.Background(), queries, 1, dist, ids, nil); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := s.Pays(), judge == 0; got != want {
-			t.Errorf("JudgeAfter(%d): Pays %v after 100 unpruned queries, want %v", judge, got, want)
+		q, r := s.Measured()
+		share := float64(r) / float64(q) / 2000
+		if q != 200 || share > c.most || share < c.least {
+			t.Errorf("latent %d: %d queries measured %d rows (%.3f of the rows a query), want %v to %v", c.latent, q, r, share, c.least, c.most)
 		}
 	}
 }
