@@ -349,10 +349,13 @@ func (s *nearest) assign(ctx context.Context, x, xnorms []float32, ids []int, st
 			s.drifts[sn] = s.sinceSnap(sn)
 		}
 	}
+	// The pruned search of the centres, up to date: its bounds also spare
+	// revisits measuring centres.
+	set := s.stepSet(centres)
 	err := parallel.For(ctx, n, nearPoints, func(lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			s.pending[i].ok = false
-			if s.snap[ids[i]] >= 0 && s.revisit(x[i*d:(i+1)*d], ids[i], centres, &labels[i], &dist[i], &s.pending[i]) {
+			if s.snap[ids[i]] >= 0 && s.revisit(x[i*d:(i+1)*d], ids[i], centres, set, &labels[i], &dist[i], &s.pending[i]) {
 				s.pending[i].ok = true
 			}
 		}
@@ -380,7 +383,7 @@ func (s *nearest) assign(ctx context.Context, x, xnorms []float32, ids []int, st
 			s.scanXN[j] = xnorms[i]
 		}
 		recs := make([]record, m)
-		err = s.scanPoints(ctx, s.stepSet(centres), s.scanX, s.scanXN, centres, s.scanL, s.scanD, recs)
+		err = s.scanPoints(ctx, set, s.scanX, s.scanXN, centres, s.scanL, s.scanD, recs)
 		for j, r := range recs {
 			s.pending[s.scanIdx[j]] = r
 		}
@@ -591,8 +594,12 @@ func siftDown(v []float64, c []int32, i int) {
 }
 
 // revisit tries to find point p's nearest centre from its memory; it
-// reports whether it did, and then fills label, dist and the record.
-func (s *nearest) revisit(x []float32, p int, centres []float32, label *int32, dist *float32, rec *record) bool {
+// reports whether it did, and then fills label, dist and the record. With
+// set (the centres' pruned search, up to date), a jumped or fast centre
+// whose projected bound (pruned.Set.Score, Limit) puts it beyond the best
+// measured, and beyond the bound the point keeps for centres not measured,
+// is not measured: 32 multiply-adds instead of d.
+func (s *nearest) revisit(x []float32, p int, centres []float32, set *pruned.Set, label *int32, dist *float32, rec *record) bool {
 	d := s.d
 	dr := s.drifts[s.snap[p]]
 	if dr.gone || len(dr.jumped) > s.k/2 {
@@ -635,8 +642,38 @@ func (s *nearest) revisit(x []float32, p int, centres []float32, label *int32, d
 	for _, c := range mem {
 		measure(c)
 	}
+	// far: a centre the projected bound shows to be farther than the best
+	// measured, and at least as far as the bound the point will remember
+	// for the centres it does not measure can be (lower less the slowest
+	// drift), so that skipping it leaves that bound as it would be;
+	// skipped is the least such bound.
+	var pt pruned.Point
+	projected := false
+	skipped := math.Inf(1)
+	floor := lower - dr.rest*(1+1e-12*marginScale)
+	var limit float32 // the score beyond which a centre is farther than reach
+	var reach float64 // max(floor, the distance that cannot beat bestD)
+	limitFor := float32(math.NaN())
+	far := func(c int32) bool {
+		if set == nil {
+			return false
+		}
+		if !projected {
+			set.Project(x, &pt)
+			projected = true
+		}
+		if bestD != limitFor {
+			reach = max(floor, math.Sqrt(s.skipAbove(bestD))*(1+1e-12))
+			limit, limitFor = set.Limit(&pt, reach), bestD
+		}
+		if set.Score(&pt, int(c)) > limit {
+			skipped = min(skipped, reach)
+			return true
+		}
+		return false
+	}
 	for _, c := range dr.jumped {
-		if !slices.Contains(mem, c) {
+		if !slices.Contains(mem, c) && !far(c) {
 			measure(c)
 		}
 	}
@@ -656,7 +693,7 @@ func (s *nearest) revisit(x []float32, p int, centres []float32, label *int32, d
 		if j == len(dr.fast) || measured > s.k/4 {
 			return false
 		}
-		if c := dr.fast[j]; !slices.Contains(mem, c) {
+		if c := dr.fast[j]; !slices.Contains(mem, c) && !far(c) {
 			measure(c)
 		}
 	}
@@ -667,7 +704,7 @@ func (s *nearest) revisit(x []float32, p int, centres []float32, label *int32, d
 	for j := nt; j < keep; j++ {
 		rec.ids[j] = topC[0] // fewer than keep distinct: repeat the nearest
 	}
-	lower = lb
+	lower = min(lb, skipped)
 	if !math.IsInf(float64(rest), 1) {
 		lower = min(lower, s.lowerOf(rest))
 	}

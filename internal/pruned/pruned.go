@@ -536,6 +536,46 @@ func (s *Set) GroupLowerBounds(queries []float32, starts []int, skip []int64, ou
 	}
 }
 
+// Point is a query projected on a Set's basis, for bounds to single rows
+// (Score and Limit).
+type Point struct {
+	row   [width]float32 // the left side of the bound's product
+	an, h float64        // its projected squared norm and error term
+	ok    bool           // false: too large for the bound's arithmetic
+}
+
+// Project fills pt with the projected point of the query q (d floats,
+// finite): m·d multiply-adds.
+func (s *Set) Project(q []float32, pt *Point) {
+	sc := s.getScratch()
+	defer s.scratch.Put(sc)
+	d, m := s.d, s.m
+	s.centreInto(sc.qc[:d], q)
+	pq := sc.pq[:width]
+	s.points(pq, sc.h[:1], sc.qc[:d], sc.p[:m], sc.rec[:d], sc.aq[:1], true, sc.pg[:m], sc.redo)
+	asm.SqNorms(sc.an[:1], pq, width)
+	boundRow(pq, m)
+	copy(pt.row[:], pq)
+	pt.an, pt.h = float64(sc.an[0]), sc.h[0]
+	pt.ok = !math.IsNaN(pt.h)
+}
+
+// Score returns row j's bound score for pt's query, width multiply-adds: a
+// row whose score exceeds Limit(pt, D) is farther than D.
+func (s *Set) Score(pt *Point, j int) float32 {
+	return asm.Dot(pt.row[:], s.proj[j*width:(j+1)*width])
+}
+
+// Limit returns the largest score (Score) a row at an exact L2 distance of
+// at most dist from pt's query can have, whatever the rounding (+Inf for a
+// query too large for the bound's arithmetic).
+func (s *Set) Limit(pt *Point, dist float64) float32 {
+	if !pt.ok {
+		return float32(math.Inf(1))
+	}
+	return s.limitAt(dist, pt.an, pt.h)
+}
+
 // lowerOfScore inverts limitAt: a row at exact distance D has a score w of
 // at most (R²(1+8u) + scale·(an+2amax) - an) plus 4u of its size, with R =
 // sqrt(1+τ)·D + hq + hmax; so a score w gives D at least the value

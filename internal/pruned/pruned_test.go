@@ -816,6 +816,35 @@ func TestGroupLowerBounds(t *testing.T) {
 					}
 				}
 			}
+			// One query and one row at a time, as Project, Score and
+			// Limit give them: no row scores above the limit of its
+			// own distance, and most rows score above the limit of
+			// their batch bound less a little (the bound is tight).
+			var pt Point
+			above, tried := 0, 0
+			for i := 0; i < nq; i += 7 {
+				q := queries[i*d : (i+1)*d]
+				s.Project(q, &pt)
+				for j := 0; j < n; j += 3 {
+					var e float64
+					for t, v := range rows[j*d : (j+1)*d] {
+						x := float64(q[t]) - float64(v)
+						e += x * x
+					}
+					if sc, lim := s.Score(&pt, j), s.Limit(&pt, math.Sqrt(e)); sc > lim {
+						t.Fatalf("%s: query %d row %d alone: score %v above the limit %v of its distance %v", c.name, i, j, sc, lim, math.Sqrt(e))
+					}
+					if b := float64(lb[i*n+j]); b > 0 {
+						tried++
+						if s.Score(&pt, j) > s.Limit(&pt, b*0.999) {
+							above++
+						}
+					}
+				}
+			}
+			if tried > 0 && above*2 < tried {
+				t.Errorf("%s: %d of %d rows score above the limit of 0.999 of their bound", c.name, above, tried)
+			}
 			t.Logf("%s: bounds %.4f of the distances", c.name, sumLB/sumD)
 			if (c.name == "rvc768" || c.name == "offcentre") && sumLB < 0.9*sumD {
 				t.Errorf("%s: bounds only %.3f of the distances", c.name, sumLB/sumD)
