@@ -528,9 +528,9 @@ func (s *Set) GroupLowerBounds(queries []float32, starts []int, skip []int64, ou
 			if j := skip[q0+i]; j >= 0 {
 				row[j] = float32(math.Inf(1))
 			}
-			an, hq := float64(sc.an[i]), sc.h[i]
+			b := s.scoreBound(float64(sc.an[i]), sc.h[i])
 			for g := range dst {
-				dst[g] = s.lowerOfScore(asm.Min(row[starts[g]:starts[g+1]]), an, hq)
+				dst[g] = b.lower(asm.Min(row[starts[g]:starts[g+1]]))
 			}
 		}
 	}
@@ -576,27 +576,42 @@ func (s *Set) Limit(pt *Point, dist float64) float32 {
 	return s.limitAt(dist, pt.an, pt.h)
 }
 
-// lowerOfScore inverts limitAt: a row at exact distance D has a score w of
-// at most (R²(1+8u) + scale·(an+2amax) - an) plus 4u of its size, with R =
-// sqrt(1+τ)·D + hq + hmax; so a score w gives D at least the value
-// returned (rounded down to float32; +Inf for +Inf).
-func (s *Set) lowerOfScore(v float32, an, hq float64) float32 {
+// scoreBound inverts limitAt for one query (projected squared norm an,
+// error term hq): a row at exact distance D has a score w of at most
+// (R²(1+8u) + scale·(an+2amax) - an) plus 4u of its size, with R =
+// sqrt(1+τ)·D + hq + hmax; so a score w gives D at least lower(w). It holds
+// the terms that depend on the query only.
+type scoreBound struct {
+	base, hs, scale float64
+}
+
+func (s *Set) scoreBound(an, hq float64) scoreBound {
+	e := s.scale * (an + 2*s.amax)
+	return scoreBound{
+		base:  an - e - 8*u*(an+e),
+		hs:    hq + s.hmax,
+		scale: (1 - 1e-9) / math.Sqrt(1+s.tau),
+	}
+}
+
+// lower returns the least exact distance a row of score v can be at,
+// rounded down to float32 (+Inf for +Inf).
+func (b scoreBound) lower(v float32) float32 {
 	if math.IsInf(float64(v), 1) {
 		return v
 	}
-	e := s.scale * (an + 2*s.amax)
 	wv := float64(v)
-	r2 := (wv + an - e - 8*u*(math.Abs(wv)+an+e)) / (1 + 8*u)
+	r2 := (wv - 8*u*math.Abs(wv) + b.base) / (1 + 8*u)
 	if !(r2 > 0) {
 		return 0
 	}
-	lb := (math.Sqrt(r2)*(1-1e-12) - hq - s.hmax) / math.Sqrt(1+s.tau) * (1 - 1e-9)
-	if lb <= 0 {
+	lb := (math.Sqrt(r2)*(1-1e-12) - b.hs) * b.scale
+	if !(lb > 0) {
 		return 0
 	}
 	f := float32(lb)
 	if float64(f) > lb {
-		f = math.Nextafter32(f, 0)
+		f = math.Float32frombits(math.Float32bits(f) - 1) // the next float32 down
 	}
 	return f
 }
