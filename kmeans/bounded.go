@@ -9,6 +9,7 @@ import (
 
 	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/parallel"
+	"github.com/kume-ann/kume/internal/pruned"
 )
 
 // bounded assigns points to their nearest centroid (L2) over the iterations
@@ -23,6 +24,13 @@ import (
 // would search many groups (early, while the centroids move a lot) is
 // searched against every centroid instead, with other such points, on the
 // tiled kernel.
+//
+// The first assignment, with many centroids (prunedCentres or more), is a
+// pruned search (pruned.Set) when the centroids have low-dimensional
+// structure: each point's nearest centroid is found exactly, and its group
+// bounds come from the projected lower bounds (pruned.Set.GroupLowerBounds), in
+// width multiply-adds a centroid instead of d; points left once the
+// search stops paying are searched against every centroid as without it.
 //
 // The labels are those an exhaustive search finds, up to the rounding of
 // float32 distances: the bounds carry margins larger than that rounding, so
@@ -48,9 +56,10 @@ type bounded struct {
 	pool    sync.Pool // *boundedScratch
 	started bool
 	// searched counts points searched against every centroid, scanned the
-	// centroids compared in group scans; both for tests.
-	searched, scanned int64
-	countMu           sync.Mutex
+	// centroids compared in group scans, prunedFirst the points of the
+	// first assignment the pruned search answered; all for tests.
+	searched, scanned, prunedFirst int64
+	countMu                        sync.Mutex
 }
 
 type boundedScratch struct {
@@ -156,8 +165,8 @@ func (b *bounded) assign(ctx context.Context, centroids []float32) (float64, err
 		b.started = true
 		copy(b.prev, b.pc)
 		b.redo = b.redo[:0]
-		for i := 0; i < n; i++ {
-			b.redo = append(b.redo, int32(i))
+		if err := b.first(ctx); err != nil {
+			return 0, err
 		}
 		if err := b.search(ctx, cnorms, cmax); err != nil {
 			return 0, err
@@ -297,6 +306,60 @@ func (b *bounded) assign(ctx context.Context, centroids []float32) (float64, err
 		return 0, err
 	}
 	return b.objective(), nil
+}
+
+// first makes the first assignment of the points by a pruned search of the
+// centroids, while it pays, and leaves the other points in b.redo for the
+// exhaustive search.
+func (b *bounded) first(ctx context.Context) error {
+	a := b.a
+	n, d, k, t := len(a.labels), a.d, a.k, b.t
+	var set *pruned.Set
+	if k >= prunedCentres && t > 1 {
+		set = newSet(b.pc, d)
+	}
+	if set == nil {
+		for i := 0; i < n; i++ {
+			b.redo = append(b.redo, int32(i))
+		}
+		return nil
+	}
+	var answered int64
+	err := parallel.For(ctx, n, prunedBlock, func(lo, hi int) error {
+		m := hi - lo
+		if !setPays(set, k) {
+			b.redoMu.Lock()
+			for i := lo; i < hi; i++ {
+				b.redo = append(b.redo, int32(i))
+			}
+			b.redoMu.Unlock()
+			return nil
+		}
+		xs := a.x[lo*d : hi*d]
+		dist := make([]float32, m)
+		ids := make([]int64, m)
+		if err := set.Search(ctx, xs, 1, dist, ids, nil); err != nil {
+			return err
+		}
+		// Group bounds leave the point's own centroid out.
+		set.GroupLowerBounds(xs, b.gstart, ids, b.lb[lo*t:hi*t])
+		for r := 0; r < m; r++ {
+			i := lo + r
+			own := int(ids[r])
+			d2 := float64(dist[r])
+			a.labels[i] = b.order[own]
+			a.best[i] = dist[r] - a.xnorms[i]
+			b.upper[i] = math.Sqrt(d2 * (1 + directMargin))
+		}
+		b.countMu.Lock()
+		answered += int64(m)
+		b.countMu.Unlock()
+		return nil
+	})
+	b.prunedFirst += answered
+	// The chunks appended in no fixed order.
+	sortInt32(b.redo)
+	return err
 }
 
 // sortByLabel returns the point numbers ordered by their centroid's

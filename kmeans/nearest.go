@@ -8,6 +8,7 @@ import (
 
 	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/parallel"
+	"github.com/kume-ann/kume/internal/pruned"
 )
 
 // nearest finds, for every point of a batch, its nearest centre exactly:
@@ -31,6 +32,16 @@ import (
 // inequality. When that is farther than the best measured, the point is
 // done with a few hundred distances instead of k (revisit); otherwise it
 // is scanned.
+//
+// With many centres (prunedCentres or more), a point scanned is searched
+// against a pruned.Set of the centres instead of by the matrix product
+// when the centres have low-dimensional structure (as speech features do):
+// its projected bounds leave a few centres to measure, and the keep nearest
+// are found exactly, the keep-th distance bounding every other centre's.
+// The steps' Set is built once, on the basis of the first step's centres,
+// and takes in the centres each step moved or reassigned (pruned.Update).
+// When the bounds stop paying (data without such structure: see
+// prunedShare), the matrix product is used from then on.
 //
 // Every bound carries margins for the rounding of the matrix product and
 // the norms it is expanded from, of the path lengths and of asm.L2Sqr
@@ -67,7 +78,43 @@ type nearest struct {
 	// revisited and scanned count the points of the last assign.
 	revisited, scanned int
 	spare              []*drift
+
+	// The pruned search of the steps' centres (nil: none yet, or not
+	// used), the centres it is over and those changed since its last
+	// Update; noSet is set once pruning has not paid.
+	set     *pruned.Set
+	setRows []float32
+	changed []int32
+	noSet   bool
+	// prunedScans counts the points the pruned search answered, for tests.
+	prunedScans int64
+	countMu     sync.Mutex
 }
+
+// prunedCentres is the fewest centres searched with a pruned.Set; below it
+// the matrix product is about as fast (a variable: tests lower it).
+var prunedCentres = 1024
+
+// prunedBlock is the block of points of one pruned search.
+const prunedBlock = 64
+
+// A Set pays while its points measure at most 1/prunedShare of the
+// centres on average (a point measures one at a time, where the matrix
+// product measures many; the bounds cost width multiply-adds a centre);
+// it is first judged after prunedProbe points.
+const (
+	prunedProbe = 128
+	prunedShare = 8
+)
+
+// setPays reports whether set, of n centres, pays (see prunedShare).
+func setPays(set *pruned.Set, n int) bool {
+	q, rows := set.Measured()
+	return q < prunedProbe || rows*prunedShare <= q*int64(n)
+}
+
+// newSet returns a pruned.Set of the centres, or nil.
+func newSet(centres []float32, d int) *pruned.Set { return pruned.New(centres, d) }
 
 // drift says how far the centres moved since a snapshot.
 type drift struct {
@@ -171,6 +218,9 @@ func (s *nearest) startStep(t int) {
 // moved records that centre c moved by the squared distance sq, computed
 // in float64 from the float32 rows (a step's update).
 func (s *nearest) moved(c int, sq float64) {
+	if s.set != nil {
+		s.changed = append(s.changed, int32(c))
+	}
 	if s.path == nil {
 		return
 	}
@@ -182,6 +232,9 @@ func (s *nearest) moved(c int, sq float64) {
 // jumped records that centre c was moved onto another point after step t
 // (a reassignment): its path no longer bounds its drift.
 func (s *nearest) jumped(c, t int) {
+	if s.set != nil {
+		s.changed = append(s.changed, int32(c))
+	}
 	if s.path == nil {
 		return
 	}
@@ -263,13 +316,24 @@ func (s *nearest) assign(ctx context.Context, x, xnorms []float32, ids []int, st
 		return sum(dist), nil
 	}
 	if s.snap == nil || ids == nil {
-		err := parallel.For(ctx, n, pointBlock, func(lo, hi int) error {
-			s.scanBlock(x[lo*d:hi*d], xnorms[lo:hi], centres, labels[lo:hi], dist[lo:hi], nil)
-			return nil
-		})
+		var set *pruned.Set
+		switch {
+		case ids != nil: // a step, without the points' memory
+			set = s.stepSet(centres)
+		case s.k >= prunedCentres && !s.noSet:
+			// Centres of their own (an initialisation's): a Set of
+			// its own, used while it pays.
+			if set = newSet(centres, d); set == nil {
+				s.noSet = true
+			}
+		}
+		err := s.scanPoints(ctx, set, x, xnorms, centres, labels, dist, nil)
 		s.revisited, s.scanned = 0, n
 		if err != nil {
 			return 0, err
+		}
+		if ids == nil && set != nil && !setPays(set, s.k) {
+			s.noSet = true // nor will the next centres' Set pay
 		}
 		return sum(dist), nil
 	}
@@ -285,10 +349,13 @@ func (s *nearest) assign(ctx context.Context, x, xnorms []float32, ids []int, st
 			s.drifts[sn] = s.sinceSnap(sn)
 		}
 	}
+	// The pruned search of the centres, up to date: its bounds also spare
+	// revisits measuring centres.
+	set := s.stepSet(centres)
 	err := parallel.For(ctx, n, nearPoints, func(lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			s.pending[i].ok = false
-			if s.snap[ids[i]] >= 0 && s.revisit(x[i*d:(i+1)*d], ids[i], centres, &labels[i], &dist[i], &s.pending[i]) {
+			if s.snap[ids[i]] >= 0 && s.revisit(x[i*d:(i+1)*d], ids[i], centres, set, &labels[i], &dist[i], &s.pending[i]) {
 				s.pending[i].ok = true
 			}
 		}
@@ -315,14 +382,11 @@ func (s *nearest) assign(ctx context.Context, x, xnorms []float32, ids []int, st
 			copy(s.scanX[j*d:(j+1)*d], x[i*d:(i+1)*d])
 			s.scanXN[j] = xnorms[i]
 		}
-		err = parallel.For(ctx, m, pointBlock, func(lo, hi int) error {
-			recs := make([]record, hi-lo)
-			s.scanBlock(s.scanX[lo*d:hi*d], s.scanXN[lo:hi], centres, s.scanL[lo:hi], s.scanD[lo:hi], recs)
-			for j, r := range recs {
-				s.pending[s.scanIdx[lo+j]] = r
-			}
-			return nil
-		})
+		recs := make([]record, m)
+		err = s.scanPoints(ctx, set, s.scanX, s.scanXN, centres, s.scanL, s.scanD, recs)
+		for j, r := range recs {
+			s.pending[s.scanIdx[j]] = r
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -342,6 +406,92 @@ func (s *nearest) assign(ctx context.Context, x, xnorms []float32, ids []int, st
 		s.snap[p] = r.snap
 	}
 	return sum(dist), nil
+}
+
+// stepSet returns the pruned search of the steps' centres, up to date, or
+// nil when they are searched by the matrix product.
+func (s *nearest) stepSet(centres []float32) *pruned.Set {
+	if s.noSet || s.k < prunedCentres {
+		return nil
+	}
+	if s.set != nil && &s.setRows[0] != &centres[0] {
+		s.set = nil // other centres
+	}
+	if s.set == nil {
+		s.set, s.setRows, s.changed = newSet(centres, s.d), centres, s.changed[:0]
+	} else if !s.set.Update(s.changed) {
+		s.set = nil
+	}
+	s.changed = s.changed[:0]
+	if s.set != nil && !setPays(s.set, s.k) {
+		s.set = nil
+	}
+	if s.set == nil {
+		s.noSet = true
+	}
+	return s.set
+}
+
+// scanPoints finds the nearest centres of the points x (norms xnorms) into
+// labels and dist, and fills recs when not nil: by set's pruned search
+// while it pays, by the matrix product (scanBlock) otherwise.
+func (s *nearest) scanPoints(ctx context.Context, set *pruned.Set, x, xnorms, centres []float32, labels []int32, dist []float32, recs []record) error {
+	d, n := s.d, len(labels)
+	if set == nil {
+		return parallel.For(ctx, n, pointBlock, func(lo, hi int) error {
+			var r []record
+			if recs != nil {
+				r = recs[lo:hi]
+			}
+			s.scanBlock(x[lo*d:hi*d], xnorms[lo:hi], centres, labels[lo:hi], dist[lo:hi], r)
+			return nil
+		})
+	}
+	kk := 1
+	if recs != nil {
+		kk = keep
+	}
+	var answered int64
+	err := parallel.For(ctx, n, prunedBlock, func(lo, hi int) error {
+		var r []record
+		if recs != nil {
+			r = recs[lo:hi]
+		}
+		if !setPays(set, s.k) {
+			s.scanBlock(x[lo*d:hi*d], xnorms[lo:hi], centres, labels[lo:hi], dist[lo:hi], r)
+			return nil
+		}
+		m := hi - lo
+		var kd [prunedBlock * keep]float32
+		var ki [prunedBlock * keep]int64
+		kdist, kids := kd[:m*kk], ki[:m*kk]
+		if err := set.Search(ctx, x[lo*d:hi*d], kk, kdist, kids, nil); err != nil {
+			return err
+		}
+		for i := 0; i < m; i++ {
+			labels[lo+i], dist[lo+i] = int32(kids[i*kk]), kdist[i*kk]
+			if r == nil {
+				continue
+			}
+			// The keep nearest, exactly; every other centre measures at
+			// least the keep-th.
+			rec := &r[i]
+			if !(xnorms[lo+i] <= maxSqNormNearest) {
+				rec.ok = false // as scanBlock: too large to remember
+				continue
+			}
+			for j := range rec.ids {
+				rec.ids[j] = int32(kids[i*kk+j])
+			}
+			rec.ok, rec.lower, rec.snap = true, s.lowerOf(kdist[i*kk+kk-1]), s.lastSnap
+		}
+		s.countMu.Lock()
+		answered += int64(m)
+		s.countMu.Unlock()
+		return nil
+	})
+	s.prunedScans += answered
+	return err
 }
 
 func sum(v []float32) float64 {
@@ -444,8 +594,12 @@ func siftDown(v []float64, c []int32, i int) {
 }
 
 // revisit tries to find point p's nearest centre from its memory; it
-// reports whether it did, and then fills label, dist and the record.
-func (s *nearest) revisit(x []float32, p int, centres []float32, label *int32, dist *float32, rec *record) bool {
+// reports whether it did, and then fills label, dist and the record. With
+// set (the centres' pruned search, up to date), a jumped or fast centre
+// whose projected bound (pruned.Set.Score, Limit) puts it beyond the best
+// measured, and beyond the bound the point keeps for centres not measured,
+// is not measured: 32 multiply-adds instead of d.
+func (s *nearest) revisit(x []float32, p int, centres []float32, set *pruned.Set, label *int32, dist *float32, rec *record) bool {
 	d := s.d
 	dr := s.drifts[s.snap[p]]
 	if dr.gone || len(dr.jumped) > s.k/2 {
@@ -488,8 +642,38 @@ func (s *nearest) revisit(x []float32, p int, centres []float32, label *int32, d
 	for _, c := range mem {
 		measure(c)
 	}
+	// far: a centre the projected bound shows to be farther than the best
+	// measured, and at least as far as the bound the point will remember
+	// for the centres it does not measure can be (lower less the slowest
+	// drift), so that skipping it leaves that bound as it would be;
+	// skipped is the least such bound.
+	var pt pruned.Point
+	projected := false
+	skipped := math.Inf(1)
+	floor := lower - dr.rest*(1+1e-12*marginScale)
+	var limit float32 // the score beyond which a centre is farther than reach
+	var reach float64 // max(floor, the distance that cannot beat bestD)
+	limitFor := float32(math.NaN())
+	far := func(c int32) bool {
+		if set == nil {
+			return false
+		}
+		if !projected {
+			set.Project(x, &pt)
+			projected = true
+		}
+		if bestD != limitFor {
+			reach = max(floor, math.Sqrt(s.skipAbove(bestD))*(1+1e-12))
+			limit, limitFor = set.Limit(&pt, reach), bestD
+		}
+		if set.Score(&pt, int(c)) > limit {
+			skipped = min(skipped, reach)
+			return true
+		}
+		return false
+	}
 	for _, c := range dr.jumped {
-		if !slices.Contains(mem, c) {
+		if !slices.Contains(mem, c) && !far(c) {
 			measure(c)
 		}
 	}
@@ -509,7 +693,7 @@ func (s *nearest) revisit(x []float32, p int, centres []float32, label *int32, d
 		if j == len(dr.fast) || measured > s.k/4 {
 			return false
 		}
-		if c := dr.fast[j]; !slices.Contains(mem, c) {
+		if c := dr.fast[j]; !slices.Contains(mem, c) && !far(c) {
 			measure(c)
 		}
 	}
@@ -520,7 +704,7 @@ func (s *nearest) revisit(x []float32, p int, centres []float32, label *int32, d
 	for j := nt; j < keep; j++ {
 		rec.ids[j] = topC[0] // fewer than keep distinct: repeat the nearest
 	}
-	lower = lb
+	lower = min(lb, skipped)
 	if !math.IsInf(float64(rest), 1) {
 		lower = min(lower, s.lowerOf(rest))
 	}

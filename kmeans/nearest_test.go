@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/kume-ann/kume/asm"
@@ -114,6 +115,14 @@ func nearestCases() []nearestCase {
 // exhaustive scan and returns the points assigned differently, the points
 // and those answered from memory.
 func checkNearest(t *testing.T, c nearestCase, seed uint64) (wrong, total, revisited int) {
+	wrong, total, revisited, _ = checkNearestPruned(t, c, seed)
+	return wrong, total, revisited
+}
+
+// checkNearestPruned is checkNearest that also checks a first assignment
+// without the memory (as of an initialisation) and returns how many points
+// the pruned search answered.
+func checkNearestPruned(t *testing.T, c nearestCase, seed uint64) (wrong, total, revisited int, prunedScans int64) {
 	rng := rand.New(rand.NewPCG(seed, 11))
 	centres := c.centres(rng)
 	d, k := c.d, len(centres)/c.d
@@ -136,10 +145,21 @@ func checkNearest(t *testing.T, c nearestCase, seed uint64) (wrong, total, revis
 		gather(pool, d, ids, x)
 		asm.SqNorms(xn, x, d)
 		s.startStep(step)
+		wl, wd := bruteNearest(x, centres, d)
+		if step == 0 {
+			if _, err := s.assign(context.Background(), x, xn, nil, 0, centres, labels, dist); err != nil {
+				t.Fatal(err)
+			}
+			for i := range labels {
+				if labels[i] != wl[i] || math.Float32bits(dist[i]) != math.Float32bits(wd[i]) {
+					wrong++
+				}
+			}
+			total += b
+		}
 		if _, err := s.assign(context.Background(), x, xn, ids, step, centres, labels, dist); err != nil {
 			t.Fatal(err)
 		}
-		wl, wd := bruteNearest(x, centres, d)
 		for i := range labels {
 			if labels[i] != wl[i] || math.Float32bits(dist[i]) != math.Float32bits(wd[i]) {
 				wrong++
@@ -168,7 +188,97 @@ func checkNearest(t *testing.T, c nearestCase, seed uint64) (wrong, total, revis
 			}
 		}
 	}
-	return wrong, total, revisited
+	return wrong, total, revisited, s.prunedScans
+}
+
+// lowRank returns k centres of d floats on a latent-dimensional subspace
+// with a decaying spectrum, off-centre by offset, with a little noise.
+func lowRank(d, k, latent int, offset, noise float64) func(*rand.Rand) []float32 {
+	return func(rng *rand.Rand) []float32 {
+		w := make([]float64, d*latent)
+		for i := range w {
+			w[i] = rng.NormFloat64() / math.Sqrt(1+float64(i%latent)/2)
+		}
+		c := make([]float32, k*d)
+		z := make([]float64, latent)
+		for i := 0; i < k; i++ {
+			for j := range z {
+				z[j] = rng.NormFloat64()
+			}
+			for r := 0; r < d; r++ {
+				v := offset + noise*rng.NormFloat64()
+				for j, zj := range z {
+					v += w[r*latent+j] * zj
+				}
+				c[i*d+r] = float32(v)
+			}
+		}
+		return c
+	}
+}
+
+// TestNearestPrunedMatchesExhaustive runs the steps with the pruned search
+// of the centres (down to 128 of them here) on structured centres, off-centre,
+// with duplicate centres, points on centres and points halfway between two
+// (near-ties), and on centres without structure, where it must give way to
+// the matrix product; every assignment must be the exhaustive scan's.
+func TestNearestPrunedMatchesExhaustive(t *testing.T) {
+	defer func(v int) { prunedCentres = v }(prunedCentres)
+	prunedCentres = 128
+	const d = 96
+	ties := func(rng *rand.Rand, c []float32) []float32 {
+		k := len(c) / d
+		x := nearCopies(rng, c, d, 700, 0.01)
+		for i := 0; i < 700; i++ {
+			a, b := rng.IntN(k), rng.IntN(k)
+			switch i % 3 {
+			case 0: // halfway between two centres
+				for j := 0; j < d; j++ {
+					x[i*d+j] = (c[a*d+j] + c[b*d+j]) / 2
+				}
+			case 1: // on a centre
+				copy(x[i*d:(i+1)*d], c[a*d:(a+1)*d])
+			}
+		}
+		return x
+	}
+	dupes := func(rng *rand.Rand) []float32 {
+		c := lowRank(d, 800, 6, 40, 0.01)(rng)
+		for i := 0; i < 200; i++ { // a quarter are copies of others
+			a, b := rng.IntN(800), rng.IntN(800)
+			copy(c[a*d:(a+1)*d], c[b*d:(b+1)*d])
+		}
+		return c
+	}
+	cases := []nearestCase{
+		{name: "lowrank", d: d, k: 1000, centres: lowRank(d, 1000, 8, 0, 0.02), points: ties},
+		{name: "lowrank-offset", d: d, k: 1000, centres: lowRank(d, 1000, 8, 2000, 0.001), points: ties},
+		{name: "lowrank-duplicates", d: d, k: 800, centres: dupes, points: ties},
+		{name: "isotropic", d: d, k: 600, centres: func(rng *rand.Rand) []float32 { return gauss(rng, 600*d, 1, 3) },
+			points: func(rng *rand.Rand, _ []float32) []float32 { return gauss(rng, 700*d, 1, 3) }},
+	}
+	if testing.Short() { // emulated arm64, race: the adversarial structured cases
+		cases = []nearestCase{cases[2], cases[3]}
+	} else {
+		for _, c := range nearestCases() {
+			if c.d >= 64 {
+				cases = append(cases, c)
+			}
+		}
+	}
+	for _, c := range cases {
+		wrong, total, revisited, answered := checkNearestPruned(t, c, 1)
+		if wrong != 0 {
+			t.Errorf("%s: %d of %d points assigned unlike the exhaustive scan", c.name, wrong, total)
+		}
+		t.Logf("%s: %d of %d points answered from memory, %d by the pruned search", c.name, revisited, total, answered)
+		if strings.HasPrefix(c.name, "lowrank") && answered < int64(total-revisited)/2 {
+			t.Errorf("%s: the pruned search answered %d of %d points scanned", c.name, answered, total-revisited)
+		}
+		if c.name == "isotropic" && answered > 1024 {
+			t.Errorf("%s: the pruned search answered %d points where it does not pay", c.name, answered)
+		}
+	}
 }
 
 func TestNearestMatchesExhaustive(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ var rvcCommands = []command{
 	{"train-index", "build a voice's feature index as RVC's train_index does (writes RVC's two files)", runRVCTrainIndex},
 	{"blend", "blend feature frames with their nearest indexed frames (RVC's retrieval)", runRVCBlend},
 	{"info", "describe an RVC experiment folder: feature files and indexes", runRVCInfo},
+	{"features", "write a data set's base vectors as an RVC feature folder (for timing train-index)", runRVCFeatures},
 }
 
 func runRVC(ctx context.Context, e *env, args []string) error {
@@ -34,7 +36,7 @@ func runRVC(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 		}
 		if len(args) == 0 {
-			return usageError("want a command: train-index, blend or info")
+			return usageError("want a command: train-index, blend, info or features")
 		}
 		return nil
 	}
@@ -43,7 +45,7 @@ func runRVC(ctx context.Context, e *env, args []string) error {
 			return c.run(ctx, e, args[1:])
 		}
 	}
-	return usageError("unknown rvc command %q (want train-index, blend or info)", args[0])
+	return usageError("unknown rvc command %q (want train-index, blend, info or features)", args[0])
 }
 
 // stageReporter returns a progress function: the terminal's bar when there
@@ -78,13 +80,14 @@ func stageReporter(e *env, every time.Duration) func(stage string, done, total i
 }
 
 func runRVCTrainIndex(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "rvc train-index", "[-layout rvc|applio] [-version v1|v2] [-name NAME] [-seed S] [-total-fea] [-threads N] EXPDIR")
+	fs := newFlags(e, "rvc train-index", "[-layout rvc|applio] [-version v1|v2] [-name NAME] [-seed S] [-total-fea] [-threads N] [-cpuprofile FILE] EXPDIR")
 	layout := fs.String("layout", "", "folder layout: rvc (3_feature256 or 3_feature768; writes trained_… and added_….index) or applio (extracted; writes NAME.index); default: the feature folder present")
 	version := fs.String("version", "", "RVC model version: v1 (3_feature256, 256-d) or v2 (3_feature768, 768-d); default: the feature folder present (applio: the features' width)")
 	name := fs.String("name", "", "experiment (Applio: model) name in the file names (default: EXPDIR's base name)")
 	seed := fs.Uint64("seed", rvc.DefaultSeed, "seed of the shuffle, the k-means reduction and the coarse k-means (RVC's shuffle is unseeded)")
 	totalFea := fs.Bool("total-fea", false, "also write total_fea.npy, the rows the index is trained on (RVC's older flow)")
 	threads := fs.Int("threads", 0, "cores to use (default: all)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the training to this file (for go tool pprof)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -105,6 +108,17 @@ func runRVCTrainIndex(ctx context.Context, e *env, args []string) error {
 	}
 	if *threads > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*threads))
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	res, err := rvc.TrainIndex(ctx, fs.Arg(0), &rvc.TrainOptions{
@@ -256,6 +270,67 @@ func runRVCInfo(ctx context.Context, e *env, args []string) error {
 	}
 	if len(info.Indexes) == 0 {
 		fmt.Fprintln(w, "indexes   none")
+	}
+	return nil
+}
+
+// runRVCFeatures writes the base vectors of a data set (as for kume bench
+// -data; generated "synth256"/"synth768" sets are shaped like HuBERT
+// frames) into EXPDIR/3_feature256 or EXPDIR/3_feature768, as files of
+// equal rows (the last one shorter) named as RVC names them, i_j.npy.
+func runRVCFeatures(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "rvc features", "-data SPEC [-files N] [-queries FILE] EXPDIR")
+	data := fs.String("data", "", "data set (as for kume bench -data), 256-d (v1) or 768-d (v2), e.g. synth768:n=50000")
+	files := fs.Int("files", 100, "number of .npy files to split the rows into")
+	queries := fs.String("queries", "", "also write the data set's queries to this .npy file (for rvc/testdata/recall.py)")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if *data == "" {
+		return usageError("-data SPEC is required")
+	}
+	if fs.NArg() != 1 {
+		return usageError("want one experiment folder; got %d arguments", fs.NArg())
+	}
+	if *files < 1 {
+		return usageError("-files %d: want at least 1", *files)
+	}
+	ds, err := bench.Load(ctx, *data, bench.Options{Progress: e.progress.report})
+	if err != nil {
+		return err
+	}
+	version := ""
+	for _, v := range []string{"v1", "v2"} {
+		if _, dim, _ := rvc.FeatureFolder(v); dim == ds.D {
+			version = v
+		}
+	}
+	if version == "" {
+		return fmt.Errorf("%s: %d-d vectors; RVC's features are 256-d (v1) or 768-d (v2)", ds.Name, ds.D)
+	}
+	folder, _, _ := rvc.FeatureFolder(version)
+	dir := filepath.Join(fs.Arg(0), folder)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	n := ds.N()
+	per := (n + *files - 1) / *files
+	written := 0
+	for i, lo := 0, 0; lo < n; i, lo = i+1, lo+per {
+		hi := min(lo+per, n)
+		path := filepath.Join(dir, fmt.Sprintf("%d_%d.npy", i/10, i%10))
+		if err := npy.WriteFile(path, ds.Base[lo*ds.D:hi*ds.D], hi-lo, ds.D); err != nil {
+			return err
+		}
+		written++
+	}
+	e.progress.done()
+	fmt.Fprintf(e.stdout, "%s: %d rows of %d-d (%s) in %d files of %d rows; wrote %s\n", ds.Name, n, ds.D, version, written, per, dir)
+	if *queries != "" {
+		if err := npy.WriteFile(*queries, ds.Queries, ds.NQ(), ds.D); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%d queries; wrote %s\n", ds.NQ(), *queries)
 	}
 	return nil
 }

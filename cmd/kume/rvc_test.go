@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/kume-ann/kume/bench"
 	"github.com/kume-ann/kume/internal/pyfaiss"
 	"github.com/kume-ann/kume/npy"
 )
@@ -161,4 +164,44 @@ print(int((np.abs(got - want) <= 1e-5 * np.maximum(np.abs(want), scale)).all(axi
 	if n != "50" && n != "49" {
 		t.Errorf("RVC's formula on FAISS's search agrees with kume rvc blend on %s of 50 frames", n)
 	}
+}
+
+// TestRVCFeatures writes a generated speech-shaped set as a feature folder,
+// checks its files hold the data set's base rows in order, and trains an
+// index on it with a CPU profile.
+func TestRVCFeatures(t *testing.T) {
+	exp := filepath.Join(t.TempDir(), "speech")
+	qpath := filepath.Join(t.TempDir(), "q.npy")
+	out := mustKume(t, "rvc", "features", "-data", "synth256:n=1030,nq=5", "-files", "10", "-queries", qpath, exp)
+	if !strings.Contains(out, "1030 rows of 256-d (v1) in 10 files of 103 rows") || !strings.Contains(out, "5 queries; wrote") {
+		t.Errorf("rvc features: %s", out)
+	}
+	ds, err := bench.Load(context.Background(), "synth256:n=1030,nq=5", bench.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := npy.ReadDir(filepath.Join(exp, "3_feature256"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Rows != 1030 || m.Cols != 256 || !slices.Equal(m.Data, ds.Base) {
+		t.Fatalf("feature folder holds %d x %d, not the data set's base rows", m.Rows, m.Cols)
+	}
+	if q, err := npy.ReadFile(qpath, nil); err != nil || q.Rows != 5 || !slices.Equal(q.Data, ds.Queries) {
+		t.Errorf("queries file: %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(exp, "3_feature256"))
+	if len(entries) != 10 {
+		t.Errorf("%d files, want 10", len(entries))
+	}
+	prof := filepath.Join(exp, "cpu.prof")
+	out = mustKume(t, "rvc", "train-index", "-threads", "1", "-cpuprofile", prof, exp)
+	if !strings.Contains(out, "1030 rows of 256-d (v1, rvc layout)") {
+		t.Errorf("train-index: %s", out)
+	}
+	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
+		t.Errorf("no CPU profile: %v", err)
+	}
+	wantFail(t, 2, []string{"-data SPEC is required"}, "rvc", "features", exp)
+	wantFail(t, 1, []string{"128-d", "256-d (v1) or 768-d (v2)"}, "rvc", "features", "-data", "synth:d=128,n=100,nq=1", exp)
 }

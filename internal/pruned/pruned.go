@@ -117,6 +117,14 @@ type Set struct {
 	rscratch  sync.Pool    // *rangeScratch
 	followed  atomic.Int64 // queries answered from a leader's scores, for tests
 
+	// answered and rowsMeasured count the queries answered and the rows
+	// they measured, over the Set's life (see Measured).
+	answered, rowsMeasured atomic.Int64
+
+	// gen counts the calls of Update; a scratch's leader is of the
+	// generation it was scored in.
+	gen atomic.Int64
+
 	// queries answered, and those of them that measured every row, since
 	// the judgement of Pays began; probe is how many it needs, skips counts
 	// the calls of Pays that said no.
@@ -560,6 +568,205 @@ func (s *Set) Pays() bool {
 // Len returns the number of rows.
 func (s *Set) Len() int { return s.n }
 
+// Measured returns the number of queries the Set has answered and of the
+// rows they measured (asm.L2Sqr, one row at a time, or every row): callers
+// that weigh the search against an exhaustive product of their own judge by
+// the rows measured a query, which Pays does not see when many queries
+// measure most rows one at a time.
+func (s *Set) Measured() (queries, rows int64) {
+	return s.answered.Load(), s.rowsMeasured.Load()
+}
+
+// GroupLowerBounds writes into out, for each query (row-major, d floats;
+// finite), a lower bound of its exact L2 distance (not squared) to each of
+// the groups of rows the offsets starts name (group g: rows starts[g] to
+// starts[g+1]-1; starts[0] = 0, the last is the number of rows), len(starts)-1
+// per query: the least distance of the projected points, less the error
+// terms of the query's and the rows' points and the rounding of the bound's
+// matrix product, as limit bounds them, so that no row of the group is
+// nearer. Row skip[i] (none when negative) is left out for query i; a group
+// left empty gets +Inf. It costs the projection of the queries and one
+// product of width floats a row, as Search's scores do. A query too large
+// for the bound's arithmetic gets bounds of 0. L2 Sets only.
+func (s *Set) GroupLowerBounds(queries []float32, starts []int, skip []int64, out []float32) {
+	s.mustBeL2("GroupLowerBounds")
+	sc := s.getScratch()
+	defer s.scratch.Put(sc)
+	d, n, m := s.d, s.n, s.m
+	t := len(starts) - 1
+	nq := len(queries) / d
+	for q0 := 0; q0 < nq; q0 += s.tile {
+		q1 := min(q0+s.tile, nq)
+		nt := q1 - q0
+		qc, pq := sc.qc[:nt*d], sc.pq[:nt*width]
+		for i := 0; i < nt; i++ {
+			s.centreInto(qc[i*d:(i+1)*d], queries[(q0+i)*d:(q0+i+1)*d])
+		}
+		s.points(pq, sc.h[:nt], qc, sc.p[:nt*m], sc.rec[:nt*d], sc.aq[:nt], true, sc.pg[:nt*m], sc.redo)
+		asm.SqNorms(sc.an[:nt], pq, width)
+		for i := 0; i < nt; i++ {
+			boundRow(pq[i*width:(i+1)*width], m)
+		}
+		w := sc.w[:nt*n]
+		asm.DotTile(w, pq, s.proj, width)
+		for i := 0; i < nt; i++ {
+			row, dst := w[i*n:(i+1)*n], out[(q0+i)*t:(q0+i+1)*t]
+			if math.IsNaN(sc.h[i]) {
+				clear(dst)
+				continue
+			}
+			if j := skip[q0+i]; j >= 0 {
+				row[j] = float32(math.Inf(1))
+			}
+			b := s.scoreBound(float64(sc.an[i]), sc.h[i])
+			for g := range dst {
+				dst[g] = b.lower(asm.Min(row[starts[g]:starts[g+1]]))
+			}
+		}
+	}
+}
+
+// Point is a query projected on a Set's basis, for bounds to single rows
+// (Score and Limit).
+type Point struct {
+	row   [width]float32 // the left side of the bound's product
+	an, h float64        // its projected squared norm and error term
+	ok    bool           // false: too large for the bound's arithmetic
+}
+
+// Project fills pt with the projected point of the query q (d floats,
+// finite): m·d multiply-adds. L2 Sets only.
+func (s *Set) Project(q []float32, pt *Point) {
+	s.mustBeL2("Project")
+	sc := s.getScratch()
+	defer s.scratch.Put(sc)
+	d, m := s.d, s.m
+	s.centreInto(sc.qc[:d], q)
+	pq := sc.pq[:width]
+	s.points(pq, sc.h[:1], sc.qc[:d], sc.p[:m], sc.rec[:d], sc.aq[:1], true, sc.pg[:m], sc.redo)
+	asm.SqNorms(sc.an[:1], pq, width)
+	boundRow(pq, m)
+	copy(pt.row[:], pq)
+	pt.an, pt.h = float64(sc.an[0]), sc.h[0]
+	pt.ok = !math.IsNaN(pt.h)
+}
+
+// Score returns row j's bound score for pt's query, width multiply-adds: a
+// row whose score exceeds Limit(pt, D) is farther than D.
+func (s *Set) Score(pt *Point, j int) float32 {
+	return asm.Dot(pt.row[:], s.proj[j*width:(j+1)*width])
+}
+
+// Limit returns the largest score (Score) a row at an exact L2 distance of
+// at most dist from pt's query can have, whatever the rounding (+Inf for a
+// query too large for the bound's arithmetic).
+func (s *Set) Limit(pt *Point, dist float64) float32 {
+	if !pt.ok {
+		return float32(math.Inf(1))
+	}
+	return s.limitAt(dist, pt.an, pt.h)
+}
+
+// scoreBound inverts limitAt for one query (projected squared norm an,
+// error term hq): a row at exact distance D has a score w of at most
+// (R²(1+8u) + scale·(an+2amax) - an) plus 4u of its size, with R =
+// sqrt(1+τ)·D + hq + hmax; so a score w gives D at least lower(w). It holds
+// the terms that depend on the query only.
+type scoreBound struct {
+	base, hs, scale float64
+}
+
+func (s *Set) scoreBound(an, hq float64) scoreBound {
+	e := s.scale * (an + 2*s.amax)
+	return scoreBound{
+		base:  an - e - 8*u*(an+e),
+		hs:    hq + s.hmax,
+		scale: (1 - 1e-9) / math.Sqrt(1+s.tau),
+	}
+}
+
+// lower returns the least exact distance a row of score v can be at,
+// rounded down to float32 (+Inf for +Inf).
+func (b scoreBound) lower(v float32) float32 {
+	if math.IsInf(float64(v), 1) {
+		return v
+	}
+	wv := float64(v)
+	r2 := (wv - 8*u*math.Abs(wv) + b.base) / (1 + 8*u)
+	if !(r2 > 0) {
+		return 0
+	}
+	lb := (math.Sqrt(r2)*(1-1e-12) - b.hs) * b.scale
+	if !(lb > 0) {
+		return 0
+	}
+	f := float32(lb)
+	if float64(f) > lb {
+		f = math.Float32frombits(math.Float32bits(f) - 1) // the next float32 down
+	}
+	return f
+}
+
+// Update takes in rows the caller has changed in place since the Set was
+// built (or last updated), listed by number (repeats allowed): their
+// projections are computed again on the Set's basis and centre, which stay
+// as they were, and the error maxima of the bound only grow, so the
+// answers stay exact. It reports false, and the Set must no longer be
+// searched, when a changed row is too large for the bound's arithmetic.
+// Update must not run while the Set is searched. It costs two products of
+// the changed rows with the basis: far less than a new Set when few rows
+// change, as when the centres of mini-batch k-means move. L2 Sets only
+// (an inner-product Set's lift depends on every row's norm).
+func (s *Set) Update(rows []int32) bool {
+	s.mustBeL2("Update")
+	if len(rows) == 0 {
+		return true
+	}
+	s.gen.Add(1)
+	d, m := s.d, s.m
+	const block = 512
+	nb := min(block, len(rows))
+	c := make([]float32, nb*d)
+	rec := make([]float32, nb*d)
+	p := make([]float32, nb*m)
+	pg := make([]float32, nb*m)
+	a := make([]float32, nb)
+	h := make([]float64, nb)
+	out := make([]float32, nb*width)
+	norms := make([]float32, nb)
+	redo := make([]int32, 0, nb)
+	for r0 := 0; r0 < len(rows); r0 += block {
+		part := rows[r0:min(r0+block, len(rows))]
+		nv := len(part)
+		for i, r := range part {
+			s.centreInto(c[i*d:(i+1)*d], s.rows[int(r)*d:(int(r)+1)*d])
+		}
+		s.points(out[:nv*width], h[:nv], c[:nv*d], p[:nv*m], rec[:nv*d], a[:nv], false, pg, redo)
+		for _, v := range h[:nv] {
+			if math.IsNaN(v) {
+				return false
+			}
+			s.hmax = max(s.hmax, v)
+		}
+		asm.SqNorms(norms[:nv], out[:nv*width], width)
+		for i, r := range part {
+			dst := s.proj[int(r)*width : (int(r)+1)*width]
+			copy(dst, out[i*width:(i+1)*width])
+			dst[m+1] = norms[i]
+			s.amax = max(s.amax, float64(norms[i])*(1+4*u))
+		}
+	}
+	return true
+}
+
+// mustBeL2 panics on a Set made by NewIP: the distances and updates of
+// name are those of the rows themselves, not of their lifted vectors.
+func (s *Set) mustBeL2(name string) {
+	if s.ip {
+		panic("pruned: " + name + " on an inner-product Set")
+	}
+}
+
 // scratch holds one search's buffers.
 type scratch struct {
 	qc    []float32 // tile x d: centred queries
@@ -588,6 +795,10 @@ type scratch struct {
 	lan   float64   // its projected squared norm
 	lh    float64   // its error term
 
+	gen int64 // the Set's generation the leader belongs to
+
+	measured int64 // rows measured in the tile under way
+
 	// Whether to answer in turn: tiles to answer from one product first,
 	// and how many the next tile where few queries follow will cost.
 	// Leaders and these carry over from one search to the next: any leader
@@ -597,10 +808,15 @@ type scratch struct {
 
 func (s *Set) getScratch() *scratch {
 	if sc, ok := s.scratch.Get().(*scratch); ok {
+		if g := s.gen.Load(); sc.gen != g {
+			// Rows changed since the leader was scored.
+			sc.lead, sc.gen = false, g
+		}
 		return sc
 	}
 	t := s.tile
 	return &scratch{
+		gen:  s.gen.Load(),
 		qc:   make([]float32, t*s.pd),
 		rec:  make([]float32, t*s.pd),
 		p:    make([]float32, t*s.m),
@@ -651,6 +867,9 @@ func (s *Set) Search(ctx context.Context, queries []float32, k int, dist []float
 		}
 		// Counted once a tile: the counters are shared by every search.
 		s.queries.Add(int64(q1 - q0))
+		s.answered.Add(int64(q1 - q0))
+		s.rowsMeasured.Add(sc.measured)
+		sc.measured = 0
 		s.unpruned.Add(int64(unpruned))
 		if !inTurn {
 			continue
@@ -773,6 +992,7 @@ func (s *Set) follow(sc *scratch, q []float32, dist []float32, ids []int64, rowI
 	for _, j := range sc.lrows {
 		h.Push(s.key(q, int(j)), rowID(rowIDs, int(j)))
 	}
+	sc.measured += int64(len(sc.lrows))
 	delta := math.Sqrt(float64(asm.L2Sqr(q, sc.lq))/(1-s.gamma)) * (1 + 4*u)
 	nq := s.sqNorm(q)
 	bound := h.Threshold()
@@ -787,6 +1007,7 @@ func (s *Set) follow(sc *scratch, q []float32, dist []float32, ids []int64, rowI
 			continue
 		}
 		h.Push(s.key(q, int(j)), rowID(rowIDs, int(j)))
+		sc.measured++
 		if t := h.Threshold(); t < bound {
 			bound = t
 			thr = s.limitAt(s.reachOf(bound, nq)+delta, sc.lan, sc.lh)
@@ -838,11 +1059,13 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	h.Reset(dist, ids)
 	sc.lrows = sc.lrows[:0]
 	if math.IsNaN(sc.h[i]) || k*exhaustive > n {
+		sc.measured += int64(n)
 		s.all(h, q, w, rowIDs)
 		return false
 	}
 	measure := func(j int) {
 		h.Push(s.key(q, j), rowID(rowIDs, j))
+		sc.measured++
 		w[j] = measured
 		sc.lrows = append(sc.lrows, int32(j))
 	}
@@ -873,6 +1096,7 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	sc.cand = cand
 	if len(cand)*exhaustive > n {
 		h.Reset(dist, ids)
+		sc.measured += int64(n)
 		s.all(h, q, w, rowIDs)
 		return false
 	}

@@ -905,3 +905,264 @@ func TestIPMatchesExhaustive(t *testing.T) {
 		})
 	})
 }
+
+// TestUpdate changes rows in place as mini-batch k-means moves its centres
+// (small moves, jumps onto other rows: duplicates, far moves off-centre,
+// near-ties) and checks, after each Update, every answer against the
+// exhaustive search, also for queries that followed a leader scored before
+// the change.
+func TestUpdate(t *testing.T) {
+	simdtest.ForEach(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		const n, d, nq = 700, 96, 120
+		rows, _ := clustered(rng, n, nq, d, 12, 3, 0.02)
+		queries := walk(rng, slices.Clone(rows), d, nq, 0.01)
+		s := New(rows, d)
+		if s == nil {
+			t.Fatal("New returned nil")
+		}
+		check := func(round int) {
+			for _, k := range []int{1, 16} {
+				dist, ids := make([]float32, nq*k), make([]int64, nq*k)
+				if err := s.Search(context.Background(), queries, k, dist, ids, nil); err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < nq; i++ {
+					wantD, wantI := bruteForce(rows, queries[i*d:(i+1)*d], d, k, nil)
+					if !slices.Equal(dist[i*k:(i+1)*k], wantD) || !slices.Equal(ids[i*k:(i+1)*k], wantI) {
+						t.Fatalf("round %d k=%d query %d: (%v, %v), exhaustive (%v, %v)", round, k, i, ids[i*k:(i+1)*k], dist[i*k:(i+1)*k], wantI, wantD)
+					}
+				}
+			}
+		}
+		one := func(round int, q []float32) {
+			dist, ids := make([]float32, 1), make([]int64, 1)
+			if err := s.Search(context.Background(), q, 1, dist, ids, nil); err != nil {
+				t.Fatal(err)
+			}
+			wantD, wantI := bruteForce(rows, q, d, 1, nil)
+			if dist[0] != wantD[0] || ids[0] != wantI[0] {
+				t.Fatalf("round %d, first query alone: (%v, %v), exhaustive (%v, %v)", round, ids, dist, wantI, wantD)
+			}
+		}
+		check(0)
+		for round := 1; round <= 6; round++ {
+			// A query near a row leads; another row then moves onto
+			// it, which its scores from before the move do not show.
+			q := slices.Clone(rows[rng.IntN(n)*d:][:d])
+			for i := range q {
+				q[i] += float32(1e-3 * rng.NormFloat64())
+			}
+			for i := 0; i < 2*maxBatched; i++ { // past any batched tiles
+				one(round, q)
+			}
+			target := int32(rng.IntN(n))
+			copy(rows[int(target)*d:(int(target)+1)*d], q)
+			changed := []int32{target}
+			for j := 0; j < 60; j++ {
+				r := rng.IntN(n)
+				row := rows[r*d : (r+1)*d]
+				switch j % 4 {
+				case 0: // a small move
+					for i := range row {
+						row[i] += float32(0.01 * rng.NormFloat64())
+					}
+				case 1: // onto another row: a duplicate
+					o := rng.IntN(n)
+					copy(row, rows[o*d:(o+1)*d])
+				case 2: // onto a query, a near-tie for it
+					q := rng.IntN(nq)
+					for i := range row {
+						row[i] = queries[q*d+i] + float32(1e-6*rng.NormFloat64())
+					}
+				case 3: // far off the basis and the centre
+					for i := range row {
+						row[i] = float32(40 + 5*rng.NormFloat64())
+					}
+				}
+				changed = append(changed, int32(r))
+			}
+			changed = append(changed, changed[0]) // repeats are allowed
+			if !s.Update(changed) {
+				t.Fatalf("round %d: Update declined", round)
+			}
+			one(round, q) // with a stale leader, it would follow it
+			check(round)
+		}
+		// A row beyond the bound's range: Update declines.
+		rows[3*d] = 1e20
+		if s.Update([]int32{3}) {
+			t.Error("Update took a row of squared norm 1e40")
+		}
+	})
+}
+
+// TestGroupLowerBounds checks that no row is nearer a query than
+// GroupLowerBounds says for its group (against the distance in float64 of
+// the float32 vectors), with groups of one row and of several, a row left
+// out, on structured, off-centre, tiny, huge and unstructured rows, queries
+// on rows and duplicates; and that on structured rows the bounds are close.
+func TestGroupLowerBounds(t *testing.T) {
+	simdtest.ForEach(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 8))
+		for _, c := range []struct {
+			name          string
+			n, d, latent  int
+			offset, noise float64
+			scale         float32
+		}{
+			{"rvc768", 1282, 768, 32, 0.5, 0.05, 1},
+			{"offcentre", 400, 128, 8, 1000, 0.01, 1},
+			{"tiny", 300, 96, 16, 0, 1e-3, 1e-18},
+			{"huge", 300, 64, 16, 1e15, 1e12, 1},
+			{"nostructure", 500, 128, 128, 0, 1, 1},
+			{"exactsubspace", 400, 64, 31, 0, 0, 1},
+		} {
+			rows, queries := clustered(rng, c.n, 60, c.d, c.latent, c.offset, c.noise)
+			d, n := c.d, c.n
+			for i := range rows {
+				rows[i] *= c.scale
+			}
+			for i := range queries {
+				queries[i] *= c.scale
+			}
+			// Queries on rows, on duplicated rows and a hair off rows.
+			copy(rows[:d], rows[d:2*d])
+			for i := 0; i < 20; i++ {
+				r := rng.IntN(n)
+				q := queries[i*d : (i+1)*d]
+				copy(q, rows[r*d:(r+1)*d])
+				if i >= 10 {
+					for t := range q {
+						q[t] *= 1 + float32(1e-6*rng.NormFloat64())
+					}
+				}
+			}
+			s := New(rows, d)
+			if s == nil {
+				t.Fatalf("%s: New returned nil", c.name)
+			}
+			nq := len(queries) / d
+			// Groups of one row, no row left out.
+			ones := make([]int, n+1)
+			for j := range ones {
+				ones[j] = j
+			}
+			none := make([]int64, nq)
+			for i := range none {
+				none[i] = -1
+			}
+			lb := make([]float32, nq*n)
+			s.GroupLowerBounds(queries, ones, none, lb)
+			var sumLB, sumD float64
+			dist := make([]float64, n)
+			for i := 0; i < nq; i++ {
+				q := queries[i*d : (i+1)*d]
+				for j := 0; j < n; j++ {
+					var e float64
+					for t, v := range rows[j*d : (j+1)*d] {
+						x := float64(q[t]) - float64(v)
+						e += x * x
+					}
+					dist[j] = math.Sqrt(e)
+					if float64(lb[i*n+j]) > dist[j] {
+						t.Fatalf("%s: query %d row %d: bound %v above the distance %v", c.name, i, j, lb[i*n+j], dist[j])
+					}
+					sumLB += float64(lb[i*n+j])
+					sumD += dist[j]
+				}
+				// Groups of 1 to 12 rows, the query's nearest row left
+				// out: each bound is the least of its rows'.
+				starts := []int{0}
+				for starts[len(starts)-1] < n {
+					starts = append(starts, min(n, starts[len(starts)-1]+1+rng.IntN(12)))
+				}
+				near := int64(0)
+				for j := range dist {
+					if dist[j] < dist[near] {
+						near = int64(j)
+					}
+				}
+				g := make([]float32, len(starts)-1)
+				s.GroupLowerBounds(q, starts, []int64{near}, g)
+				for k := range g {
+					want, least := float32(math.Inf(1)), math.Inf(1)
+					for j := starts[k]; j < starts[k+1]; j++ {
+						if int64(j) != near {
+							want, least = min(want, lb[i*n+j]), min(least, dist[j])
+						}
+					}
+					// A product of one query may round unlike one of
+					// many: the bounds agree to a few roundings.
+					if float64(g[k]) > least || math.Abs(float64(g[k]-want)) > 1e-5*float64(want) {
+						t.Fatalf("%s: query %d group %d: bound %v, least of its rows' %v, distance %v", c.name, i, k, g[k], want, least)
+					}
+				}
+			}
+			// One query and one row at a time, as Project, Score and
+			// Limit give them: no row scores above the limit of its
+			// own distance, and most rows score above the limit of
+			// their batch bound less a little (the bound is tight).
+			var pt Point
+			above, tried := 0, 0
+			for i := 0; i < nq; i += 7 {
+				q := queries[i*d : (i+1)*d]
+				s.Project(q, &pt)
+				for j := 0; j < n; j += 3 {
+					var e float64
+					for t, v := range rows[j*d : (j+1)*d] {
+						x := float64(q[t]) - float64(v)
+						e += x * x
+					}
+					if sc, lim := s.Score(&pt, j), s.Limit(&pt, math.Sqrt(e)); sc > lim {
+						t.Fatalf("%s: query %d row %d alone: score %v above the limit %v of its distance %v", c.name, i, j, sc, lim, math.Sqrt(e))
+					}
+					if b := float64(lb[i*n+j]); b > 0 {
+						tried++
+						if s.Score(&pt, j) > s.Limit(&pt, b*0.999) {
+							above++
+						}
+					}
+				}
+			}
+			if tried > 0 && above*2 < tried {
+				t.Errorf("%s: %d of %d rows score above the limit of 0.999 of their bound", c.name, above, tried)
+			}
+			t.Logf("%s: bounds %.4f of the distances", c.name, sumLB/sumD)
+			if (c.name == "rvc768" || c.name == "offcentre") && sumLB < 0.9*sumD {
+				t.Errorf("%s: bounds only %.3f of the distances", c.name, sumLB/sumD)
+			}
+		}
+	})
+}
+
+// TestMeasured: on structured rows a query measures a few rows, on
+// isotropic ones (latent 0 here) most.
+func TestMeasured(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, c := range []struct {
+		latent int
+		most   float64 // of the rows measured a query
+		least  float64
+	}{{8, 0.1, 0}, {0, 1.01, 0.5}} { // a query may measure a few rows before all of them
+		rows, queries := clustered(rng, 2000, 200, 128, max(c.latent, 1), 0, 0.01)
+		if c.latent == 0 {
+			for i := range rows {
+				rows[i] = float32(rng.NormFloat64())
+			}
+			for i := range queries {
+				queries[i] = float32(rng.NormFloat64())
+			}
+		}
+		s := New(rows, 128)
+		dist, ids := make([]float32, 200), make([]int64, 200)
+		if err := s.Search(context.Background(), queries, 1, dist, ids, nil); err != nil {
+			t.Fatal(err)
+		}
+		q, r := s.Measured()
+		share := float64(r) / float64(q) / 2000
+		if q != 200 || share > c.most || share < c.least {
+			t.Errorf("latent %d: %d queries measured %d rows (%.3f of the rows a query), want %v to %v", c.latent, q, r, share, c.least, c.most)
+		}
+	}
+}
