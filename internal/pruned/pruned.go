@@ -1294,6 +1294,9 @@ const (
 	// (their bound scores, rangeGroup x rangeRows floats, stay in cache).
 	rangeGroup = 256
 	rangeRows  = 256
+	// rangeCheck is how many blocks of rows a group scores between checks
+	// of the context (about 2 ms of work).
+	rangeCheck = 64
 )
 
 // rangeScratch holds one Within call's buffers.
@@ -1334,7 +1337,8 @@ func (s *Set) getRangeScratch() *rangeScratch {
 // queries are taken rangeGroup at a time: one product of their projected
 // points with every row's gives the bound scores, and a row whose score
 // exceeds the query's limit at radius (see limit) is farther. ctx is checked
-// between groups; an error of fn ends the search.
+// between groups and every rangeCheck blocks of rows; an error of fn ends
+// the search.
 func (s *Set) Within(ctx context.Context, queries []float32, radius float32, fn func(i int, cand []int32) error) error {
 	if s.ip {
 		return errors.New("pruned: Within on an inner-product Set")
@@ -1375,6 +1379,11 @@ func (s *Set) Within(ctx context.Context, queries []float32, radius float32, fn 
 			}
 		}
 		for r0 := 0; r0 < n; r0 += rangeRows {
+			if r0%(rangeCheck*rangeRows) == 0 && r0 > 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 			nb := min(rangeRows, n-r0)
 			w := sc.w[:g*nb]
 			asm.DotTile(w, pq, s.proj[r0*width:(r0+nb)*width], width)

@@ -297,6 +297,41 @@ func TestCancel(t *testing.T) {
 	}
 }
 
+// countdown is a context that is done after its Err has been asked n
+// times: a cancellation in the middle of a long call.
+type countdown struct {
+	context.Context
+	n int
+}
+
+func (c *countdown) Err() error {
+	if c.n <= 0 {
+		return context.Canceled
+	}
+	c.n--
+	return nil
+}
+
+// TestCancelMidway: Build and Within check their context inside long calls
+// (between blocks of rows), not only at their start.
+func TestCancelMidway(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	n := 2*rangeCheck*rangeRows + 100
+	rows, queries := clustered(rng, n, 3, 64, 8, 0, 0.1)
+	if s, err := Build(&countdown{context.Background(), 1}, rows, 64, false); s != nil || err != context.Canceled {
+		t.Fatalf("Build cancelled after its first block: %v, %v", s != nil, err)
+	}
+	s := New(rows, 64)
+	calls := 0
+	err := s.Within(&countdown{context.Background(), 1}, queries, float32(math.Inf(1)), func(int, []int32) error {
+		calls++
+		return nil
+	})
+	if err != context.Canceled || calls != 0 {
+		t.Fatalf("Within cancelled while scoring its first group: %v after %d queries", err, calls)
+	}
+}
+
 func BenchmarkSearch(b *testing.B) {
 	for _, c := range []struct{ n, d, latent int }{{1282, 768, 32}, {5128, 768, 32}, {1282, 256, 32}, {1282, 768, 128}} {
 		rng := rand.New(rand.NewPCG(11, 12))
