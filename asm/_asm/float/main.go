@@ -262,25 +262,7 @@ func (g *gen) many(name string, l2 bool) {
 				}
 			}
 		}
-		Label(pfx + "loopA")
-		CMPQ(koff, lim)
-		JG(LabelRef(pfx + "loop1"))
-		for a := 0; a < A; a++ {
-			step(a, a*vb, false)
-		}
-		ADDQ(U32(A*vb), koff)
-		JMP(LabelRef(pfx + "loopA"))
-		Label(pfx + "loop1")
-		CMPQ(koff, lim1)
-		JG(LabelRef(pfx + "tail"))
-		step(0, 0, false)
-		ADDQ(U32(vb), koff)
-		JMP(LabelRef(pfx + "loop1"))
-		Label(pfx + "tail")
-		TESTQ(rem, rem)
-		JZ(LabelRef(pfx + "reduce"))
-		step(A-1, 0, true)
-		Label(pfx + "reduce")
+		g.sumLoop(pfx, koff, lim, lim1, rem, A, vb, step)
 		xs := make([]VecVirtual, R)
 		for r := 0; r < R; r++ {
 			for a := 1; a < A; a++ {
@@ -331,6 +313,34 @@ func (g *gen) many(name string, l2 bool) {
 	Label(name + "_done")
 	VZEROUPPER()
 	RET()
+}
+
+// sumLoop emits the loop over the vectors of a row that many and many4
+// share, so that both sum in one order: pairs of vectors into accumulators
+// 0 and 1 (step(a, byte offset, masked)) while a pair fits below lim, then
+// single vectors into 0 while one fits below lim1, then the masked tail
+// (rem floats) into A-1. koff is the byte offset, advanced here. It ends at
+// the label pfx+"reduce".
+func (g *gen) sumLoop(pfx string, koff, lim, lim1, rem Register, A, vb int, step func(a, disp int, masked bool)) {
+	Label(pfx + "loopA")
+	CMPQ(koff, lim)
+	JG(LabelRef(pfx + "loop1"))
+	for a := 0; a < A; a++ {
+		step(a, a*vb, false)
+	}
+	ADDQ(U32(A*vb), koff)
+	JMP(LabelRef(pfx + "loopA"))
+	Label(pfx + "loop1")
+	CMPQ(koff, lim1)
+	JG(LabelRef(pfx + "tail"))
+	step(0, 0, false)
+	ADDQ(U32(vb), koff)
+	JMP(LabelRef(pfx + "loop1"))
+	Label(pfx + "tail")
+	TESTQ(rem, rem)
+	JZ(LabelRef(pfx + "reduce"))
+	step(A-1, 0, true)
+	Label(pfx + "reduce")
 }
 
 // many4 emits func(dst []float32, ld, n int, q0, q1, q2, q3, ys []float32):
@@ -414,25 +424,7 @@ func (g *gen) many4(name string, l2 bool) {
 			}
 		}
 	}
-	Label(name + "_loopA")
-	CMPQ(koff, lim)
-	JG(LabelRef(name + "_loop1"))
-	for a := 0; a < A; a++ {
-		step(a, a*vb, false)
-	}
-	ADDQ(U32(A*vb), koff)
-	JMP(LabelRef(name + "_loopA"))
-	Label(name + "_loop1")
-	CMPQ(koff, lim1)
-	JG(LabelRef(name + "_tail"))
-	step(0, 0, false)
-	ADDQ(U32(vb), koff)
-	JMP(LabelRef(name + "_loop1"))
-	Label(name + "_tail")
-	TESTQ(rem, rem)
-	JZ(LabelRef(name + "_reduce"))
-	step(A-1, 0, true)
-	Label(name + "_reduce")
+	g.sumLoop(name+"_", koff, lim, lim1, rem, A, vb, step)
 	o := GP64()
 	MOVQ(dst, o)
 	for j := 0; j < 4; j++ {
