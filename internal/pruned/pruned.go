@@ -592,21 +592,14 @@ func (s *Set) GroupLowerBounds(queries []float32, starts []int, skip []int64, ou
 	s.mustBeL2("GroupLowerBounds")
 	sc := s.getScratch()
 	defer s.scratch.Put(sc)
-	d, n, m := s.d, s.n, s.m
+	d, n := s.d, s.n
 	t := len(starts) - 1
 	nq := len(queries) / d
 	for q0 := 0; q0 < nq; q0 += s.tile {
 		q1 := min(q0+s.tile, nq)
 		nt := q1 - q0
-		qc, pq := sc.qc[:nt*d], sc.pq[:nt*width]
-		for i := 0; i < nt; i++ {
-			s.centreInto(qc[i*d:(i+1)*d], queries[(q0+i)*d:(q0+i+1)*d])
-		}
-		s.points(pq, sc.h[:nt], qc, sc.p[:nt*m], sc.rec[:nt*d], sc.aq[:nt], true, sc.pg[:nt*m], sc.redo)
-		asm.SqNorms(sc.an[:nt], pq, width)
-		for i := 0; i < nt; i++ {
-			boundRow(pq[i*width:(i+1)*width], m)
-		}
+		s.boundRows(&sc.queryPoints, queries[q0*d:q1*d])
+		pq := sc.pq[:nt*width]
 		w := sc.w[:nt*n]
 		asm.DotTile(w, pq, s.proj, width)
 		for i := 0; i < nt; i++ {
@@ -640,13 +633,8 @@ func (s *Set) Project(q []float32, pt *Point) {
 	s.mustBeL2("Project")
 	sc := s.getScratch()
 	defer s.scratch.Put(sc)
-	d, m := s.d, s.m
-	s.centreInto(sc.qc[:d], q)
-	pq := sc.pq[:width]
-	s.points(pq, sc.h[:1], sc.qc[:d], sc.p[:m], sc.rec[:d], sc.aq[:1], true, sc.pg[:m], sc.redo)
-	asm.SqNorms(sc.an[:1], pq, width)
-	boundRow(pq, m)
-	copy(pt.row[:], pq)
+	s.boundRows(&sc.queryPoints, q)
+	copy(pt.row[:], sc.pq[:width])
 	pt.an, pt.h = float64(sc.an[0]), sc.h[0]
 	pt.ok = !math.IsNaN(pt.h)
 }
@@ -767,17 +755,50 @@ func (s *Set) mustBeL2(name string) {
 	}
 }
 
+// queryPoints holds the bound's left sides for a group of queries and the
+// buffers that compute them (boundRows).
+type queryPoints struct {
+	qc   []float32 // group x pd: centred queries
+	rec  []float32 // group x pd
+	p    []float32 // group x m
+	pg   []float32 // group x m: the p of the queries reconstructed
+	redo []int32   // group: the queries reconstructed
+	pq   []float32 // group x width: the left sides of the bound's product
+	aq   []float32 // group: centred squared norms
+	an   []float32 // group: projected squared norms
+	h    []float64 // group: the queries' error terms; NaN: too large for the bound
+}
+
+func (s *Set) newQueryPoints(g int) queryPoints {
+	return queryPoints{
+		qc: make([]float32, g*s.pd), rec: make([]float32, g*s.pd),
+		p: make([]float32, g*s.m), pg: make([]float32, g*s.m), redo: make([]int32, 0, g),
+		pq: make([]float32, g*width), aq: make([]float32, g), an: make([]float32, g),
+		h: make([]float64, g),
+	}
+}
+
+// boundRows fills qp for the queries qs (rows of d floats, as many as qp
+// holds at most): their projected points (points, from the norms) turned
+// into the left sides of the bound's product (boundRow) in pq, their
+// projected squared norms in an and their error terms in h.
+func (s *Set) boundRows(qp *queryPoints, qs []float32) {
+	d, pd, m := s.d, s.pd, s.m
+	nq := len(qs) / d
+	qc, pq := qp.qc[:nq*pd], qp.pq[:nq*width]
+	for i := 0; i < nq; i++ {
+		s.centreInto(qc[i*pd:(i+1)*pd], qs[i*d:(i+1)*d])
+	}
+	s.points(pq, qp.h[:nq], qc, qp.p[:nq*m], qp.rec[:nq*pd], qp.aq[:nq], true, qp.pg[:nq*m], qp.redo)
+	asm.SqNorms(qp.an[:nq], pq, width)
+	for i := 0; i < nq; i++ {
+		boundRow(pq[i*width:(i+1)*width], m)
+	}
+}
+
 // scratch holds one search's buffers.
 type scratch struct {
-	qc    []float32 // tile x d: centred queries
-	rec   []float32 // tile x d
-	p     []float32 // tile x m
-	pg    []float32 // tile x m: the p of the queries reconstructed
-	redo  []int32   // tile: the queries reconstructed
-	pq    []float32 // tile x width
-	aq    []float32 // tile: centred squared norms
-	an    []float32 // tile: ||pq row||²
-	h     []float64 // tile: the queries' error terms; NaN: answer exhaustively
+	queryPoints
 	w     []float32 // tile x n: bound scores ||proj_j||² - 2<pq, proj_j>
 	cand  []int32
 	mins  []float32
@@ -816,19 +837,11 @@ func (s *Set) getScratch() *scratch {
 	}
 	t := s.tile
 	return &scratch{
-		gen:  s.gen.Load(),
-		qc:   make([]float32, t*s.pd),
-		rec:  make([]float32, t*s.pd),
-		p:    make([]float32, t*s.m),
-		pg:   make([]float32, t*s.m),
-		redo: make([]int32, 0, t),
-		pq:   make([]float32, t*width),
-		aq:   make([]float32, t),
-		an:   make([]float32, t),
-		h:    make([]float64, t),
-		w:    make([]float32, t*s.n),
-		lq:   make([]float32, s.d),
-		lw:   make([]float32, s.n),
+		gen:         s.gen.Load(),
+		queryPoints: s.newQueryPoints(t),
+		w:           make([]float32, t*s.n),
+		lq:          make([]float32, s.d),
+		lw:          make([]float32, s.n),
 
 		backoff: minBatched,
 	}
@@ -899,20 +912,15 @@ const (
 // leader when it can and leading otherwise, and returns how many followed
 // and how many measured every row.
 func (s *Set) searchInTurn(sc *scratch, qs []float32, k int, dist []float32, ids []int64, rowIDs []int64) (followed, unpruned int) {
-	d, m := s.d, s.m
+	d := s.d
 	for i := 0; i < len(qs)/d; i++ {
 		q, dq, iq := qs[i*d:(i+1)*d], dist[i*k:(i+1)*k], ids[i*k:(i+1)*k]
 		if s.follow(sc, q, dq, iq, rowIDs) {
 			followed++
 			continue
 		}
-		pd := s.pd
-		s.centreInto(sc.qc[:pd], q)
-		pq := sc.pq[:width]
-		s.points(pq, sc.h[:1], sc.qc[:pd], sc.p[:m], sc.rec[:pd], sc.aq[:1], true, sc.pg[:m], sc.redo)
-		asm.SqNorms(sc.an[:1], pq, width)
-		boundRow(pq, m)
-		asm.DotMany(sc.lw, pq, s.proj)
+		s.boundRows(&sc.queryPoints, q)
+		asm.DotMany(sc.lw, sc.pq[:width], s.proj)
 		scored := s.answer(sc, q, 0, sc.lw, dq, iq, rowIDs)
 		if !scored {
 			unpruned++
@@ -935,19 +943,11 @@ func boundRow(row []float32, m int) {
 // points with the rows'; the last of them becomes the leader. It returns how
 // many measured every row.
 func (s *Set) searchTile(sc *scratch, qs []float32, k int, dist []float32, ids []int64, rowIDs []int64) (unpruned int) {
-	d, pd, n, m := s.d, s.pd, s.n, s.m
+	d, n := s.d, s.n
 	nq := len(qs) / d
-	qc, pq := sc.qc[:nq*pd], sc.pq[:nq*width]
-	for i := 0; i < nq; i++ {
-		s.centreInto(qc[i*pd:(i+1)*pd], qs[i*d:(i+1)*d])
-	}
-	s.points(pq, sc.h[:nq], qc, sc.p[:nq*m], sc.rec[:nq*pd], sc.aq[:nq], true, sc.pg[:nq*m], sc.redo)
-	asm.SqNorms(sc.an[:nq], pq, width)
-	for i := 0; i < nq; i++ {
-		boundRow(pq[i*width:(i+1)*width], m)
-	}
+	s.boundRows(&sc.queryPoints, qs)
 	w := sc.w[:nq*n]
-	asm.DotTile(w, pq, s.proj, width)
+	asm.DotTile(w, sc.pq[:nq*width], s.proj, width)
 	for i := 0; i < nq-1; i++ {
 		if !s.answer(sc, qs[i*d:(i+1)*d], i, w[i*n:(i+1)*n], dist[i*k:(i+1)*k], ids[i*k:(i+1)*k], rowIDs) {
 			unpruned++
@@ -1301,28 +1301,21 @@ const (
 
 // rangeScratch holds one Within call's buffers.
 type rangeScratch struct {
-	qc, rec []float32 // rangeGroup x d
-	p, pg   []float32 // rangeGroup x m
-	redo    []int32
-	pq      []float32 // rangeGroup x width
-	aq, an  []float32 // rangeGroup
-	h       []float64 // rangeGroup
-	thr     []float32 // rangeGroup: the largest score a candidate may have
-	w       []float32 // rangeGroup x rangeRows: bound scores
-	cand    [][]int32 // per query
-	all     []bool    // per query: measure every row instead
+	queryPoints
+	thr  []float32 // rangeGroup: the largest score a candidate may have
+	w    []float32 // rangeGroup x rangeRows: bound scores
+	cand [][]int32 // per query
+	all  []bool    // per query: measure every row instead
 }
 
 func (s *Set) getRangeScratch() *rangeScratch {
 	if sc, ok := s.rscratch.Get().(*rangeScratch); ok {
 		return sc
 	}
-	g, d, m := rangeGroup, s.d, s.m
+	g := rangeGroup
 	return &rangeScratch{
-		qc: make([]float32, g*d), rec: make([]float32, g*d),
-		p: make([]float32, g*m), pg: make([]float32, g*m), redo: make([]int32, 0, g),
-		pq: make([]float32, g*width), aq: make([]float32, g), an: make([]float32, g),
-		h: make([]float64, g), thr: make([]float32, g), w: make([]float32, g*rangeRows),
+		queryPoints: s.newQueryPoints(g),
+		thr:         make([]float32, g), w: make([]float32, g*rangeRows),
 		cand: make([][]int32, g), all: make([]bool, g),
 	}
 }
@@ -1343,7 +1336,7 @@ func (s *Set) Within(ctx context.Context, queries []float32, radius float32, fn 
 	if s.ip {
 		return errors.New("pruned: Within on an inner-product Set")
 	}
-	d, n, m := s.d, s.n, s.m
+	d, n := s.d, s.n
 	nq := len(queries) / d
 	if !(radius > 0) {
 		// asm.L2Sqr is never negative: nothing is nearer than radius.
@@ -1362,15 +1355,10 @@ func (s *Set) Within(ctx context.Context, queries []float32, radius float32, fn 
 			return err
 		}
 		g := min(rangeGroup, nq-q0)
-		qc, pq := sc.qc[:g*d], sc.pq[:g*width]
-		for i := 0; i < g; i++ {
-			s.centreInto(qc[i*d:(i+1)*d], queries[(q0+i)*d:(q0+i+1)*d])
-		}
-		s.points(pq, sc.h[:g], qc, sc.p[:g*m], sc.rec[:g*d], sc.aq[:g], true, sc.pg[:g*m], sc.redo)
-		asm.SqNorms(sc.an[:g], pq, width)
+		s.boundRows(&sc.queryPoints, queries[q0*d:(q0+g)*d])
+		pq := sc.pq[:g*width]
 		unpruned := 0
 		for i := 0; i < g; i++ {
-			boundRow(pq[i*width:(i+1)*width], m)
 			sc.cand[i] = sc.cand[i][:0]
 			sc.all[i] = math.IsNaN(sc.h[i])
 			if !sc.all[i] {
