@@ -127,8 +127,9 @@ type Set struct {
 
 	// queries answered, and those of them that measured every row, since
 	// the judgement of Pays began; probe is how many it needs, skips counts
-	// the calls of Pays that said no.
-	queries, unpruned, probe, skips atomic.Int64
+	// the calls of Pays that said no since the last judgement, retry how
+	// many it waits for before the next (payRetry when 0).
+	queries, unpruned, probe, skips, retry atomic.Int64
 }
 
 // New returns a Set over rows (row-major, d floats each), or nil when
@@ -536,12 +537,17 @@ func (s *Set) points(out []float32, h []float64, c, p, rec, a []float32, fromNor
 const (
 	// payProbe is the number of queries after which Pays first judges.
 	payProbe = 512
-	// payRetry: while the set does not pay, every payRetry-th call of Pays
+	// payRetry: while the set does not pay, the payRetry-th call of Pays
 	// starts a new judgement over the next payRecheck queries, so that a
 	// set that stopped paying on one kind of queries (say, adding
-	// unstructured rows to an IVF index) is used again for another.
-	payRetry   = 16
-	payRecheck = 64
+	// unstructured rows to an IVF index) is used again for another. Each
+	// judgement that finds it still not paying doubles the wait, up to
+	// payRetryMax calls, so that rows the bound never prunes cost little
+	// (a judgement's queries pay the bound's product on top of measuring
+	// every row).
+	payRetry    = 16
+	payRetryMax = 1024
+	payRecheck  = 64
 )
 
 // Pays reports whether the bound has pruned: true until payProbe queries
@@ -549,16 +555,26 @@ const (
 // (each of those costs about what an exhaustive search by a matrix product
 // costs several queries). Callers with an exhaustive path of their own that
 // returns the same answers use it when the set does not pay. While it does
-// not, one call in payRetry reports true again and the next payRecheck
-// queries are judged afresh.
+// not, after payRetry calls (twice as many after each judgement that found
+// it not paying, up to payRetryMax) it reports true again and the next
+// payRecheck queries are judged afresh.
 func (s *Set) Pays() bool {
 	q := s.queries.Load()
-	if q < s.probe.Load() || 2*s.unpruned.Load() <= q {
+	if q < s.probe.Load() {
 		return true
 	}
-	if s.skips.Add(1)%payRetry != 0 {
+	if 2*s.unpruned.Load() <= q {
+		if s.retry.Load() != 0 {
+			s.retry.Store(0) // judged paying: the wait starts short again
+		}
+		return true
+	}
+	wait := max(s.retry.Load(), payRetry)
+	if s.skips.Add(1) < wait {
 		return false
 	}
+	s.skips.Store(0)
+	s.retry.Store(min(2*wait, payRetryMax))
 	s.probe.Store(payRecheck)
 	s.unpruned.Store(0)
 	s.queries.Store(0)

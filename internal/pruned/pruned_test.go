@@ -654,6 +654,33 @@ func TestPaysAgain(t *testing.T) {
 			t.Fatalf("after %d batches of prunable queries the set does not pay", i+1)
 		}
 	}
+	// Unprunable queries again: each judgement that finds the set not
+	// paying doubles the calls before the next, up to payRetryMax; one
+	// that finds it paying makes the wait short again.
+	for _, want := range []int{payRetry, 2 * payRetry, 4 * payRetry} {
+		if err := s.Search(context.Background(), huge, 1, dist, ids, nil); err != nil {
+			t.Fatal(err)
+		}
+		if s.Pays() {
+			t.Fatal("the set pays after queries that measured every row")
+		}
+		calls := 1 // the call above
+		for {
+			calls++
+			if s.Pays() {
+				break
+			}
+		}
+		if calls != want {
+			t.Fatalf("a new judgement after %d calls, want %d", calls, want)
+		}
+	}
+	if err := s.Search(context.Background(), queries, 1, dist[:64], ids[:64], nil); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Pays() || s.retry.Load() != 0 {
+		t.Fatalf("prunable queries after the waits: pays %v, wait %d", s.Pays(), s.retry.Load())
+	}
 }
 
 // TestFollowersAloneAndConcurrent: queries answered from leaders in a batch
