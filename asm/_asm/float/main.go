@@ -224,14 +224,7 @@ func (g *gen) many(name string, l2 bool) {
 				g.zero(acc[r][a])
 			}
 		}
-		koff := GP64()
-		XORQ(koff, koff)
-		lim := GP64() // last offset where A vectors fit
-		MOVQ(stride, lim)
-		SUBQ(U32(A*vb), lim)
-		lim1 := GP64()
-		MOVQ(stride, lim1)
-		SUBQ(U32(vb), lim1)
+		koff, lim, lim1 := g.sumBounds(stride, A, vb)
 
 		step := func(a int, disp int, masked bool) {
 			qv := g.vec()
@@ -315,6 +308,21 @@ func (g *gen) many(name string, l2 bool) {
 	RET()
 }
 
+// sumBounds emits the registers sumLoop runs on for rows of stride bytes:
+// the byte offset koff, zeroed, the last offset where A vectors of vb bytes
+// fit (lim) and the last where one fits (lim1).
+func (g *gen) sumBounds(stride Register, A, vb int) (koff, lim, lim1 GPVirtual) {
+	koff = GP64()
+	XORQ(koff, koff)
+	lim = GP64()
+	MOVQ(stride, lim)
+	SUBQ(U32(A*vb), lim)
+	lim1 = GP64()
+	MOVQ(stride, lim1)
+	SUBQ(U32(vb), lim1)
+	return koff, lim, lim1
+}
+
 // sumLoop emits the loop over the vectors of a row that many and many4
 // share, so that both sum in one order: pairs of vectors into accumulators
 // 0 and 1 (step(a, byte offset, masked)) while a pair fits below lim, then
@@ -387,14 +395,7 @@ func (g *gen) many4(name string, l2 bool) {
 			g.zero(acc[j][a])
 		}
 	}
-	koff := GP64()
-	XORQ(koff, koff)
-	lim := GP64()
-	MOVQ(stride, lim)
-	SUBQ(U32(A*vb), lim)
-	lim1 := GP64()
-	MOVQ(stride, lim1)
-	SUBQ(U32(vb), lim1)
+	koff, lim, lim1 := g.sumBounds(stride, A, vb)
 	step := func(a int, disp int, masked bool) {
 		yv := g.vec()
 		ym := Mem{Base: ys, Index: koff, Scale: 1, Disp: disp}
