@@ -383,17 +383,30 @@ func departure(b []float32, m, d int) float64 {
 // reports false when a row is too large for the bound's arithmetic, or
 // when ctx is done (with its error).
 func (s *Set) project(ctx context.Context, prows []float32) (bool, error) {
-	d, n := s.pd, s.n
-	s.proj = make([]float32, n*width)
-	norms := make([]float32, n)
+	s.proj = make([]float32, s.n*width)
+	var mg Margin
+	ok, err := s.projectInto(ctx, s.proj, prows, &mg)
+	s.hmax, s.amax = mg.hmax, mg.amax
+	return ok, err
+}
+
+// projectInto writes the projected points of rows (rows of pd floats) into
+// out (rows of width), with ||(By, r(y))||² last, and widens mg to cover
+// them; false when a row is too large for the bound's arithmetic.
+func (s *Set) projectInto(ctx context.Context, out, prows []float32, mg *Margin) (bool, error) {
+	d := s.pd
+	n := len(prows) / d
 	const block = 512
-	c := make([]float32, block*d)
-	rec := make([]float32, block*d)
-	p := make([]float32, block*s.m)
-	a := make([]float32, block)
-	h := make([]float64, block)
-	redo := make([]int32, 0, block)
-	pg := make([]float32, block*s.m)
+	nb0 := min(block, n)
+	c := make([]float32, nb0*d)
+	rec := make([]float32, nb0*d)
+	p := make([]float32, nb0*s.m)
+	a := make([]float32, nb0)
+	h := make([]float64, nb0)
+	norms := make([]float32, nb0)
+	redo := make([]int32, 0, nb0)
+	pg := make([]float32, nb0*s.m)
+	hmax, amax := mg.hmax, mg.amax
 	for r0 := 0; r0 < n; r0 += block {
 		if err := ctx.Err(); err != nil {
 			return false, err
@@ -402,21 +415,67 @@ func (s *Set) project(ctx context.Context, prows []float32) (bool, error) {
 		for i := 0; i < nb; i++ {
 			asm.Sub(c[i*d:(i+1)*d], prows[(r0+i)*d:(r0+i+1)*d], s.mean)
 		}
-		s.points(s.proj[r0*width:(r0+nb)*width], h[:nb], c[:nb*d], p[:nb*s.m], rec[:nb*d], a[:nb], false, pg, redo)
+		pts := out[r0*width : (r0+nb)*width]
+		s.points(pts, h[:nb], c[:nb*d], p[:nb*s.m], rec[:nb*d], a[:nb], false, pg, redo)
 		for _, v := range h[:nb] {
 			if math.IsNaN(v) {
 				return false, nil
 			}
-			s.hmax = max(s.hmax, v)
+			hmax = max(hmax, v)
 		}
-		asm.SqNorms(norms[r0:r0+nb], s.proj[r0*width:(r0+nb)*width], width)
+		asm.SqNorms(norms[:nb], pts, width)
+		for i, v := range norms[:nb] {
+			pts[i*width+s.m+1] = v
+			amax = max(amax, float64(v)*(1+4*u))
+		}
 	}
-	for j, v := range norms {
-		s.proj[j*width+s.m+1] = v
-		s.amax = max(s.amax, float64(v))
-	}
-	s.amax *= 1 + 4*u
+	mg.hmax, mg.amax = hmax, amax
 	return true, nil
+}
+
+// Margin is what the bound must allow for rows projected outside the Set
+// they are scored against (ProjectRows): the largest error term of their
+// points and the largest squared norm of a point. The zero Margin covers no
+// rows.
+type Margin struct {
+	hmax, amax float64
+}
+
+// ProjectRows appends to out the projected points of rows (row-major, d
+// floats each, finite) on s's basis, Width floats per row, widens mg to
+// cover them, and returns out. It returns false, and
+// out and mg as they were, when a row is too large for the bound's
+// arithmetic. Only the Set's basis and centre are used: the rows it was
+// built over need not outlive it for this. L2 Sets only.
+func (s *Set) ProjectRows(out, rows []float32, mg *Margin) ([]float32, bool) {
+	s.mustBeL2("ProjectRows")
+	n := len(rows) / s.d
+	n0 := len(out)
+	out = append(out, make([]float32, n*width)...)
+	m := *mg
+	if ok, _ := s.projectInto(context.Background(), out[n0:], rows[:n*s.d], &m); !ok {
+		return out[:n0], false
+	}
+	*mg = m
+	return out, true
+}
+
+// Width is the number of floats of a projected row.
+const Width = width
+
+// Query returns pt's left side of the bound scores, Width floats: the
+// score of a row projected by ProjectRows is its inner product with them,
+// summed in any order (asm.Dot, or asm.DotMany over consecutive rows), and
+// a row whose score exceeds LimitRows(pt, D, mg), mg covering it, is
+// farther than D from the query.
+func (pt *Point) Query() []float32 { return pt.row[:] }
+
+// LimitRows is Limit for rows projected by ProjectRows and covered by mg.
+func (s *Set) LimitRows(pt *Point, dist float64, mg Margin) float32 {
+	if !pt.ok {
+		return float32(math.Inf(1))
+	}
+	return s.limitWith(dist, pt.an, pt.h, mg)
 }
 
 // centreInto writes the query v (d floats), centred, into dst (pd
@@ -459,7 +518,14 @@ func (s *Set) points(out []float32, h []float64, c, p, rec, a []float32, fromNor
 	d, m := s.pd, s.m
 	nv := len(h)
 	asm.SqNorms(a, c, d)
-	asm.DotTile(p, c, s.basis, d) // p = B·y
+	if nv == 1 {
+		// One vector (a query projected alone): the one-to-many kernel
+		// is the faster product, and any summation order is within the
+		// error terms below.
+		asm.DotMany(p[:m], c[:d], s.basis)
+	} else {
+		asm.DotTile(p, c, s.basis, d) // p = B·y
+	}
 	st := math.Sqrt(1 + s.tau)
 	gm := gammaOf(m + m/64 + 16)
 	sqm := math.Sqrt(float64(m))
@@ -519,7 +585,11 @@ func (s *Set) points(out []float32, h []float64, c, p, rec, a []float32, fromNor
 		}
 	}
 	rs := rec[:len(redo)*d]
-	asm.DotTile(rs, ps, s.basisT, m) // rec = Bᵀ·p
+	if len(redo) == 1 {
+		asm.DotMany(rs, ps[:m], s.basisT)
+	} else {
+		asm.DotTile(rs, ps, s.basisT, m) // rec = Bᵀ·p
+	}
 	for j, i := range redo {
 		r := math.Sqrt(float64(asm.L2Sqr(c[int(i)*d:(int(i)+1)*d], rs[j*d:(j+1)*d])))
 		var pn float64
@@ -661,6 +731,12 @@ func (s *Set) Score(pt *Point, j int) float32 {
 	return asm.Dot(pt.row[:], s.proj[j*width:(j+1)*width])
 }
 
+// Prefetch asks for row j's projection (two cache lines), for a caller
+// about to Score several scattered rows.
+func (s *Set) Prefetch(j int) {
+	asm.Prefetch(s.proj[j*width : (j+1)*width])
+}
+
 // Limit returns the largest score (Score) a row at an exact L2 distance of
 // at most dist from pt's query can have, whatever the rounding (+Inf for a
 // query too large for the bound's arithmetic).
@@ -669,6 +745,15 @@ func (s *Set) Limit(pt *Point, dist float64) float32 {
 		return float32(math.Inf(1))
 	}
 	return s.limitAt(dist, pt.an, pt.h)
+}
+
+// Reach returns the largest exact L2 distance (not squared) a row can be at
+// from a query when asm.L2Sqr gives at most key for the pair (+Inf for
+// +Inf): a row whose Score exceeds Limit(pt, Reach(key)) has an asm.L2Sqr
+// above key. L2 Sets only.
+func (s *Set) Reach(key float32) float64 {
+	s.mustBeL2("Reach")
+	return s.reach(key)
 }
 
 // scoreBound inverts limitAt for one query (projected squared norm an,
@@ -1291,11 +1376,16 @@ func (s *Set) reach(bound float32) float64 {
 
 // limitAt is limit for rows at an exact distance of at most dmax.
 func (s *Set) limitAt(dmax, an, hq float64) float32 {
+	return s.limitWith(dmax, an, hq, Margin{s.hmax, s.amax})
+}
+
+// limitWith is limitAt for rows covered by mg.
+func (s *Set) limitWith(dmax, an, hq float64, mg Margin) float32 {
 	if math.IsInf(dmax, 1) || math.IsNaN(dmax) {
 		return float32(math.Inf(1))
 	}
-	r := math.Sqrt(1+s.tau)*dmax + hq + s.hmax
-	t := r*r*(1+8*u) + s.scale*(an+2*s.amax) - an
+	r := math.Sqrt(1+s.tau)*dmax + hq + mg.hmax
+	t := r*r*(1+8*u) + s.scale*(an+2*mg.amax) - an
 	t += 4 * u * (math.Abs(t) + an)
 	f := float32(t)
 	if float64(f) < t {

@@ -1179,6 +1179,11 @@ func TestGroupLowerBounds(t *testing.T) {
 					if sc, lim := s.Score(&pt, j), s.Limit(&pt, math.Sqrt(e)); sc > lim {
 						t.Fatalf("%s: query %d row %d alone: score %v above the limit %v of its distance %v", c.name, i, j, sc, lim, math.Sqrt(e))
 					}
+					// Reach undoes the kernel's rounding: the exact
+					// distance is within the reach of its key.
+					if key := asm.L2Sqr(q, rows[j*d:(j+1)*d]); s.Reach(key) < math.Sqrt(e) {
+						t.Fatalf("%s: query %d row %d: reach %v of the key %v below the distance %v", c.name, i, j, s.Reach(key), key, math.Sqrt(e))
+					}
 					if b := float64(lb[i*n+j]); b > 0 {
 						tried++
 						if s.Score(&pt, j) > s.Limit(&pt, b*0.999) {
@@ -1227,4 +1232,102 @@ func TestMeasured(t *testing.T) {
 			t.Errorf("latent %d: %d queries measured %d rows (%.3f of the rows a query), want %v to %v", c.latent, q, r, share, c.least, c.most)
 		}
 	}
+}
+
+// TestProjectRows: rows projected outside the Set they are scored against
+// (more rows of the same data, far rows, duplicates, rows a hair off the
+// queries) never score above the limit of their own exact distance, in
+// one call or over several that widen the margin; most score above the
+// limit of a little less than their distance (the bound stays tight); and
+// rows too large for the bound's arithmetic are refused.
+func TestProjectRows(t *testing.T) {
+	simdtest.ForEach(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(41, 42))
+		for _, c := range []struct {
+			name          string
+			d, latent     int
+			offset, noise float64
+			scale         float32
+		}{
+			{"rvc768", 768, 32, 0.5, 0.05, 1},
+			{"offcentre", 128, 8, 1000, 0.01, 1},
+			{"tiny", 96, 16, 0, 1e-3, 1e-18},
+			{"huge", 64, 16, 1e15, 1e12, 1},
+			{"nostructure", 128, 128, 0, 1, 1},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				d := c.d
+				// The Set over 300 rows (the centroids), the projected
+				// rows 900 more of the same data and its queries.
+				all, queries := clustered(rng, 1200, 40, d, c.latent, c.offset, c.noise)
+				for i := range all {
+					all[i] *= c.scale
+				}
+				for i := range queries {
+					queries[i] *= c.scale
+				}
+				centres, rows := all[:300*d], all[300*d:]
+				n := len(rows) / d
+				copy(rows[d:2*d], rows[:d]) // a duplicate
+				for i := 0; i < 10; i++ {   // rows a hair off queries
+					r := rows[(10+i)*d : (11+i)*d]
+					copy(r, queries[i*d:(i+1)*d])
+					for j := range r {
+						r[j] *= 1 + float32(1e-6*rng.NormFloat64())
+					}
+				}
+				s := New(centres, d)
+				if s == nil {
+					t.Fatal("no Set")
+				}
+				var mg Margin
+				var proj []float32
+				ok := true
+				for r0 := 0; r0 < n && ok; r0 += 250 { // several calls
+					proj, ok = s.ProjectRows(proj, rows[r0*d:min(r0+250, n)*d], &mg)
+				}
+				if !ok || len(proj) != n*Width {
+					t.Fatalf("projected %v: %d floats for %d rows", ok, len(proj), n)
+				}
+				var pt Point
+				above, tried := 0, 0
+				for i := 0; i < len(queries)/d; i++ {
+					q := queries[i*d : (i+1)*d]
+					s.Project(q, &pt)
+					scores := make([]float32, n)
+					asm.DotMany(scores, pt.Query(), proj)
+					for j := 0; j < n; j++ {
+						var e float64
+						for t, v := range rows[j*d : (j+1)*d] {
+							x := float64(q[t]) - float64(v)
+							e += x * x
+						}
+						dist := math.Sqrt(e)
+						if lim := s.LimitRows(&pt, dist, mg); scores[j] > lim {
+							t.Fatalf("query %d row %d: score %v above the limit %v of its distance %v", i, j, scores[j], lim, dist)
+						}
+						if dist > 0 {
+							tried++
+							if scores[j] > s.LimitRows(&pt, 0.5*dist, mg) {
+								above++
+							}
+						}
+					}
+				}
+				t.Logf("%d of %d rows score above the limit of half their distance", above, tried)
+				if c.name != "nostructure" && above*2 < tried {
+					t.Errorf("only %d of %d rows score above the limit of half their distance", above, tried)
+				}
+			})
+		}
+		// Rows whose squared norms overflow the bound's arithmetic.
+		rows, _ := clustered(rng, 400, 1, 64, 8, 0, 0.1)
+		s := New(rows[:200*64], 64)
+		var mg Margin
+		big := append([]float32(nil), rows[200*64:]...)
+		big[5*64] = 1e16
+		if out, ok := s.ProjectRows([]float32{1, 2}, big, &mg); ok || len(out) != 2 || mg != (Margin{}) {
+			t.Fatalf("rows beyond the bound's range: ok %v, %d floats, margin %v", ok, len(out), mg)
+		}
+	})
 }
