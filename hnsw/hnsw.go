@@ -25,11 +25,13 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/internal/batch"
 	"github.com/kume-ann/kume/internal/check"
 	"github.com/kume-ann/kume/internal/parallel"
+	"github.com/kume-ann/kume/internal/pruned"
 	"github.com/kume-ann/kume/internal/rows"
 	"github.com/kume-ann/kume/metric"
 )
@@ -65,7 +67,39 @@ type Index struct {
 	next int64
 	rule Rule
 
+	// bound, when pruning is on, gives lower bounds of the distances to
+	// the stored vectors (L2 only), so that a walk skips the neighbours
+	// that cannot enter its candidate pool without measuring them.
+	pruning bool
+	bound   *pruned.Set
+	skipped atomic.Int64 // neighbours the bound spared measuring, for tests
+
 	searchers sync.Pool
+}
+
+// EnablePruning turns on or off the walk's bound (L2 indexes of 64 or more
+// dimensions and 128 or more vectors; a no-op otherwise): each node's
+// projection on the 30 directions its vectors spread most, 32 floats per
+// vector, built now and again after every Add (milliseconds for tens of
+// thousands of vectors). A walk then measures only the neighbours whose
+// bound leaves them a chance to enter its candidate pool: the same walk,
+// the same answers bit for bit, a fraction of the vectors read. IVF
+// indexes turn it on for their HNSW quantizer, whose few tens of thousands
+// of centroids stay fixed after training.
+func (x *Index) EnablePruning(on bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.pruning = on
+	x.rebuildBound()
+}
+
+// rebuildBound makes x.bound hold the current vectors when pruning is on;
+// the caller holds the write lock.
+func (x *Index) rebuildBound() {
+	x.bound = nil
+	if x.pruning && x.m == metric.L2 {
+		x.bound = pruned.New(x.data, x.d)
+	}
 }
 
 // Rule selects the FAISS release whose search an Index reproduces. The two
@@ -257,6 +291,7 @@ func (x *Index) Reset() {
 	ng.EfSearch, ng.EfConstruction = x.g.EfSearch, x.g.EfConstruction
 	x.g = ng
 	x.data, x.ids, x.pos, x.next = nil, nil, nil, 0
+	x.bound = nil
 }
 
 func (x *Index) id(row int32) int64 {
@@ -377,6 +412,7 @@ func (x *Index) add(ctx context.Context, v []float32, ids []int64) error {
 	} else {
 		x.next = check.AfterIDs(x.next, ids)
 	}
+	x.rebuildBound()
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/flat"
+	"github.com/kume-ann/kume/internal/testvec"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -410,5 +411,84 @@ func TestFilter(t *testing.T) {
 	}
 	if res.IDs[k-1] < 0 {
 		t.Fatalf("a wide beam left slots empty: %v", res.IDs[:k])
+	}
+}
+
+// TestPrunedWalk: with the bound on, a walk returns what it returns
+// measuring every neighbour, bit for bit, on low-rank clusters, duplicates,
+// off-centre and tiny vectors, for several beams, k and filters, and on
+// low-rank data it spares measuring neighbours.
+func TestPrunedWalk(t *testing.T) {
+	d, n, nq := 96, 3000, 80
+	if testing.Short() {
+		n, nq = 1200, 30
+	}
+	low := testvec.LowRank{Latent: 8, Centers: 30, MapSeed: 3, ScaleMap: true, Noise: 0.05}
+	lb := low.Draw(1, n, d)
+	dup := append([]float32(nil), lb...)
+	for i := 1; i < n; i++ { // groups of 5 identical vectors
+		if i%5 != 0 {
+			copy(dup[i*d:(i+1)*d], dup[(i-i%5)*d:])
+		}
+	}
+	off := make([]float32, n*d)
+	tiny := make([]float32, n*d)
+	for i, v := range lb {
+		off[i] = 1000 + v
+		tiny[i] = 1e-6 * v
+	}
+	sets := []struct {
+		name          string
+		base, queries []float32
+		mustSkipMost  bool
+	}{
+		{"lowRank", lb, low.Draw(2, nq, d), true},
+		{"duplicates", dup, dup[:nq*d], false},
+		{"offset1000", off, off[d : (nq+1)*d], false},
+		{"tiny", tiny, tiny[2*d : (nq+2)*d], false},
+	}
+	ctx := context.Background()
+	for _, c := range sets {
+		t.Run(c.name, func(t *testing.T) {
+			x := build(t, d, 16, metric.L2, c.base)
+			filters := []kume.IDFilter{nil, kume.IDRange(0, int64(n/2)), kume.IDRange(int64(n/10), int64(n/10+20))}
+			for _, ef := range []int{16, 64} {
+				for _, k := range []int{1, 10, 50} {
+					for _, f := range filters {
+						p := &kume.SearchParams{EfSearch: ef, Filter: f}
+						x.EnablePruning(false)
+						want, err := x.Search(ctx, c.queries, k, p)
+						if err != nil {
+							t.Fatal(err)
+						}
+						x.EnablePruning(true)
+						if x.bound == nil {
+							t.Fatal("no bound")
+						}
+						got, err := x.Search(ctx, c.queries, k, p)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for i := range want.IDs {
+							if got.IDs[i] != want.IDs[i] || got.Distances[i] != want.Distances[i] {
+								t.Fatalf("ef %d k %d filter %v slot %d: (%d, %v), measuring every neighbour (%d, %v)", ef, k, f, i, got.IDs[i], got.Distances[i], want.IDs[i], want.Distances[i])
+							}
+						}
+					}
+				}
+			}
+			// Adding keeps the bound in step with the vectors.
+			if err := x.Add(ctx, c.queries); err != nil {
+				t.Fatal(err)
+			}
+			if x.bound == nil || x.bound.Len() != n+nq {
+				t.Fatalf("after Add: bound over %v rows, want %d", x.bound, n+nq)
+			}
+			skipped := x.skipped.Load()
+			t.Logf("%d neighbours not measured", skipped)
+			if c.mustSkipMost && skipped < int64(nq*10) {
+				t.Errorf("only %d neighbours not measured over %d queries", skipped, nq)
+			}
+		})
 	}
 }

@@ -2,9 +2,11 @@ package hnsw
 
 import (
 	"context"
+	"math"
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/internal/pruned"
 	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/metric"
 )
@@ -21,6 +23,7 @@ type searcher struct {
 	res   topk.Heap
 	buf   []int32   // unvisited neighbours of the node being expanded
 	dis   []float32 // their distances
+	pt    pruned.Point
 	// Insertion state.
 	near  []scored // a walk's best nodes
 	front []scored // a walk's frontier (a min-heap)
@@ -121,6 +124,20 @@ func (x *Index) searchOne(ctx context.Context, s *searcher, q []float32, ef int,
 		s.buf = make([]int32, g.CumNeighbors[1])
 		s.dis = make([]float32, g.CumNeighbors[1])
 	}
+	// With a bound, once the pool is full, a neighbour whose bound score is
+	// above lim has an asm.L2Sqr above limFor, the larger of the pool's
+	// worst distance and the results' threshold: the pool would not take
+	// it (it takes only distances below its worst) nor the results (they
+	// take none above their threshold), so it is not measured, and the
+	// walk is the one that measures every neighbour. Both only fall, so a
+	// neighbour out of reach at the start of an expansion stays so.
+	bound := x.bound
+	if bound != nil {
+		bound.Project(q, &s.pt)
+	}
+	var lim float32
+	limFor := float32(math.NaN())
+	skipped := 0
 	steps := 0
 	for c.nvalid > 0 {
 		v0, d0 := c.popMin()
@@ -142,6 +159,22 @@ func (x *Index) searchOne(ctx context.Context, s *searcher, q []float32, ef int,
 				buf = append(buf, v)
 			}
 		}
+		if bound != nil && c.k == c.n {
+			if t := max(c.dis[0], h.Threshold()); t != limFor {
+				lim, limFor = bound.Limit(&s.pt, bound.Reach(t)), t
+			}
+			for _, v := range buf {
+				bound.Prefetch(int(v))
+			}
+			kept := buf[:0]
+			for _, v := range buf {
+				if !(bound.Score(&s.pt, int(v)) > lim) {
+					kept = append(kept, v)
+				}
+			}
+			skipped += len(buf) - len(kept)
+			buf = kept
+		}
 		for _, v := range buf {
 			asm.Prefetch(x.data[int(v)*x.d : int(v+1)*x.d])
 		}
@@ -156,6 +189,9 @@ func (x *Index) searchOne(ctx context.Context, s *searcher, q []float32, ef int,
 		}
 	}
 	h.Finish(x.m == metric.InnerProduct)
+	if skipped > 0 {
+		x.skipped.Add(int64(skipped))
+	}
 	return nil
 }
 

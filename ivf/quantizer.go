@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/kume-ann/kume"
-	"github.com/kume-ann/kume/flat"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -60,8 +59,11 @@ func NewWithQuantizer(d, nlist int, m metric.Metric, codec Codec, q Quantizer) (
 	default:
 		return nil, fmt.Errorf("ivf: %w: a quantizer of %d centroids for %d lists", kume.ErrInvalidArgument, q.Len(), nlist)
 	}
-	if fq, ok := q.(*flat.Index); ok {
-		fq.EnablePruning(true)
+	// The exact quantizer searches its centroids through a bound built at
+	// once, the graph one walks them with it (both are fixed after
+	// training): the same lists, most centroids not measured.
+	if pq, ok := q.(interface{ EnablePruning(bool) }); ok {
+		pq.EnablePruning(true)
 	}
 	x.quantizer = q
 	return x, nil
