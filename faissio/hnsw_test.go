@@ -330,14 +330,17 @@ func TestHNSWIDMapAndHostile(t *testing.T) {
 func TestIVFHNSWFromAndToFAISS(t *testing.T) {
 	pyfaiss.Require(t)
 	rng := rand.New(rand.NewPCG(27, 28))
-	const d, n, nq, k = 16, 6000, 400, 8
+	// 64 dimensions and 128 lists: the walk and the lists' scans go
+	// through their bounds, whose answers are those of measuring every
+	// vector; nprobe 8 reads enough vectors a query to score them.
+	const d, n, nq, k = 64, 6000, 400, 8
 	base, queries := randVectors(rng, n, d), randVectors(rng, nq, d)
 	dir := t.TempDir()
 	bp, qp := pyfaiss.WriteF32(t, dir, "base.f32", base), pyfaiss.WriteF32(t, dir, "q.f32", queries)
 	const desc = "IVF128_HNSW8,Flat"
 	file, res := filepath.Join(dir, "ivf.index"), filepath.Join(dir, "ivf.res")
 	efs := []int{4, 16, 64}
-	for _, nprobe := range []int{1, 4} {
+	for _, nprobe := range []int{1, 4, 8} {
 		pyfaiss.Run(t, pyHNSWScript, bp, qp, strconv.Itoa(d), strconv.Itoa(k), desc, "L2", strconv.Itoa(nprobe), "4,16,64", file, res)
 		wantI, wantD := readHNSWRes(t, res, len(efs), nq, k)
 		idx, err := ReadFile(file)

@@ -66,8 +66,11 @@ type Codes interface {
 // turns them into distances.
 // Prefetcher is a Scanner that can ask for a list's codes ahead of its
 // Scan, so that reading them from memory overlaps the scan before it.
+// probes is how many of the batch's queries will scan the list: the
+// scanner asks for what they will read, or for nothing when the hardware
+// prefetcher, following a scan row by row, does better.
 type Prefetcher interface {
-	Prefetch(codes Codes)
+	Prefetch(codes Codes, probes int)
 }
 
 type Scanner interface {

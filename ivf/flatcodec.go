@@ -3,10 +3,12 @@ package ivf
 import (
 	"context"
 	"math"
+	"sync/atomic"
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/asm"
 	"github.com/kume-ann/kume/internal/exact"
+	"github.com/kume-ann/kume/internal/pruned"
 	"github.com/kume-ann/kume/internal/rangeres"
 	"github.com/kume-ann/kume/internal/topk"
 	"github.com/kume-ann/kume/metric"
@@ -14,25 +16,55 @@ import (
 
 // FlatCodec stores raw float32 vectors in each list (FAISS's IndexIVFFlat):
 // 4·d bytes per vector, exact distances within the probed lists.
+//
+// Under L2, with 64 or more dimensions and 128 or more lists, each vector
+// also gets its point on the 30 directions the centroids spread most
+// (pruned.Set.ProjectRows: 32 floats, 128 bytes), and a query probing a
+// list alone or with a few others scores those points first and measures
+// only the vectors whose lower bound does not rule them out of its k
+// nearest so far: the exhaustive scan's answers bit for bit, reading a
+// fraction of the list's bytes (the lists, not the arithmetic, bound an IVF
+// search with many probes). EnablePruning(false) before training or
+// loading leaves the points out.
 type FlatCodec struct {
-	m metric.Metric
-	d int
+	m       metric.Metric
+	d       int
+	noBound bool
+	bound   *pruned.Set // the centroids' basis, nil without points
+
+	// scored and measured count the vectors bounded scans scored and
+	// measured, for tests.
+	scored, measured atomic.Int64
 }
 
 // FlatCodes are the codes of a FlatCodec list: the raw vectors and their
-// squared norms (for batched L2 search).
+// squared norms (for batched L2 search), and, with the codec's bound, their
+// projected points and the margin that covers them.
 type FlatCodes struct {
-	d     int
-	vecs  []float32
-	norms []float32
+	d      int
+	vecs   []float32
+	norms  []float32
+	bound  *pruned.Set
+	proj   []float32 // pruned.Width floats per vector
+	margin pruned.Margin
 }
 
 // NewFlatCodec returns a codec that stores raw vectors compared with metric m.
 func NewFlatCodec(m metric.Metric) *FlatCodec { return &FlatCodec{m: m} }
 
-// Init records the dimension. Raw vectors need no centroids.
+// EnablePruning turns the vectors' projected points on (the default) or off
+// for the lists of the next Init: the codec's training, or an index's
+// loading.
+func (c *FlatCodec) EnablePruning(on bool) { c.noBound = !on }
+
+// Init records the dimension and, under L2, finds the basis of the lists'
+// bound from the centroids (milliseconds for tens of thousands of them).
 func (c *FlatCodec) Init(d, nlist int, centroids []float32) error {
 	c.d = d
+	c.bound = nil
+	if c.m == metric.L2 && !c.noBound {
+		c.bound = pruned.New(centroids, d)
+	}
 	return nil
 }
 
@@ -43,10 +75,15 @@ func (c *FlatCodec) Train(ctx context.Context, x []float32, lists []int32) error
 func (c *FlatCodec) IsTrained() bool { return true }
 
 // NewList returns an empty list of raw vectors.
-func (c *FlatCodec) NewList(list int) Codes { return &FlatCodes{d: c.d} }
+func (c *FlatCodec) NewList(list int) Codes { return &FlatCodes{d: c.d, bound: c.bound} }
 
-// BytesPerVector is 4·d.
-func (c *FlatCodec) BytesPerVector() float64 { return float64(4 * c.d) }
+// BytesPerVector is 4·d, and 4·pruned.Width more with the lists' bound.
+func (c *FlatCodec) BytesPerVector() float64 {
+	if c.bound != nil {
+		return float64(4 * (c.d + pruned.Width))
+	}
+	return float64(4 * c.d)
+}
 
 // Len is the number of vectors.
 func (l *FlatCodes) Len() int { return len(l.norms) }
@@ -55,25 +92,40 @@ func (l *FlatCodes) Len() int { return len(l.norms) }
 // modified.
 func (l *FlatCodes) Vectors() []float32 { return l.vecs }
 
-// Append appends raw vectors.
+// Append appends raw vectors. A list with rows too large for the bound's
+// arithmetic drops its points and is scanned in full from then on.
 func (l *FlatCodes) Append(x []float32) error {
 	l.vecs = append(l.vecs, x...)
 	n0 := len(l.norms)
 	l.norms = append(l.norms, make([]float32, len(x)/l.d)...)
 	asm.SqNorms(l.norms[n0:], x, l.d)
+	if l.bound != nil {
+		var ok bool
+		if l.proj, ok = l.bound.ProjectRows(l.proj, x, &l.margin); !ok {
+			l.bound, l.proj = nil, nil
+		}
+	}
 	return nil
 }
 
 // Truncate keeps the first n vectors.
-func (l *FlatCodes) Truncate(n int) { l.vecs, l.norms = l.vecs[:n*l.d], l.norms[:n] }
+func (l *FlatCodes) Truncate(n int) {
+	l.vecs, l.norms = l.vecs[:n*l.d], l.norms[:n]
+	if l.bound != nil {
+		l.proj = l.proj[:n*pruned.Width]
+	}
+}
 
 // Keep keeps the vectors at positions keep, moving them down in place.
 func (l *FlatCodes) Keep(keep []int32) {
-	d := l.d
-	for w, r := range keep {
-		if w != int(r) {
-			copy(l.vecs[w*d:(w+1)*d], l.vecs[int(r)*d:(int(r)+1)*d])
-			l.norms[w] = l.norms[r]
+	d, w := l.d, pruned.Width
+	for to, r := range keep {
+		if to != int(r) {
+			copy(l.vecs[to*d:(to+1)*d], l.vecs[int(r)*d:(int(r)+1)*d])
+			l.norms[to] = l.norms[r]
+			if l.bound != nil {
+				copy(l.proj[to*w:(to+1)*w], l.proj[int(r)*w:(int(r)+1)*w])
+			}
 		}
 	}
 	l.Truncate(len(keep))
@@ -121,13 +173,16 @@ type flatScanner struct {
 	filter kume.IDFilter
 
 	// The batch of the last Begin.
-	queries []float32
-	nprobe  int
-	heaps   []topk.Heap
-	cands   []exact.Collector
-	qnAll   []float32 // squared norms of the batch's queries
-	qbuf    []float32 // the queries of one list, gathered
-	tile    []float32
+	queries   []float32
+	nprobe    int
+	heaps     []topk.Heap
+	cands     []exact.Collector
+	qnAll     []float32      // squared norms of the batch's queries
+	points    []pruned.Point // the batch's queries projected (where projected is set)
+	projected []bool
+	cand      []int32   // a block's vectors within reach (scanBounded)
+	qbuf      []float32 // the queries of one list, gathered
+	tile      []float32
 
 	out rangeres.Out // a list's hits in a range search
 
@@ -165,6 +220,14 @@ func (s *flatScanner) Begin(queries []float32, nprobe int, lists []int64, coarse
 		cands[i].Reset(queries[i*d:(i+1)*d], qn[i], heaps[i].K(), c.m, scale)
 		cands[i].SetFilter(s.filter)
 	}
+	if c.bound != nil && s.filter == nil {
+		if cap(s.points) < nq {
+			s.points = make([]pruned.Point, nq)
+			s.projected = make([]bool, nq)
+		}
+		s.points, s.projected = s.points[:nq], s.projected[:nq]
+		clear(s.projected)
+	}
 }
 
 // Scan compares the list with its probes' queries: with minTiledQueries(d)
@@ -177,6 +240,18 @@ func (s *flatScanner) Scan(list int, ids []int64, codes Codes, probes []int32) {
 	l := codes.(*FlatCodes)
 	d := s.c.d
 	if len(probes) < minTiledQueries(d) {
+		if s.bounded(l, len(probes)) {
+			for _, p := range probes {
+				i := int(p) / s.nprobe
+				q := s.queries[i*d : (i+1)*d]
+				if !s.projected[i] {
+					l.bound.Project(q, &s.points[i])
+					s.projected[i] = true
+				}
+				s.scanBounded(q, &s.points[i], l, ids, &s.heaps[i])
+			}
+			return
+		}
 		streamed := len(probes) == 1
 		if len(probes) >= 4 && s.filter == nil {
 			probes = s.scanFours(probes, l, ids)
@@ -223,8 +298,38 @@ func (s *flatScanner) scanFours(probes []int32, l *FlatCodes, ids []int64) []int
 	return probes
 }
 
-// Prefetch asks for the list's vectors ahead of their Scan.
-func (s *flatScanner) Prefetch(codes Codes) { asm.Prefetch(codes.(*FlatCodes).vecs) }
+// Prefetch asks for what the next Scan of the list reads first: its
+// vectors' points when they are scored (two cache lines per vector), its
+// vectors when several queries read them; a list one query reads in full
+// is left to the hardware prefetcher, which follows its scan row by row
+// (asking for it too measured slower). A range search's next list is asked
+// for whole.
+func (s *flatScanner) Prefetch(codes Codes, probes int) {
+	l := codes.(*FlatCodes)
+	switch {
+	case s.heaps == nil:
+		asm.Prefetch(l.vecs)
+	case s.bounded(l, probes):
+		asm.Prefetch(l.proj)
+	case probes > 1:
+		asm.Prefetch(l.vecs)
+	}
+}
+
+// minBoundedRows is the fewest vectors a query's probes should hold on
+// average (nprobe times a list's length) for scoring their points to pay:
+// a query is projected once, m·d multiply-adds, about what measuring 30
+// vectors costs.
+const minBoundedRows = 256
+
+// bounded reports whether a Scan of list l by probes queries scores the
+// vectors' points (scanBounded): a list of the bound, without a filter,
+// read by too few queries for the many-to-many kernel, in a search whose
+// queries read enough vectors to pay for their projection.
+func (s *flatScanner) bounded(l *FlatCodes, probes int) bool {
+	return l.bound != nil && s.filter == nil && probes < minTiledQueries(s.c.d) &&
+		s.nprobe*l.Len() >= minBoundedRows
+}
 
 // Finish moves query i's remaining candidates into its heap and sorts it.
 func (s *flatScanner) Finish(i int, dist []float32) {
@@ -268,6 +373,63 @@ func (s *flatScanner) scanOne(q []float32, l *FlatCodes, ids []int64, h *topk.He
 		offer(h, buf, ids[r0:r1], ip)
 	}
 }
+
+// scanBounded offers h the vectors of list l that can enter it, for the
+// query q projected as pt: each vector's bound score from its point (Width
+// floats read instead of d), and asm.L2Sqr for those whose score leaves
+// them within reach of the heap's threshold as it stands. A vector not
+// measured has an asm.L2Sqr above the threshold, where Push would not take
+// it: h ends as scanOne leaves it, bit for bit.
+func (s *flatScanner) scanBounded(q []float32, pt *pruned.Point, l *FlatCodes, ids []int64, h *topk.Heap) {
+	d, w := s.c.d, pruned.Width
+	b := l.bound
+	measured := 0
+	thr := h.Threshold()
+	lim := b.LimitRows(pt, b.Reach(thr), l.margin)
+	for r0 := 0; r0 < len(ids); r0 += flatScanBlock {
+		r1 := min(r0+flatScanBlock, len(ids))
+		sc := s.buf[:r1-r0]
+		asm.DotMany(sc, pt.Query(), l.proj[r0*w:r1*w])
+		// The vectors within reach now are asked for boundAhead ahead
+		// of their measuring, so that their scattered reads overlap; the
+		// threshold only falls, so the ones measured are among them.
+		cand := s.cand[:0]
+		for j, v := range sc {
+			if !(v > lim) {
+				cand = append(cand, int32(j))
+			}
+		}
+		s.cand = cand
+		for _, j := range cand[:min(boundAhead, len(cand))] {
+			r := r0 + int(j)
+			asm.Prefetch(l.vecs[r*d : (r+1)*d])
+		}
+		for c, j := range cand {
+			if c+boundAhead < len(cand) {
+				r := r0 + int(cand[c+boundAhead])
+				asm.Prefetch(l.vecs[r*d : (r+1)*d])
+			}
+			if sc[j] > lim {
+				continue
+			}
+			r := r0 + int(j)
+			measured++
+			if dist := asm.L2Sqr(q, l.vecs[r*d:(r+1)*d]); dist <= thr {
+				h.Push(dist, ids[r])
+				if t := h.Threshold(); t != thr {
+					thr = t
+					lim = b.LimitRows(pt, b.Reach(thr), l.margin)
+				}
+			}
+		}
+	}
+	s.c.scored.Add(int64(len(ids)))
+	s.c.measured.Add(int64(measured))
+}
+
+// boundAhead is how many vectors ahead of its measuring scanBounded asks
+// for a candidate.
+const boundAhead = 8
 
 // offer pushes scores (negated for inner product, so that smaller is better)
 // with their ids into h.

@@ -517,7 +517,7 @@ func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
 		r.nprobe = b.Params.NProbe
 	}
 	r.nprobe = min(r.nprobe, x.nlist)
-	return batch.Run(ctx, b, x.searchGrain(b.Dst.NQ), r, ivfRun.search)
+	return batch.Run(ctx, b, x.searchGrain(b.Dst.NQ, r.nprobe), r, ivfRun.search)
 }
 
 // WholeBatcher is implemented by scanners whose batches gain from holding
@@ -530,19 +530,32 @@ type WholeBatcher interface {
 	WholeBatches() bool
 }
 
-// searchGrain is how many of nq queries one goroutine takes: one share per
-// goroutine for a WholeBatcher, else parallel.Grain's smaller chunks, which
-// balance better.
-func (x *Index) searchGrain(nq int) int {
+// searchGrain is how many of nq queries, probing nprobe lists each, one
+// goroutine takes: one share per goroutine for a WholeBatcher; else
+// parallel.Grain's smaller chunks, which balance better, but with several
+// probes per query at least 2·nlist/nprobe queries, so that a chunk's
+// probes cover the lists about twice and queries meet in the lists they
+// share, each list read once for all of them (IVF16384_HNSW32,Flat on a
+// million vectors, nprobe 32, 1,000 queries on one thread: 110-134 µs a
+// query in chunks of 250, 95-98 in chunks of 500, 84-89 in one). With one
+// probe per query a chunk would need 2·nlist queries to gain that way, and
+// the queries that do share lists, as consecutive frames of speech do, meet
+// within the smaller chunks.
+func (x *Index) searchGrain(nq, nprobe int) int {
 	s := x.getSearcher(nil)
 	wb, ok := s.scanner.(WholeBatcher)
 	whole := ok && wb.WholeBatches()
 	x.putSearcher(s)
-	if !whole {
-		return parallel.Grain(nq, 16)
-	}
 	procs := runtime.GOMAXPROCS(0)
-	return max((nq+procs-1)/procs, 16)
+	share := max((nq+procs-1)/procs, 16)
+	if whole {
+		return share
+	}
+	g := parallel.Grain(nq, 16)
+	if nprobe > 1 {
+		g = max(g, min(share, (2*x.nlist+nprobe-1)/nprobe))
+	}
+	return g
 }
 
 // ivfRun is what an IVF search resolves once per batch.
@@ -598,12 +611,9 @@ func (x *Index) scanBatch(ctx context.Context, s *searcher, queries []float32, n
 		if n == 0 {
 			continue
 		}
-		// A list several queries read is asked for ahead; one a single
-		// query reads is left to the hardware prefetcher, which follows
-		// its scan row by row (asking for it too measured slower).
 		if pf != nil && g+1 < s.groups.len() {
-			if next, nextProbes := s.groups.at(g + 1); len(nextProbes) > 1 && x.lists.Len(next) > 0 {
-				pf.Prefetch(x.lists.codes[next])
+			if next, nextProbes := s.groups.at(g + 1); x.lists.Len(next) > 0 {
+				pf.Prefetch(x.lists.codes[next], len(nextProbes))
 			}
 		}
 		if work += len(probes) * n; work >= every {

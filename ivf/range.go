@@ -130,8 +130,8 @@ func (x *Index) rangeBatch(ctx context.Context, s *searcher, br batchRanger, que
 		}
 		if pf, ok := br.(Prefetcher); ok && g+1 < s.groups.len() {
 			// The next list's memory loads while this one is compared.
-			next, _ := s.groups.at(g + 1)
-			pf.Prefetch(x.lists.codes[next])
+			next, nextProbes := s.groups.at(g + 1)
+			pf.Prefetch(x.lists.codes[next], len(nextProbes))
 		}
 		pending += br.rangeList(x.lists.ids[l], x.lists.codes[l], probes)
 	}
