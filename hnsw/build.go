@@ -25,7 +25,7 @@ func (x *Index) insert(s *searcher, pt, n0 int32, u *undo) {
 	dn := x.key(q, nearest)
 	level := g.MaxLevel
 	for ; level > top; level-- {
-		nearest, dn = x.greedy(q, int(level), nearest, dn)
+		nearest, dn = x.greedy(q, nil, int(level), nearest, dn)
 	}
 	for ; level >= 0; level-- {
 		near := x.beam(s, q, int(level), nearest, dn)

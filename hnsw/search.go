@@ -70,13 +70,31 @@ func (x *Index) key(q []float32, i int32) float32 {
 // greedy walks level l from nearest to a local minimum of the distance to
 // q, moving to the first strictly nearer neighbour of each sweep's best, as
 // FAISS's greedy_update_nearest does.
-func (x *Index) greedy(q []float32, l int, nearest int32, dn float32) (int32, float32) {
+//
+// With pt, q's projection on the bound, a neighbour whose score puts its
+// asm.L2Sqr above dn is not measured: it could not be strictly nearer.
+// Insertions pass nil (the bound does not hold the nodes being inserted).
+func (x *Index) greedy(q []float32, pt *pruned.Point, l int, nearest int32, dn float32) (int32, float32) {
 	g := x.g
+	bound := x.bound
+	if pt == nil {
+		bound = nil
+	}
+	var lim float32
+	limFor := float32(math.NaN())
 	for {
 		prev := nearest
 		for _, v := range g.span(nearest, l) {
 			if v < 0 {
 				break
+			}
+			if bound != nil {
+				if dn != limFor {
+					lim, limFor = bound.Limit(pt, bound.Reach(dn)), dn
+				}
+				if bound.Score(pt, int(v)) > lim {
+					continue
+				}
 			}
 			if d := x.key(q, v); d < dn {
 				nearest, dn = v, d
@@ -106,10 +124,14 @@ func (x *Index) searchOne(ctx context.Context, s *searcher, q []float32, ef int,
 		h.Finish(x.m == metric.InnerProduct)
 		return nil
 	}
+	bound := x.bound
+	if bound != nil {
+		bound.Project(q, &s.pt)
+	}
 	nearest := g.EntryPoint
 	dn := x.key(q, nearest)
 	for l := int(g.MaxLevel); l >= 1; l-- {
-		nearest, dn = x.greedy(q, l, nearest, dn)
+		nearest, dn = x.greedy(q, &s.pt, l, nearest, dn)
 	}
 	s.reset(g.Len())
 	c := &s.cand
@@ -131,10 +153,6 @@ func (x *Index) searchOne(ctx context.Context, s *searcher, q []float32, ef int,
 	// take none above their threshold), so it is not measured, and the
 	// walk is the one that measures every neighbour. Both only fall, so a
 	// neighbour out of reach at the start of an expansion stays so.
-	bound := x.bound
-	if bound != nil {
-		bound.Project(q, &s.pt)
-	}
 	var lim float32
 	limFor := float32(math.NaN())
 	skipped := 0
