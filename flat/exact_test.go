@@ -10,6 +10,7 @@ import (
 
 	"github.com/kume-ann/kume"
 	"github.com/kume-ann/kume/internal/simdtest"
+	"github.com/kume-ann/kume/internal/testvec"
 	"github.com/kume-ann/kume/metric"
 )
 
@@ -27,14 +28,7 @@ func nastySets(rng *rand.Rand, d int) map[string][2][]float32 {
 		return v
 	}
 	pick := func(base []float32, noise float64) []float32 {
-		q := make([]float32, nq*d)
-		for i := 0; i < nq; i++ {
-			r := rng.IntN(n)
-			for j := 0; j < d; j++ {
-				q[i*d+j] = base[r*d+j] + float32(noise*rng.NormFloat64())
-			}
-		}
-		return q
+		return testvec.NearCopies(rng, base, d, nq, noise)
 	}
 	b := shifted(1000, 1)
 	sets["offset1000"] = [2][]float32{b, pick(b, 1)}

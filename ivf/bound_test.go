@@ -20,14 +20,7 @@ import (
 func boundSets(d, n, nq int) map[string][2][]float32 {
 	rng := rand.New(rand.NewPCG(5, 6))
 	pick := func(base []float32, noise float64) []float32 {
-		q := make([]float32, nq*d)
-		for i := 0; i < nq; i++ {
-			r := rng.IntN(n)
-			for j := 0; j < d; j++ {
-				q[i*d+j] = base[r*d+j] + float32(noise*rng.NormFloat64())
-			}
-		}
-		return q
+		return testvec.NearCopies(rng, base, d, nq, noise)
 	}
 	scaled := func(v []float32, f float32) []float32 {
 		out := make([]float32, len(v))

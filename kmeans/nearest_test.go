@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kume-ann/kume/asm"
+	"github.com/kume-ann/kume/internal/testvec"
 )
 
 // bruteNearest is the exhaustive scan nearest must reproduce: least
@@ -44,19 +45,6 @@ func gauss(rng *rand.Rand, n int, scale, offset float64) []float32 {
 	return x
 }
 
-// nearCopies returns n points, each a centre moved by noise of the scale.
-func nearCopies(rng *rand.Rand, centres []float32, d, n int, scale float64) []float32 {
-	k := len(centres) / d
-	x := make([]float32, n*d)
-	for i := 0; i < n; i++ {
-		c := rng.IntN(k)
-		for j := 0; j < d; j++ {
-			x[i*d+j] = centres[c*d+j] + float32(scale*rng.NormFloat64())
-		}
-	}
-	return x
-}
-
 func nearestCases() []nearestCase {
 	crowds := func(d, k, per int, scale, offset, spread float64) func(*rand.Rand) []float32 {
 		return func(rng *rand.Rand) []float32 {
@@ -77,7 +65,7 @@ func nearestCases() []nearestCase {
 		return crowds(d, k, 5, scale, offset, spread)
 	}
 	near := func(d int, scale float64) func(*rand.Rand, []float32) []float32 {
-		return func(rng *rand.Rand, c []float32) []float32 { return nearCopies(rng, c, d, 700, scale) }
+		return func(rng *rand.Rand, c []float32) []float32 { return testvec.NearCopies(rng, c, d, 700, scale) }
 	}
 	return []nearestCase{
 		{name: "blobs", d: 64, k: 1000, centres: blobs(64, 1000, 1, 0, 0.1), points: near(64, 0.1)},
@@ -102,7 +90,7 @@ func nearestCases() []nearestCase {
 			}
 			return c
 		}, points: func(rng *rand.Rand, c []float32) []float32 {
-			x := nearCopies(rng, c, 40, 700, 0.3)
+			x := testvec.NearCopies(rng, c, 40, 700, 0.3)
 			copy(x, c[:300*40]) // exactly on centres
 			return x
 		}},
@@ -228,7 +216,7 @@ func TestNearestPrunedMatchesExhaustive(t *testing.T) {
 	const d = 96
 	ties := func(rng *rand.Rand, c []float32) []float32 {
 		k := len(c) / d
-		x := nearCopies(rng, c, d, 700, 0.01)
+		x := testvec.NearCopies(rng, c, d, 700, 0.01)
 		for i := 0; i < 700; i++ {
 			a, b := rng.IntN(k), rng.IntN(k)
 			switch i % 3 {

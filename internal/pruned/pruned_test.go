@@ -1237,9 +1237,9 @@ func TestMeasured(t *testing.T) {
 // TestProjectRows: rows projected outside the Set they are scored against
 // (more rows of the same data, far rows, duplicates, rows a hair off the
 // queries) never score above the limit of their own exact distance, in
-// one call or over several that widen the margin; most score above the
-// limit of a little less than their distance (the bound stays tight); and
-// rows too large for the bound's arithmetic are refused.
+// one call or over several that widen the margin; on structured data most
+// score above the limit of half their distance (the bound prunes); and rows
+// too large for the bound's arithmetic are refused.
 func TestProjectRows(t *testing.T) {
 	simdtest.ForEach(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(41, 42))

@@ -69,6 +69,20 @@ func (g LowRank) Draw(seed uint64, n, d int) []float32 {
 	return x
 }
 
+// NearCopies returns n vectors, each a row of rows (d floats, drawn from
+// rng) moved by independent normal noise of standard deviation noise.
+func NearCopies(rng *rand.Rand, rows []float32, d, n int, noise float64) []float32 {
+	k := len(rows) / d
+	x := make([]float32, n*d)
+	for i := 0; i < n; i++ {
+		r := rng.IntN(k)
+		for j := 0; j < d; j++ {
+			x[i*d+j] = rows[r*d+j] + float32(noise*rng.NormFloat64())
+		}
+	}
+	return x
+}
+
 // Recall is |found top-k ∩ true top-k| / k, averaged over the queries of
 // want.
 func Recall(got, want *kume.Results, k int) float64 {
