@@ -19,13 +19,15 @@ import (
 //
 // Under L2, with 64 or more dimensions and 128 or more lists, each vector
 // also gets its point on the 30 directions the centroids spread most
-// (pruned.Set.ProjectRows: 32 floats, 128 bytes), and a query probing a
-// list alone or with a few others scores those points first and measures
-// only the vectors whose lower bound does not rule them out of its k
-// nearest so far: the exhaustive scan's answers bit for bit, reading a
-// fraction of the list's bytes (the lists, not the arithmetic, bound an IVF
-// search with many probes). EnablePruning(false) before training or
-// loading leaves the points out.
+// (pruned.Set.ProjectRows: 32 floats, 128 bytes, computed as it is added),
+// and a query whose probes hold 256 vectors or more scores those points
+// first and measures only the vectors whose lower bound does not rule them
+// out of its k nearest so far: the exhaustive scan's answers bit for bit,
+// reading a fraction of the list's bytes and doing a fraction of its
+// multiply-adds. On vectors where the bound leaves more than half of them
+// to measure (no low-dimensional structure), the scans go back to the
+// exhaustive kernels after the first 65,536. EnablePruning(false) before
+// training or loading leaves the points out.
 type FlatCodec struct {
 	m       metric.Metric
 	d       int
@@ -33,7 +35,7 @@ type FlatCodec struct {
 	bound   *pruned.Set // the centroids' basis, nil without points
 
 	// scored and measured count the vectors bounded scans scored and
-	// measured, for tests.
+	// measured: whether the bound pays on the index's vectors.
 	scored, measured atomic.Int64
 }
 
@@ -238,19 +240,19 @@ func (s *flatScanner) Begin(queries []float32, nprobe int, lists []int64, coarse
 func (s *flatScanner) Scan(list int, ids []int64, codes Codes, probes []int32) {
 	l := codes.(*FlatCodes)
 	d := s.c.d
-	if len(probes) < minTiledQueries(d) {
-		if s.bounded(l, len(probes)) {
-			for _, p := range probes {
-				i := int(p) / s.nprobe
-				q := s.queries[i*d : (i+1)*d]
-				if !s.projected[i] {
-					l.bound.Project(q, &s.points[i])
-					s.projected[i] = true
-				}
-				s.scanBounded(q, &s.points[i], l, ids, &s.heaps[i])
+	if s.bounded(l) {
+		for _, p := range probes {
+			i := int(p) / s.nprobe
+			q := s.queries[i*d : (i+1)*d]
+			if !s.projected[i] {
+				l.bound.Project(q, &s.points[i])
+				s.projected[i] = true
 			}
-			return
+			s.scanBounded(q, &s.points[i], l, ids, &s.heaps[i])
 		}
+		return
+	}
+	if len(probes) < minTiledQueries(d) {
 		streamed := len(probes) == 1
 		if len(probes) >= 4 && s.filter == nil {
 			probes = s.scanFours(probes, l, ids)
@@ -305,24 +307,34 @@ func (s *flatScanner) scanFours(probes []int32, l *FlatCodes, ids []int64) []int
 // measuring them, measured the same on an AMD EPYC).
 func (s *flatScanner) Prefetch(codes Codes, probes int) {
 	l := codes.(*FlatCodes)
-	if s.heaps == nil || (probes > 1 && !s.bounded(l, probes)) {
+	if s.heaps == nil || (probes > 1 && !s.bounded(l)) {
 		asm.Prefetch(l.vecs)
 	}
 }
 
-// minBoundedRows is the fewest vectors a query's probes should hold on
-// average (nprobe times a list's length) for scoring their points to pay:
-// a query is projected once, m·d multiply-adds, about what measuring 30
-// vectors costs.
-const minBoundedRows = 256
+const (
+	// minBoundedRows is the fewest vectors a query's probes should hold
+	// on average (nprobe times a list's length) for scoring their points
+	// to pay: a query is projected once, m·d multiply-adds, about what
+	// measuring 30 vectors costs.
+	minBoundedRows = 256
+	// boundProbe is how many vectors bounded scans score before the
+	// codec judges whether they pay: whether they measure at most half of
+	// them. Measuring more costs more than the many-to-many kernel, whose
+	// multiply-adds run at the core's peak, and saves too few reads.
+	boundProbe = 1 << 16
+)
 
-// bounded reports whether a Scan of list l by probes queries scores the
-// vectors' points (scanBounded): a list of the bound, without a filter,
-// read by too few queries for the many-to-many kernel, in a search whose
-// queries read enough vectors to pay for their projection.
-func (s *flatScanner) bounded(l *FlatCodes, probes int) bool {
-	return l.bound != nil && s.filter == nil && probes < minTiledQueries(s.c.d) &&
-		s.nprobe*l.Len() >= minBoundedRows
+// bounded reports whether a Scan of list l scores the vectors' points
+// (scanBounded): a list of the bound, without a filter, in a search whose
+// queries read enough vectors to pay for their projection, of an index
+// on whose vectors the bound pays.
+func (s *flatScanner) bounded(l *FlatCodes) bool {
+	if l.bound == nil || s.filter != nil || s.nprobe*l.Len() < minBoundedRows {
+		return false
+	}
+	scored := s.c.scored.Load()
+	return scored < boundProbe || 2*s.c.measured.Load() <= scored
 }
 
 // Finish moves query i's remaining candidates into its heap and sorts it.
