@@ -138,6 +138,19 @@ func TestBoundedListsMatchFullScan(t *testing.T) {
 				}
 				compare("after Add and RemoveIDs")
 				scored, measured := codec.scored.Load(), codec.measured.Load()
+				// Off and on again: the points dropped, then rebuilt.
+				bounded.EnablePruning(false)
+				for _, l := range bounded.lists.codes {
+					if fl := l.(*FlatCodes); fl.bound != nil || fl.proj != nil {
+						t.Fatal("points kept with pruning off")
+					}
+				}
+				compare("pruning off")
+				bounded.EnablePruning(true)
+				if codec.bound == nil {
+					t.Fatal("no bound once pruning is on again")
+				}
+				compare("pruning on again")
 				if scored == 0 {
 					t.Fatal("no list was scanned through its bound")
 				}

@@ -59,6 +59,29 @@ func NewFlatCodec(m metric.Metric) *FlatCodec { return &FlatCodec{m: m} }
 // loading.
 func (c *FlatCodec) EnablePruning(on bool) { c.noBound = !on }
 
+// setBound turns the lists' points on or off for an initialised codec and
+// its lists: on finds the basis from the centroids again and projects every
+// stored vector; off drops the points.
+func (c *FlatCodec) setBound(on bool, centroids []float32, lists []Codes) {
+	if on == (c.bound != nil) && on != c.noBound {
+		return
+	}
+	c.noBound = !on
+	c.Init(c.d, len(lists), centroids)
+	c.scored.Store(0)
+	c.measured.Store(0)
+	for _, codes := range lists {
+		l := codes.(*FlatCodes)
+		l.bound, l.proj, l.margin = c.bound, nil, pruned.Margin{}
+		if c.bound != nil && len(l.vecs) > 0 {
+			var ok bool
+			if l.proj, ok = c.bound.ProjectRows(nil, l.vecs, &l.margin); !ok {
+				l.bound, l.proj = nil, nil
+			}
+		}
+	}
+}
+
 // Init records the dimension and, under L2, finds the basis of the lists'
 // bound from the centroids (milliseconds for tens of thousands of them).
 func (c *FlatCodec) Init(d, nlist int, centroids []float32) error {

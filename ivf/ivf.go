@@ -211,6 +211,28 @@ func (x *Index) Train(ctx context.Context, v []float32) error {
 	return nil
 }
 
+// EnablePruning turns the index's pruned searches on (the default) or off:
+// its quantizer's (the exact pruned coarse search of a flat one, the
+// bounded walk of an HNSW one) and, for raw-vector lists under L2, the
+// vectors' points that let a scan skip most of them (128 bytes a vector).
+// Off frees the points; on after off projects every stored vector again.
+// The answers are the same either way.
+func (x *Index) EnablePruning(on bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if q, ok := x.quantizer.(interface{ EnablePruning(bool) }); ok {
+		q.EnablePruning(on)
+	}
+	fc, ok := x.codec.(*FlatCodec)
+	switch {
+	case ok && x.trained:
+		c, _ := x.quantizer.Vectors()
+		fc.setBound(on, c, x.lists.codes)
+	case ok:
+		fc.EnablePruning(on)
+	}
+}
+
 // SetCentroids installs trained coarse centroids (nlist rows of d floats), as
 // when an index is loaded from a file, and empties the lists.
 func (x *Index) SetCentroids(centroids []float32) error {
