@@ -205,8 +205,11 @@ type flatScanner struct {
 	qnAll     []float32      // squared norms of the batch's queries
 	points    []pruned.Point // the batch's queries projected (where projected is set)
 	projected []bool
-	qbuf      []float32 // the queries of one list, gathered
-	tile      []float32
+	// Vectors scored and measured by bounded scans, not yet added to the
+	// codec's counts.
+	scored, measured int64
+	qbuf             []float32 // the queries of one list, gathered
+	tile             []float32
 
 	out rangeres.Out // a list's hits in a range search
 
@@ -229,6 +232,7 @@ func (s *flatScanner) SetFilter(f kume.IDFilter) { s.filter = f }
 func (s *flatScanner) Begin(queries []float32, nprobe int, lists []int64, coarse []float32, heaps []topk.Heap) {
 	c := s.c
 	s.queries, s.nprobe, s.heaps = queries, nprobe, heaps
+	s.flushCounts()
 	if heaps == nil {
 		return
 	}
@@ -356,8 +360,8 @@ func (s *flatScanner) bounded(l *FlatCodes) bool {
 	if l.bound == nil || s.filter != nil || s.nprobe*l.Len() < minBoundedRows {
 		return false
 	}
-	scored := s.c.scored.Load()
-	return scored < boundProbe || 2*s.c.measured.Load() <= scored
+	scored := s.c.scored.Load() + s.scored
+	return scored < boundProbe || 2*(s.c.measured.Load()+s.measured) <= scored
 }
 
 // Finish moves query i's remaining candidates into its heap and sorts it.
@@ -434,8 +438,26 @@ func (s *flatScanner) scanBounded(q []float32, pt *pruned.Point, l *FlatCodes, i
 			}
 		}
 	}
-	s.c.scored.Add(int64(len(ids)))
-	s.c.measured.Add(int64(measured))
+	s.scored += int64(len(ids))
+	s.measured += int64(measured)
+	if s.scored >= boundFlush {
+		s.flushCounts()
+	}
+}
+
+// boundFlush is how many vectors a scanner scores between adding its
+// counts to the codec's, so that goroutines do not write the same counters
+// for every list.
+const boundFlush = 1 << 14
+
+// flushCounts adds the scanner's counts of scored and measured vectors to
+// the codec's.
+func (s *flatScanner) flushCounts() {
+	if s.scored > 0 {
+		s.c.scored.Add(s.scored)
+		s.c.measured.Add(s.measured)
+		s.scored, s.measured = 0, 0
+	}
 }
 
 // offer pushes scores (negated for inner product, so that smaller is better)
