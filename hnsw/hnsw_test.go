@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -465,13 +466,29 @@ func TestPrunedWalk(t *testing.T) {
 						if x.bound == nil {
 							t.Fatal("no bound")
 						}
-						got, err := x.Search(ctx, c.queries, k, p)
-						if err != nil {
-							t.Fatal(err)
+						for _, procs := range []int{1, 2} {
+							old := runtime.GOMAXPROCS(procs)
+							got, err := x.Search(ctx, c.queries, k, p)
+							runtime.GOMAXPROCS(old)
+							if err != nil {
+								t.Fatal(err)
+							}
+							for i := range want.IDs {
+								if got.IDs[i] != want.IDs[i] || got.Distances[i] != want.Distances[i] {
+									t.Fatalf("GOMAXPROCS %d ef %d k %d filter %v slot %d: (%d, %v), measuring every neighbour (%d, %v)", procs, ef, k, f, i, got.IDs[i], got.Distances[i], want.IDs[i], want.Distances[i])
+								}
+							}
 						}
-						for i := range want.IDs {
-							if got.IDs[i] != want.IDs[i] || got.Distances[i] != want.Distances[i] {
-								t.Fatalf("ef %d k %d filter %v slot %d: (%d, %v), measuring every neighbour (%d, %v)", ef, k, f, i, got.IDs[i], got.Distances[i], want.IDs[i], want.Distances[i])
+						// Queries alone walk as they do in the batch.
+						for i := 0; i < nq; i += 9 {
+							got, err := x.Search(ctx, c.queries[i*d:(i+1)*d], k, p)
+							if err != nil {
+								t.Fatal(err)
+							}
+							for j := range got.IDs {
+								if w := i*k + j; got.IDs[j] != want.IDs[w] || got.Distances[j] != want.Distances[w] {
+									t.Fatalf("ef %d k %d filter %v query %d alone, slot %d: (%d, %v), in the batch (%d, %v)", ef, k, f, i, j, got.IDs[j], got.Distances[j], want.IDs[w], want.Distances[w])
+								}
 							}
 						}
 					}

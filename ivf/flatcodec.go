@@ -63,10 +63,10 @@ func (c *FlatCodec) EnablePruning(on bool) { c.noBound = !on }
 // its lists: on finds the basis from the centroids again and projects every
 // stored vector; off drops the points.
 func (c *FlatCodec) setBound(on bool, centroids []float32, lists []Codes) {
-	if on == (c.bound != nil) && on != c.noBound {
+	c.noBound = !on
+	if on == (c.bound != nil) {
 		return
 	}
-	c.noBound = !on
 	c.Init(c.d, len(lists), centroids)
 	c.scored.Store(0)
 	c.measured.Store(0)
