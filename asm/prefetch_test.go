@@ -16,6 +16,19 @@ func TestPrefetch(t *testing.T) {
 		}
 	}
 	Prefetch(nil)
+	nb := make([]int32, 100)
+	for i := range nb {
+		nb[i] = int32(i)
+	}
+	for lo := 0; lo < 20; lo++ {
+		PrefetchInt32(nb[lo:])
+	}
+	PrefetchInt32(nil)
+	for i, v := range nb {
+		if v != int32(i) {
+			t.Fatalf("neighbour %d changed to %d", i, v)
+		}
+	}
 	for i, v := range buf {
 		if v != float32(i) {
 			t.Fatalf("value %d changed to %v", i, v)

@@ -509,20 +509,3 @@ type hnswRun struct {
 func (r hnswRun) search(ctx context.Context, b batch.Batch, lo, hi int) error {
 	return r.x.searchRange(ctx, b.Dst, b.Queries, b.K, r.ef, b.Filter(), lo, hi)
 }
-
-func (x *Index) searchRange(ctx context.Context, dst *kume.Results, queries []float32, k, ef int, filter kume.IDFilter, lo, hi int) error {
-	s := x.getSearcher()
-	defer x.searchers.Put(s)
-	for i := lo; i < hi; i++ {
-		if (i-lo)%32 == 31 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		dist, ids := dst.Row(i)
-		if err := x.searchOne(ctx, s, queries[i*x.d:(i+1)*x.d], ef, filter, dist, ids); err != nil {
-			return err
-		}
-	}
-	return nil
-}

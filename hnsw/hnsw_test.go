@@ -110,29 +110,54 @@ func TestRecall(t *testing.T) {
 	}
 }
 
+// TestBatchEqualsSingle checks that a batch, whose queries' walks take
+// turns on each goroutine, answers every query as it is answered alone:
+// walks of very different lengths (near queries, far ones, repeats, a
+// filter that admits few) at GOMAXPROCS 1 and 2.
 func TestBatchEqualsSingle(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	const d, n, nq, k = 16, 3000, 100, 5
+	const d, n, nq = 16, 3000, 100
 	base := clustered(rng, n, d, 20)
 	queries := clustered(rng, nq, d, 20)
+	for i := 0; i < nq; i += 7 { // far from every cluster
+		for j := 0; j < d; j++ {
+			queries[i*d+j] = 50 * float32(rng.NormFloat64())
+		}
+	}
+	copy(queries[10*d:11*d], queries[3*d:4*d]) // a repeat
 	x := build(t, d, 8, metric.L2, base)
 	ctx := context.Background()
-	all, err := x.Search(ctx, queries, k, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < nq; i++ {
-		one, err := x.Search(ctx, queries[i*d:(i+1)*d], k, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(one.IDs, all.IDs[i*k:(i+1)*k]) || !slices.Equal(one.Distances, all.Distances[i*k:(i+1)*k]) {
-			t.Fatalf("query %d: alone %v %v, in a batch %v %v", i, one.IDs, one.Distances, all.IDs[i*k:(i+1)*k], all.Distances[i*k:(i+1)*k])
-		}
-		for j := 1; j < k; j++ {
-			a, b := one.Distances[j-1], one.Distances[j]
-			if a > b || (a == b && one.IDs[j-1] > one.IDs[j]) {
-				t.Fatalf("query %d: results out of order: %v %v", i, one.IDs, one.Distances)
+	for _, c := range []struct {
+		k int
+		p *kume.SearchParams
+	}{
+		{5, nil},
+		{1, &kume.SearchParams{EfSearch: 4}},
+		{40, &kume.SearchParams{EfSearch: 64}},
+		{10, &kume.SearchParams{Filter: kume.IDRange(100, 130)}},
+	} {
+		k := c.k
+		for _, procs := range []int{1, 2} {
+			old := runtime.GOMAXPROCS(procs)
+			all, err := x.Search(ctx, queries, k, c.p)
+			runtime.GOMAXPROCS(old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < nq; i++ {
+				one, err := x.Search(ctx, queries[i*d:(i+1)*d], k, c.p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(one.IDs, all.IDs[i*k:(i+1)*k]) || !slices.Equal(one.Distances, all.Distances[i*k:(i+1)*k]) {
+					t.Fatalf("k %d %+v GOMAXPROCS %d query %d: alone %v %v, in a batch %v %v", k, c.p, procs, i, one.IDs, one.Distances, all.IDs[i*k:(i+1)*k], all.Distances[i*k:(i+1)*k])
+				}
+				for j := 1; j < k; j++ {
+					a, b := one.Distances[j-1], one.Distances[j]
+					if one.IDs[j] >= 0 && (a > b || (a == b && one.IDs[j-1] > one.IDs[j])) {
+						t.Fatalf("query %d: results out of order: %v %v", i, one.IDs, one.Distances)
+					}
+				}
 			}
 		}
 	}
