@@ -481,8 +481,11 @@ func (x *Index) Search(ctx context.Context, queries []float32, k int, p *kume.Se
 
 // SearchInto is Search writing into dst. The beam width is p.EfSearch when
 // set, else the index's efSearch; the candidate pool holds max(efSearch, k)
-// nodes. p.Filter restricts the results, not the walk. Each query is answered on its own, so a batch returns what its
-// queries return alone; batches are spread over GOMAXPROCS goroutines.
+// nodes. p.Filter restricts the results, not the walk. Each query is
+// answered on its own, so a batch returns what its queries return alone;
+// batches are spread over GOMAXPROCS goroutines, each walking two queries in
+// turn and keeping, between calls, two visited tables of one byte a node
+// (2 MB for a million nodes).
 func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []float32, k int, p *kume.SearchParams) error {
 	return batch.Into(ctx, x, "hnsw", dst, queries, k, p)
 }

@@ -130,8 +130,8 @@ type walk struct {
 	q      []float32
 	phase  int
 	v0     int32   // the node being expanded
-	lim    float32 // the bound's limit, for a threshold of limFor
-	limFor float32 //
+	lim    float32 // the bound's limit for a threshold of limFor
+	limFor float32 // the threshold lim was computed for (NaN: none yet)
 	steps  int     // expansions so far
 	skip   int     // neighbours the bound left unmeasured
 }
