@@ -75,6 +75,9 @@ type Index struct {
 	pruning bool
 	bound   *pruned.Set
 	skipped atomic.Int64 // neighbours the bound spared measuring, for tests
+	// expanded, when set (by tests), is told each node a level-0 walk
+	// expands, so that two walks can be compared step by step.
+	expanded func(int32)
 
 	searchers sync.Pool
 }

@@ -519,6 +519,33 @@ func TestPrunedWalk(t *testing.T) {
 					}
 				}
 			}
+			// The walk itself is the one that measures every neighbour:
+			// the same nodes expanded in the same order (the answers
+			// alone could hide a walk that drops a neighbour it needed
+			// less than the ones it found).
+			for _, ef := range []int{16, 64} {
+				for _, k := range []int{1, 10} {
+					p := &kume.SearchParams{EfSearch: ef}
+					var trace [2][][]int32
+					for on := range 2 {
+						x.EnablePruning(on == 1)
+						for i := 0; i < nq; i += 3 {
+							var steps []int32
+							x.expanded = func(v int32) { steps = append(steps, v) }
+							if _, err := x.Search(ctx, c.queries[i*d:(i+1)*d], k, p); err != nil {
+								t.Fatal(err)
+							}
+							trace[on] = append(trace[on], steps)
+						}
+						x.expanded = nil
+					}
+					for i, want := range trace[0] {
+						if !slices.Equal(trace[1][i], want) {
+							t.Fatalf("ef %d k %d query %d: pruned walk expands %v, unpruned %v", ef, k, 3*i, trace[1][i], want)
+						}
+					}
+				}
+			}
 			// Adding keeps the bound in step with the vectors.
 			if err := x.Add(ctx, c.queries); err != nil {
 				t.Fatal(err)

@@ -260,6 +260,9 @@ func (x *Index) expandNext(w *walk, ef int) bool {
 	if c.nvalid > 0 {
 		v0, d0 := c.popMin()
 		if c.countBelow(d0) < ef {
+			if x.expanded != nil {
+				x.expanded(v0)
+			}
 			w.v0, w.phase = v0, readSpan
 			asm.PrefetchInt32(x.g.span(v0, 0))
 			return true
