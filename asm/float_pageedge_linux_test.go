@@ -146,5 +146,6 @@ func TestSubTablesPageEdge(t *testing.T) {
 func TestPrefetchPageEdge(t *testing.T) {
 	for _, n := range []int{1, 15, 16, 17, 1000} {
 		Prefetch(guardedFloats(t, n))
+		PrefetchL2(guardedFloats(t, n))
 	}
 }

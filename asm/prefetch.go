@@ -14,6 +14,23 @@ func Prefetch(p []float32) {
 	prefetch(p)
 }
 
+// PrefetchL2 is Prefetch into the core's second-level cache rather than its
+// first: for many scattered rows that a caller reads a step later, a graph
+// walk's next vectors or a refining index's candidates, a kilobyte or more
+// each. A first-level prefetch holds one of the first level's few miss
+// buffers per line and stalls once they are all taken, which the sixteen
+// lines of each of several 256-d vectors do; a second-level one does not.
+// (AMD EPYC, 1M x 256, IVF16384_HNSW32: the walk 20-24 % faster with
+// PrefetchL2 for its vectors; RFlat's re-ranking of k·k_factor candidates
+// 10-22 % faster. A list scanned row by row right away is better served by
+// Prefetch.) The pure-Go build does nothing.
+func PrefetchL2(p []float32) {
+	if len(p) == 0 {
+		return
+	}
+	prefetchL2(p)
+}
+
 // PrefetchInt32 is Prefetch for a slice of int32 (a graph node's neighbour
 // list, say).
 func PrefetchInt32(p []int32) {

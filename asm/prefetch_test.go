@@ -2,9 +2,9 @@ package asm
 
 import "testing"
 
-// TestPrefetch runs Prefetch on slices of every length and alignment up to a
-// few cache lines, and on one ending at an unmapped page (see the page-edge
-// tests): it must neither fault nor change the data.
+// TestPrefetch runs Prefetch and PrefetchL2 on slices of every length and
+// alignment up to a few cache lines, and on one ending at an unmapped page
+// (see the page-edge tests): they must neither fault nor change the data.
 func TestPrefetch(t *testing.T) {
 	buf := make([]float32, 200)
 	for i := range buf {
@@ -13,9 +13,11 @@ func TestPrefetch(t *testing.T) {
 	for lo := 0; lo < 20; lo++ {
 		for hi := lo; hi <= len(buf); hi += 7 {
 			Prefetch(buf[lo:hi])
+			PrefetchL2(buf[lo:hi])
 		}
 	}
 	Prefetch(nil)
+	PrefetchL2(nil)
 	nb := make([]int32, 100)
 	for i := range nb {
 		nb[i] = int32(i)

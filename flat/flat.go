@@ -650,10 +650,12 @@ func (x *Index) DistancesByID(q []float32, ids []int64, dst []float32) {
 	worst := x.m.Worst()
 	rs := x.rows()
 	// The rows are scattered: ask for all of them first, so that their
-	// memory latencies overlap instead of adding up.
+	// memory latencies overlap instead of adding up (into the second-level
+	// cache, whose misses do not stall the core as the first level's do
+	// once k·k_factor rows are asked for).
 	for _, id := range ids {
 		if row, ok := rs.Row(id); ok {
-			asm.Prefetch(x.data[row*x.d : (row+1)*x.d])
+			asm.PrefetchL2(x.data[row*x.d : (row+1)*x.d])
 		}
 	}
 	for i, id := range ids {
