@@ -327,17 +327,29 @@ func (s *flatScanner) scanFours(probes []int32, l *FlatCodes, ids []int64) []int
 }
 
 // Prefetch asks for the list's vectors ahead of a Scan by several queries
-// or a range search. A list one query reads in full is left to the
+// or a range search, and for its vectors' points, into the second-level
+// cache, ahead of a Scan that scores them (scanBounded): 8-10 % faster at
+// nprobe 8 and 32 on a million 256-d vectors with the vectors within reach
+// asked for too (an AMD EPYC; first-level prefetches of either had
+// measured no faster). A list one query reads in full is left to the
 // hardware prefetcher, which follows its scan row by row (asking for it
-// too measured slower), and so is one whose vectors' points are scored
-// (asking for the points, or for the vectors within reach a few ahead of
-// measuring them, measured the same on an AMD EPYC).
+// too measured slower).
 func (s *flatScanner) Prefetch(codes Codes, probes int) {
 	l := codes.(*FlatCodes)
-	if s.heaps == nil || (probes > 1 && !s.bounded(l)) {
+	switch {
+	case s.heaps == nil:
+		asm.Prefetch(l.vecs)
+	case s.bounded(l):
+		asm.PrefetchL2(l.proj)
+	case probes > 1:
 		asm.Prefetch(l.vecs)
 	}
 }
+
+// keptAheadBytes bounds the vectors within reach that scanBounded asks for
+// at once, so that a long list does not push out of the second-level cache
+// the ones it is about to measure.
+const keptAheadBytes = 64 << 10
 
 const (
 	// minBoundedRows is the fewest vectors a query's probes should hold
@@ -419,10 +431,23 @@ func (s *flatScanner) scanBounded(q []float32, pt *pruned.Point, l *FlatCodes, i
 	measured := 0
 	thr := h.Threshold()
 	lim := b.LimitRows(pt, b.Reach(thr), l.margin)
+	ahead := max(1, keptAheadBytes/(4*d))
 	for r0 := 0; r0 < len(ids); r0 += flatScanBlock {
 		r1 := min(r0+flatScanBlock, len(ids))
 		sc := s.buf[:r1-r0]
 		asm.DotMany(sc, pt.Query(), l.proj[r0*w:r1*w])
+		// The vectors within reach are scattered over the list: ask for
+		// them now, so that their reads overlap.
+		asked := 0
+		for j, v := range sc {
+			if v <= lim {
+				r := r0 + j
+				asm.PrefetchL2(l.vecs[r*d : (r+1)*d])
+				if asked++; asked == ahead {
+					break
+				}
+			}
+		}
 		for j, v := range sc {
 			if v > lim {
 				continue
