@@ -29,6 +29,7 @@ func init() {
 		atMost:     atMostAVX2,
 		sub:        subAVX2,
 		anyAtLeast: anyAtLeastAVX2,
+		dot32:      dot32AVX2,
 	})
 	// The AVX-512 level uses these table kernels too: 16-float rows fit AVX2 registers
 	// exactly.
@@ -52,6 +53,7 @@ func init() {
 		atMost:     atMostAVX2,
 		sub:        subAVX2,
 		anyAtLeast: anyAtLeastAVX2,
+		dot32:      dot32AVX2,
 	})
 }
 

@@ -23,6 +23,8 @@ func init() {
 		atMost:     atMostGeneric,
 		sub:        subGeneric,
 		anyAtLeast: anyAtLeastGeneric,
+		// Dot32 runs the one-to-one NEON kernel.
+		dot32: func(x, y *[32]float32) float32 { return dotNEON(x[:], y[:]) },
 		// Table building and quantization run the Go twins on arm64: no
 		// table kernels are registered.
 	})

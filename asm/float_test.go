@@ -90,6 +90,7 @@ func vectorLengths(t *testing.T) []int {
 	return ns
 }
 
+// TestDotL2Sqr also covers Dot32.
 func TestDotL2Sqr(t *testing.T) {
 	forEachFloatImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(1, 2))
@@ -103,10 +104,38 @@ func TestDotL2Sqr(t *testing.T) {
 				checkClose(t, fmt.Sprintf("%s L2Sqr n=%d", g.name, n), L2Sqr(x, y), l2SqrGeneric(x, y), refL2(x, y), n)
 			}
 		}
+		// Dot32 against the twin of Dot, on every kind of value, NaN and
+		// infinities included.
+		for _, g := range valueGens {
+			for range 50 {
+				x, y := randVec(r, 32, g.gen), randVec(r, 32, g.gen)
+				checkClose(t, g.name+" Dot32", Dot32((*[32]float32)(x), (*[32]float32)(y)), dotGeneric(x, y), refDot(x, y), 32)
+			}
+		}
+		for _, special := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+			for pos := range 32 {
+				var x, y [32]float32
+				for i := range x {
+					x[i], y[i] = float32(i+1), 1
+				}
+				x[pos] = special
+				got, want := Dot32(&x, &y), dotGeneric(x[:], y[:])
+				if !(math.IsNaN(float64(got)) && math.IsNaN(float64(want))) && got != want {
+					t.Fatalf("Dot32 with %v at %d = %v, twin %v", special, pos, got, want)
+				}
+			}
+		}
 		// Exact cases: small integers have exact sums in any order.
 		x := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}
 		if got := Dot(x, x); got != 1785 {
 			t.Errorf("Dot(1..17, 1..17) = %g, want 1785", got)
+		}
+		var w [32]float32
+		for i := range w {
+			w[i] = float32(i - 15)
+		}
+		if got := Dot32(&w, &w); got != 2736 {
+			t.Errorf("Dot32(-15..16, -15..16) = %g, want 2736", got)
 		}
 		if got := L2Sqr(x, make([]float32, len(x))); got != 1785 {
 			t.Errorf("L2Sqr(1..17, 0) = %g, want 1785", got)
@@ -292,6 +321,10 @@ func FuzzDot(f *testing.F) {
 		forEachFloatImpl(t, func(t *testing.T) {
 			fuzzCheck(t, "Dot", Dot(x, y), dotGeneric(x, y), refDot(x, y), len(x))
 			fuzzCheck(t, "L2Sqr", L2Sqr(x, y), l2SqrGeneric(x, y), refL2(x, y), len(x))
+			if len(x) >= 32 {
+				x32, y32 := x[:32], y[:32]
+				fuzzCheck(t, "Dot32", Dot32((*[32]float32)(x32), (*[32]float32)(y32)), dotGeneric(x32, y32), refDot(x32, y32), 32)
+			}
 		})
 	})
 }

@@ -16,6 +16,7 @@ var genericFloat = floatKernels{
 	atMost:     atMostGeneric,
 	sub:        subGeneric,
 	anyAtLeast: anyAtLeastGeneric,
+	dot32:      dot32Generic,
 }
 
 var genericTables = tableKernels{
@@ -27,6 +28,8 @@ var genericTables = tableKernels{
 }
 
 var genericLUT4 = lut4Kernels{scan: lut4ScanGeneric, scanMulti: lut4ScanMultiGeneric}
+
+func dot32Generic(x, y *[32]float32) float32 { return dotGeneric(x[:], y[:]) }
 
 func dotGeneric(x, y []float32) float32 {
 	y = y[:len(x)]

@@ -47,6 +47,8 @@ type floatKernels struct {
 	// multiples of 8.
 	sub        func(dst, x, y []float32)
 	anyAtLeast func(x []float32, off uint32) bool
+	// dot32 is Dot32.
+	dot32 func(x, y *[32]float32) float32
 }
 
 // tableKernels is one implementation of the look-up table kernels: they

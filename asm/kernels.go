@@ -10,6 +10,13 @@ func Dot(x, y []float32) float32 {
 	return fk.dot(x, y)
 }
 
+// Dot32 returns the inner product of two rows of 32 floats, what Dot
+// returns up to the order of its sum, without Dot's length checks and
+// splitting: for callers that score many short rows one at a time, as a
+// walk does the 32-float bound rows of the neighbours it meets (an AMD
+// EPYC: the IVF16384_HNSW32 walk 7 % faster than with Dot).
+func Dot32(x, y *[32]float32) float32 { return fk.dot32(x, y) }
+
 // L2Sqr returns the squared Euclidean distance between x and y, which must
 // have the same length.
 func L2Sqr(x, y []float32) float32 {

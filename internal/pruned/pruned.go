@@ -728,7 +728,7 @@ func (s *Set) Project(q []float32, pt *Point) {
 // Score returns row j's bound score for pt's query, width multiply-adds: a
 // row whose score exceeds Limit(pt, D) is farther than D.
 func (s *Set) Score(pt *Point, j int) float32 {
-	return asm.Dot(pt.row[:], s.proj[j*width:(j+1)*width])
+	return asm.Dot32(&pt.row, (*[width]float32)(s.proj[j*width:(j+1)*width]))
 }
 
 // Prefetch asks for row j's projection (two cache lines), for a caller
