@@ -1,13 +1,15 @@
 // Package asm holds kume's hot kernels: float32 distances (one-to-one,
-// one-to-many, and a tiled many-to-many kernel), the 4-bit look-up-table
-// scan at the heart of PQ fast scan (one query, or several per block load),
-// the building and quantization of its tables, the quick test of the exact
-// collectors (L2Candidates), and a prefetch hint.
+// one-to-many, a tiled many-to-many kernel, and Dot32 for the 32-float rows
+// of the bounds), the 4-bit look-up-table scan at the heart of PQ fast scan
+// (one query, or several per block load), the building and quantization of
+// its tables, the quick test of the exact collectors (L2Candidates), and
+// prefetch hints (into every cache level, or from the second down).
 //
 // Implementations: AVX2 and AVX-512 on amd64, NEON on arm64. On arm64 the
 // multi-query scan runs the NEON single-query kernel once per query over
-// cache-sized runs of blocks, and the table kernels run their Go twins; on
-// amd64 the AVX-512 level uses the AVX2 multi-query and table kernels.
+// cache-sized runs of blocks, Dot32 the one-to-one NEON kernel, and the
+// table kernels run their Go twins; on amd64 the AVX-512 level uses the
+// AVX2 multi-query, table and Dot32 kernels.
 //
 // Every kernel has a pure-Go twin (the "generic" implementation) that gives
 // the same answer: bit for bit for the integer kernels and the table
