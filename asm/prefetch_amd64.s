@@ -8,32 +8,25 @@
 
 #include "textflag.h"
 
+// PREFETCH_LINES is the body of func(p *float32, n int) that runs OP on
+// each line of p[:n].
+#define PREFETCH_LINES(OP) \
+	MOVQ p+0(FP), SI \
+	MOVQ n+8(FP), CX \
+	LEAQ -4(SI)(CX*4), DX \
+	ANDQ $-64, SI \
+	ANDQ $-64, DX \
+line: \
+	OP   (SI) \
+	ADDQ $64, SI \
+	CMPQ SI, DX \
+	JLE  line \
+	RET
+
 // func prefetchLines(p *float32, n int)
 TEXT ·prefetchLines(SB), NOSPLIT, $0-16
-	MOVQ p+0(FP), SI
-	MOVQ n+8(FP), CX
-	LEAQ -4(SI)(CX*4), DX // last float
-	ANDQ $-64, SI
-	ANDQ $-64, DX
-
-line:
-	PREFETCHT0 (SI)
-	ADDQ       $64, SI
-	CMPQ       SI, DX
-	JLE        line
-	RET
+	PREFETCH_LINES(PREFETCHT0)
 
 // func prefetchLinesL2(p *float32, n int)
 TEXT ·prefetchLinesL2(SB), NOSPLIT, $0-16
-	MOVQ p+0(FP), SI
-	MOVQ n+8(FP), CX
-	LEAQ -4(SI)(CX*4), DX // last float
-	ANDQ $-64, SI
-	ANDQ $-64, DX
-
-lineL2:
-	PREFETCHT1 (SI)
-	ADDQ       $64, SI
-	CMPQ       SI, DX
-	JLE        lineL2
-	RET
+	PREFETCH_LINES(PREFETCHT1)
