@@ -31,6 +31,12 @@ func PrefetchL2(p []float32) {
 	prefetchL2(p)
 }
 
+// PrefetchL2Rows is how many scattered rows of d floats a caller should ask
+// for with PrefetchL2 at once (at least one): 64 KiB of them, so that the
+// last do not push the first out of the second-level cache before they are
+// read.
+func PrefetchL2Rows(d int) int { return max(1, (64<<10)/(4*max(d, 1))) }
+
 // PrefetchInt32 is Prefetch for a slice of int32 (a graph node's neighbour
 // list, say).
 func PrefetchInt32(p []int32) {

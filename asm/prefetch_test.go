@@ -37,3 +37,11 @@ func TestPrefetch(t *testing.T) {
 		}
 	}
 }
+
+func TestPrefetchL2Rows(t *testing.T) {
+	for _, c := range []struct{ d, want int }{{0, 16384}, {1, 16384}, {256, 64}, {768, 21}, {1 << 14, 1}, {1 << 20, 1}} {
+		if got := PrefetchL2Rows(c.d); got != c.want {
+			t.Errorf("PrefetchL2Rows(%d) = %d, want %d", c.d, got, c.want)
+		}
+	}
+}

@@ -346,11 +346,6 @@ func (s *flatScanner) Prefetch(codes Codes, probes int) {
 	}
 }
 
-// keptAheadBytes bounds the vectors within reach that scanBounded asks for
-// at once, so that a long list does not push out of the second-level cache
-// the ones it is about to measure.
-const keptAheadBytes = 64 << 10
-
 const (
 	// minBoundedRows is the fewest vectors a query's probes should hold
 	// on average (nprobe times a list's length) for scoring their points
@@ -431,13 +426,14 @@ func (s *flatScanner) scanBounded(q []float32, pt *pruned.Point, l *FlatCodes, i
 	measured := 0
 	thr := h.Threshold()
 	lim := b.LimitRows(pt, b.Reach(thr), l.margin)
-	ahead := max(1, keptAheadBytes/(4*d))
+	ahead := asm.PrefetchL2Rows(d)
 	for r0 := 0; r0 < len(ids); r0 += flatScanBlock {
 		r1 := min(r0+flatScanBlock, len(ids))
 		sc := s.buf[:r1-r0]
 		asm.DotMany(sc, pt.Query(), l.proj[r0*w:r1*w])
 		// The vectors within reach are scattered over the list: ask for
-		// them now, so that their reads overlap.
+		// them now (the first asm.PrefetchL2Rows), so that their reads
+		// overlap.
 		asked := 0
 		for j, v := range sc {
 			if v <= lim {

@@ -1217,18 +1217,14 @@ func (s *Set) answer(sc *scratch, q []float32, i int, w []float32, dist []float3
 	return true
 }
 
-// aheadBytes bounds the rows prefetchRows asks for at once, so that the
-// last of them do not push the first out of the second-level cache.
-const aheadBytes = 64 << 10
-
-// prefetchRows asks for the first rows of js (as many as aheadBytes hold)
+// prefetchRows asks for the first rows of js (asm.PrefetchL2Rows of them)
 // into the second-level cache, so that the reads of the scattered rows a
 // query is about to measure overlap (IVF16384,Flat on a million 256-d
 // vectors, nprobe 8, an AMD EPYC: 5 % faster; RVC's coarse searches, whose
 // rows are mostly cached, the same).
 func (s *Set) prefetchRows(js []int32) {
 	d := s.d
-	for _, j := range js[:min(len(js), max(1, aheadBytes/(4*d)))] {
+	for _, j := range js[:min(len(js), asm.PrefetchL2Rows(d))] {
 		asm.PrefetchL2(s.rows[int(j)*d : (int(j)+1)*d])
 	}
 }
