@@ -114,8 +114,8 @@ func (x *Index) greedy(q []float32, pt *pruned.Point, l int, nearest int32, dn f
 // are asked for into the second-level cache (asm.PrefetchL2), the few
 // others into the first. (1M x 256, IVF16384_HNSW32 quantizer, efSearch 16,
 // an AMD EPYC: the walk 10 % faster than one at a time, three or four walks
-// 1-2 % faster than two.) Each walk has its own visited table, one byte a
-// node.
+// only 1-2 % faster than two, for a visited table each.) Each walk has its
+// own visited table, one byte a node.
 const walkers = 2
 
 // Phases of a walk's level-0 expansion (walk.phase).
