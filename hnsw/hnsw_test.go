@@ -375,6 +375,11 @@ func TestMinimaxMatchesModel(t *testing.T) {
 				if model[best].d != d {
 					t.Fatalf("popMin %d %v, model %v", id, d, model[best])
 				}
+				// expandNext's shortcut: only entries taken out earlier can
+				// be nearer than the one popMin returns, so fewer than n.
+				if below := m.countBelow(d); below >= n {
+					t.Fatalf("trial %d step %d: %d of %d entries nearer than popMin's %v", trial, step, below, n, d)
+				}
 				for i := range model {
 					if !model[i].popped && model[i].id == id {
 						model[i].popped = true

@@ -261,7 +261,10 @@ func (x *Index) expandNext(w *walk, ef int) bool {
 	c := &w.s.cand
 	if c.nvalid > 0 {
 		v0, d0 := c.popMin()
-		if c.countBelow(d0) < ef {
+		// Only entries taken out before v0 can be nearer than d0, at most
+		// c.n-1 of them: with a pool of efSearch (k <= efSearch) the count
+		// cannot reach ef, and only a pool of k > efSearch needs it.
+		if c.n == ef || c.countBelow(d0) < ef {
 			if x.expanded != nil {
 				x.expanded(v0)
 			}
