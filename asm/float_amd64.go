@@ -41,12 +41,14 @@ func init() {
 		l2Candidates: l2CandidatesAVX2Go,
 	})
 	registerFloat("avx512", hasAVX512, floatKernels{
-		dot:     dotAVX512,
-		l2Sqr:   l2SqrAVX512,
-		dotMany: dotManyAVX512Go,
-		l2Many:  l2ManyAVX512Go,
-		dotTile: dotTileAVX512,
-		packer:  packerAVX512,
+		dot:      dotAVX512,
+		l2Sqr:    l2SqrAVX512,
+		dotMany:  dotManyAVX512Go,
+		l2Many:   l2ManyAVX512Go,
+		dotMany4: dotMany4AVX512Go,
+		l2Many4:  l2Many4AVX512Go,
+		dotTile:  dotTileAVX512,
+		packer:   packerAVX512,
 
 		minValue:   minValueAVX2,
 		firstEqual: firstEqualAVX2,
@@ -198,6 +200,25 @@ func l2Many4AVX2Go(dst []float32, q0, q1, q2, q3, ys []float32) {
 
 func dotMany4AVX2Go(dst []float32, q0, q1, q2, q3, ys []float32) {
 	many4Chunked(dst, q0, q1, q2, q3, ys, dotMany4AVX2, dotManyAVX2Go)
+}
+
+// dotMany4AVX512Go and l2Many4AVX512Go take the rows below
+// avx512MinManyDim to the AVX2 kernels, as dotManyAVX512Go and
+// l2ManyAVX512Go do, so that each value is theirs bit for bit.
+func dotMany4AVX512Go(dst []float32, q0, q1, q2, q3, ys []float32) {
+	if len(q0) < avx512MinManyDim {
+		dotMany4AVX2Go(dst, q0, q1, q2, q3, ys)
+		return
+	}
+	many4Chunked(dst, q0, q1, q2, q3, ys, dotMany4AVX512, dotManyAVX512Go)
+}
+
+func l2Many4AVX512Go(dst []float32, q0, q1, q2, q3, ys []float32) {
+	if len(q0) < avx512MinManyDim {
+		l2Many4AVX2Go(dst, q0, q1, q2, q3, ys)
+		return
+	}
+	many4Chunked(dst, q0, q1, q2, q3, ys, l2Many4AVX512, l2ManyAVX512Go)
 }
 
 // many4Chunked runs a four-query kernel over the rows in calls of a quarter

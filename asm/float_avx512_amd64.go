@@ -14,6 +14,16 @@ func dotManyAVX512(dst []float32, q []float32, ys []float32)
 //go:noescape
 func l2ManyAVX512(dst []float32, q []float32, ys []float32)
 
+// dotMany4AVX512 writes dst[j*ld+i] = <q_j, ys[i*d:(i+1)*d]> for the queries q0..q3 of d = len(q0) floats and i < n.
+//
+//go:noescape
+func dotMany4AVX512(dst []float32, ld int, n int, q0 []float32, q1 []float32, q2 []float32, q3 []float32, ys []float32)
+
+// l2Many4AVX512 writes dst[j*ld+i] = ||q_j - ys[i*d:(i+1)*d]||² for the queries q0..q3 of d = len(q0) floats and i < n.
+//
+//go:noescape
+func l2Many4AVX512(dst []float32, ld int, n int, q0 []float32, q1 []float32, q2 []float32, q3 []float32, ys []float32)
+
 // tile8x32AVX512 accumulates a 8-row by 32-column block of a times the packed panel b.
 //
 //go:noescape

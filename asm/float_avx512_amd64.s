@@ -1,5 +1,6 @@
 // float32 distance kernels for amd64 with AVX-512 F/VL (16 lanes):
 // dot products and squared L2 distances of one query against many rows,
+// the same for four queries against many rows (each row read once),
 // the micro-kernel and panel packing of the tiled inner-product kernel
 // (DotTile), and a loop of independent FMAs that measures peak throughput.
 // Tails are read with masked loads: no kernel reads past its inputs.
@@ -393,6 +394,282 @@ l2ManyAVX512_r1_reduce:
 	JMP           l2ManyAVX512_block1
 
 l2ManyAVX512_done:
+	VZEROUPPER
+	RET
+
+// func dotMany4AVX512(dst []float32, ld int, n int, q0 []float32, q1 []float32, q2 []float32, q3 []float32, ys []float32)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·dotMany4AVX512(SB), NOSPLIT, $0-160
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  n+32(FP), CX
+	MOVQ  q0_base+40(FP), DX
+	MOVQ  q1_base+64(FP), BX
+	MOVQ  q2_base+88(FP), SI
+	MOVQ  q3_base+112(FP), DI
+	MOVQ  q0_len+48(FP), R8
+	MOVQ  ys_base+136(FP), R9
+	MOVQ  R8, R10
+	ANDQ  $0x0000000f, R10
+	LEAQ  tailmask16<>+0(SB), R11
+	KMOVW (R11)(R10*2), K1
+	SHLQ  $0x02, R8
+	MOVQ  ld+24(FP), R11
+	SHLQ  $0x02, R11
+
+dotMany4AVX512_row:
+	TESTQ  CX, CX
+	JZ     dotMany4AVX512_done
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R12, R12
+	MOVQ   R8, R13
+	SUBQ   $0x00000080, R13
+	MOVQ   R8, R14
+	SUBQ   $0x00000040, R14
+
+dotMany4AVX512_loopA:
+	CMPQ        R12, R13
+	JG          dotMany4AVX512_loop1
+	VMOVUPS     (R9)(R12*1), Z8
+	VFMADD231PS (DX)(R12*1), Z8, Z0
+	VFMADD231PS (BX)(R12*1), Z8, Z2
+	VFMADD231PS (SI)(R12*1), Z8, Z4
+	VFMADD231PS (DI)(R12*1), Z8, Z6
+	VMOVUPS     64(R9)(R12*1), Z8
+	VFMADD231PS 64(DX)(R12*1), Z8, Z1
+	VFMADD231PS 64(BX)(R12*1), Z8, Z3
+	VFMADD231PS 64(SI)(R12*1), Z8, Z5
+	VFMADD231PS 64(DI)(R12*1), Z8, Z7
+	ADDQ        $0x00000080, R12
+	JMP         dotMany4AVX512_loopA
+
+dotMany4AVX512_loop1:
+	CMPQ        R12, R14
+	JG          dotMany4AVX512_tail
+	VMOVUPS     (R9)(R12*1), Z8
+	VFMADD231PS (DX)(R12*1), Z8, Z0
+	VFMADD231PS (BX)(R12*1), Z8, Z2
+	VFMADD231PS (SI)(R12*1), Z8, Z4
+	VFMADD231PS (DI)(R12*1), Z8, Z6
+	ADDQ        $0x00000040, R12
+	JMP         dotMany4AVX512_loop1
+
+dotMany4AVX512_tail:
+	TESTQ       R10, R10
+	JZ          dotMany4AVX512_reduce
+	VMOVUPS.Z   (R9)(R12*1), K1, Z8
+	VMOVUPS.Z   (DX)(R12*1), K1, Z9
+	VFMADD231PS Z9, Z8, Z1
+	VMOVUPS.Z   (BX)(R12*1), K1, Z9
+	VFMADD231PS Z9, Z8, Z3
+	VMOVUPS.Z   (SI)(R12*1), K1, Z9
+	VFMADD231PS Z9, Z8, Z5
+	VMOVUPS.Z   (DI)(R12*1), K1, Z9
+	VFMADD231PS Z9, Z8, Z7
+
+dotMany4AVX512_reduce:
+	MOVQ          AX, R12
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y8
+	VADDPS        Y8, Y0, Y8
+	VEXTRACTF32X4 $0x01, Y8, X9
+	VADDPS        X9, X8, X8
+	VUNPCKHPD     X8, X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSHDUP     X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSS        X8, (R12)
+	ADDQ          R11, R12
+	VADDPS        Z3, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y8
+	VADDPS        Y8, Y2, Y8
+	VEXTRACTF32X4 $0x01, Y8, X9
+	VADDPS        X9, X8, X8
+	VUNPCKHPD     X8, X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSHDUP     X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSS        X8, (R12)
+	ADDQ          R11, R12
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y8
+	VADDPS        Y8, Y4, Y8
+	VEXTRACTF32X4 $0x01, Y8, X9
+	VADDPS        X9, X8, X8
+	VUNPCKHPD     X8, X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSHDUP     X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSS        X8, (R12)
+	ADDQ          R11, R12
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y8
+	VADDPS        Y8, Y6, Y8
+	VEXTRACTF32X4 $0x01, Y8, X9
+	VADDPS        X9, X8, X8
+	VUNPCKHPD     X8, X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSHDUP     X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSS        X8, (R12)
+	ADDQ          $0x00000004, AX
+	ADDQ          R8, R9
+	DECQ          CX
+	JMP           dotMany4AVX512_row
+
+dotMany4AVX512_done:
+	VZEROUPPER
+	RET
+
+// func l2Many4AVX512(dst []float32, ld int, n int, q0 []float32, q1 []float32, q2 []float32, q3 []float32, ys []float32)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·l2Many4AVX512(SB), NOSPLIT, $0-160
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  n+32(FP), CX
+	MOVQ  q0_base+40(FP), DX
+	MOVQ  q1_base+64(FP), BX
+	MOVQ  q2_base+88(FP), SI
+	MOVQ  q3_base+112(FP), DI
+	MOVQ  q0_len+48(FP), R8
+	MOVQ  ys_base+136(FP), R9
+	MOVQ  R8, R10
+	ANDQ  $0x0000000f, R10
+	LEAQ  tailmask16<>+0(SB), R11
+	KMOVW (R11)(R10*2), K1
+	SHLQ  $0x02, R8
+	MOVQ  ld+24(FP), R11
+	SHLQ  $0x02, R11
+
+l2Many4AVX512_row:
+	TESTQ  CX, CX
+	JZ     l2Many4AVX512_done
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R12, R12
+	MOVQ   R8, R13
+	SUBQ   $0x00000080, R13
+	MOVQ   R8, R14
+	SUBQ   $0x00000040, R14
+
+l2Many4AVX512_loopA:
+	CMPQ        R12, R13
+	JG          l2Many4AVX512_loop1
+	VMOVUPS     (R9)(R12*1), Z8
+	VSUBPS      (DX)(R12*1), Z8, Z9
+	VFMADD231PS Z9, Z9, Z0
+	VSUBPS      (BX)(R12*1), Z8, Z9
+	VFMADD231PS Z9, Z9, Z2
+	VSUBPS      (SI)(R12*1), Z8, Z9
+	VFMADD231PS Z9, Z9, Z4
+	VSUBPS      (DI)(R12*1), Z8, Z8
+	VFMADD231PS Z8, Z8, Z6
+	VMOVUPS     64(R9)(R12*1), Z8
+	VSUBPS      64(DX)(R12*1), Z8, Z9
+	VFMADD231PS Z9, Z9, Z1
+	VSUBPS      64(BX)(R12*1), Z8, Z9
+	VFMADD231PS Z9, Z9, Z3
+	VSUBPS      64(SI)(R12*1), Z8, Z9
+	VFMADD231PS Z9, Z9, Z5
+	VSUBPS      64(DI)(R12*1), Z8, Z8
+	VFMADD231PS Z8, Z8, Z7
+	ADDQ        $0x00000080, R12
+	JMP         l2Many4AVX512_loopA
+
+l2Many4AVX512_loop1:
+	CMPQ        R12, R14
+	JG          l2Many4AVX512_tail
+	VMOVUPS     (R9)(R12*1), Z8
+	VSUBPS      (DX)(R12*1), Z8, Z9
+	VFMADD231PS Z9, Z9, Z0
+	VSUBPS      (BX)(R12*1), Z8, Z9
+	VFMADD231PS Z9, Z9, Z2
+	VSUBPS      (SI)(R12*1), Z8, Z9
+	VFMADD231PS Z9, Z9, Z4
+	VSUBPS      (DI)(R12*1), Z8, Z8
+	VFMADD231PS Z8, Z8, Z6
+	ADDQ        $0x00000040, R12
+	JMP         l2Many4AVX512_loop1
+
+l2Many4AVX512_tail:
+	TESTQ       R10, R10
+	JZ          l2Many4AVX512_reduce
+	VMOVUPS.Z   (R9)(R12*1), K1, Z8
+	VMOVUPS.Z   (DX)(R12*1), K1, Z9
+	VSUBPS      Z9, Z8, Z9
+	VFMADD231PS Z9, Z9, Z1
+	VMOVUPS.Z   (BX)(R12*1), K1, Z9
+	VSUBPS      Z9, Z8, Z9
+	VFMADD231PS Z9, Z9, Z3
+	VMOVUPS.Z   (SI)(R12*1), K1, Z9
+	VSUBPS      Z9, Z8, Z9
+	VFMADD231PS Z9, Z9, Z5
+	VMOVUPS.Z   (DI)(R12*1), K1, Z9
+	VSUBPS      Z9, Z8, Z9
+	VFMADD231PS Z9, Z9, Z7
+
+l2Many4AVX512_reduce:
+	MOVQ          AX, R12
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y8
+	VADDPS        Y8, Y0, Y8
+	VEXTRACTF32X4 $0x01, Y8, X9
+	VADDPS        X9, X8, X8
+	VUNPCKHPD     X8, X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSHDUP     X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSS        X8, (R12)
+	ADDQ          R11, R12
+	VADDPS        Z3, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y8
+	VADDPS        Y8, Y2, Y8
+	VEXTRACTF32X4 $0x01, Y8, X9
+	VADDPS        X9, X8, X8
+	VUNPCKHPD     X8, X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSHDUP     X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSS        X8, (R12)
+	ADDQ          R11, R12
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y8
+	VADDPS        Y8, Y4, Y8
+	VEXTRACTF32X4 $0x01, Y8, X9
+	VADDPS        X9, X8, X8
+	VUNPCKHPD     X8, X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSHDUP     X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSS        X8, (R12)
+	ADDQ          R11, R12
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y8
+	VADDPS        Y8, Y6, Y8
+	VEXTRACTF32X4 $0x01, Y8, X9
+	VADDPS        X9, X8, X8
+	VUNPCKHPD     X8, X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSHDUP     X8, X9
+	VADDPS        X9, X8, X8
+	VMOVSS        X8, (R12)
+	ADDQ          $0x00000004, AX
+	ADDQ          R8, R9
+	DECQ          CX
+	JMP           l2Many4AVX512_row
+
+l2Many4AVX512_done:
 	VZEROUPPER
 	RET
 

@@ -348,6 +348,28 @@ func FuzzDotMany(f *testing.F) {
 				fuzzCheck(t, "DotMany", dots[i], dotGeneric(q, y), refDot(q, y), d)
 				fuzzCheck(t, "L2SqrMany", l2s[i], l2SqrGeneric(q, y), refL2(q, y), d)
 			}
+			// The four-query kernels give each query DotMany's and
+			// L2SqrMany's bits.
+			neg := make([]float32, d)
+			for i, v := range q {
+				neg[i] = -v
+			}
+			qs := [4][]float32{q, neg, q, q}
+			if n > 0 {
+				qs[2] = ys[:d]
+			}
+			dots4, l2s4 := make([]float32, 4*n), make([]float32, 4*n)
+			DotMany4(dots4, qs[0], qs[1], qs[2], qs[3], ys)
+			L2SqrMany4(l2s4, qs[0], qs[1], qs[2], qs[3], ys)
+			for j, qj := range qs {
+				DotMany(dots, qj, ys)
+				L2SqrMany(l2s, qj, ys)
+				for i := 0; i < n; i++ {
+					if !sameBits(dots4[j*n+i], dots[i]) || !sameBits(l2s4[j*n+i], l2s[i]) {
+						t.Fatalf("query %d row %d: DotMany4 %v L2SqrMany4 %v, one query %v %v", j, i, dots4[j*n+i], l2s4[j*n+i], dots[i], l2s[i])
+					}
+				}
+			}
 		})
 	})
 }
@@ -497,4 +519,9 @@ func TestMany4(t *testing.T) {
 			check("special", qs, ys)
 		}
 	})
+}
+
+// sameBits reports whether a and b are the same float32, or both NaN.
+func sameBits(a, b float32) bool {
+	return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b)
 }

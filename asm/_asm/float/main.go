@@ -7,7 +7,7 @@
 //     one row at a time for the rest, each row summed in the same order, so
 //     its result does not depend on its position), with masked loads for the
 //     tail so no byte past a row is read;
-//   - dotMany4, l2Many4 (AVX2): four queries against consecutive rows, each
+//   - dotMany4, l2Many4: four queries against consecutive rows, each
 //     row loaded once for the four, each (query, row) summed exactly as
 //     dotMany and l2Many sum it;
 //   - tile: the register-blocked micro-kernel of DotTile, mr rows of xs times
@@ -56,10 +56,8 @@ func main() {
 
 	g.many("dotMany"+g.name, false)
 	g.many("l2Many"+g.name, true)
-	if !g.wide {
-		g.many4("dotMany4"+g.name, false)
-		g.many4("l2Many4"+g.name, true)
-	}
+	g.many4("dotMany4"+g.name, false)
+	g.many4("l2Many4"+g.name, true)
 	if g.wide {
 		g.tile("tile8x32"+g.name, 8, 2)
 		g.tile("tile16x16"+g.name, 16, 1)
@@ -88,17 +86,14 @@ func addHeader() {
 		log.Fatal(err)
 	}
 	ext := map[string]string{"avx2": "AVX2 and FMA (8 lanes)", "avx512": "AVX-512 F/VL (16 lanes)"}[*isa]
-	four := ""
-	if *isa == "avx2" {
-		four = "\n// the same for four queries against many rows (each row read once),"
-	}
 	head := fmt.Sprintf(`// float32 distance kernels for amd64 with %s:
-// dot products and squared L2 distances of one query against many rows,%s
+// dot products and squared L2 distances of one query against many rows,
+// the same for four queries against many rows (each row read once),
 // the micro-kernel and panel packing of the tiled inner-product kernel
 // (DotTile), and a loop of independent FMAs that measures peak throughput.
 // Tails are read with masked loads: no kernel reads past its inputs.
 
-`, ext, four)
+`, ext)
 	if err := os.WriteFile(out, append([]byte(head), src...), 0o644); err != nil {
 		log.Fatal(err)
 	}
