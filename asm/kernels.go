@@ -43,7 +43,7 @@ func L2SqrMany(dst, q, ys []float32) {
 // L2SqrMany4 writes dst[j*n+i] = ||q_j - ys[i*d:(i+1)*d]||² for the four
 // queries q0..q3 of d = len(q0) floats each and the n = len(dst)/4 rows of
 // ys: what L2SqrMany writes for each query, bit for bit. Where the
-// machine's kernels have it (AVX2), each row is read once for the four
+// machine's kernels have it (AVX2 and AVX-512), each row is read once for the four
 // queries, which saves a load per multiply-add when the rows come from
 // cache: a short list several queries probe.
 func L2SqrMany4(dst, q0, q1, q2, q3, ys []float32) {
