@@ -153,6 +153,34 @@ func (c *rvcCase) setIndex(idx kume.Index) error {
 	return nil
 }
 
+// rvcBenchShapes are the shapes BenchmarkRVCChunk measures: with
+// KUME_RVC_DIR set, every case that folder holds (its rvc.json, whatever
+// sizes it was exported with); else rvcShapes'.
+func rvcBenchShapes(tb testing.TB) []rvcShape {
+	dir := os.Getenv("KUME_RVC_DIR")
+	if dir == "" {
+		return rvcShapes(isFull())
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "rvc.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var meta struct {
+		Cases []struct{ D, N int }
+	}
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		tb.Fatalf("%s/rvc.json: %v", dir, err)
+	}
+	var out []rvcShape
+	for _, c := range meta.Cases {
+		out = append(out, rvcShape{c.D, c.N})
+	}
+	if len(out) == 0 {
+		tb.Fatalf("%s/rvc.json lists no cases", dir)
+	}
+	return out
+}
+
 // rvcFiles are the names of a case's files in an exported folder.
 func rvcFiles(dir string, s rvcShape) (caseDir, indexPath string, chunk func(t, j int) string, ids func(t, j int) string) {
 	caseDir = filepath.Join(dir, fmt.Sprintf("rvc_d%d_n%d", s.D, s.N))
@@ -222,10 +250,11 @@ func getRVCCase(tb testing.TB, s rvcShape) *rvcCase {
 //
 // Each is reported in ms/chunk and µs/frame. Run it on one thread (-cpu 1)
 // to compare with FAISS's one-thread figures (bench/rvc_faiss_bench.py).
-// With KUME_RVC_DIR set to a folder TestRVCExport wrote, the index and
-// chunks are read from there, so that both engines search the same index.
+// With KUME_RVC_DIR set to a folder TestRVCExport wrote, the cases are the
+// ones that folder holds, their indexes and chunks read from there, so that
+// both engines search the same index.
 func BenchmarkRVCChunk(b *testing.B) {
-	for _, s := range rvcShapes(isFull()) {
+	for _, s := range rvcBenchShapes(b) {
 		b.Run(s.name(), func(b *testing.B) {
 			c := getRVCCase(b, s)
 			for _, t := range rvcChunks {
