@@ -539,7 +539,8 @@ func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
 		r.nprobe = b.Params.NProbe
 	}
 	r.nprobe = min(r.nprobe, x.nlist)
-	return batch.Run(ctx, b, x.searchGrain(b.Dst.NQ, r.nprobe), r, ivfRun.search)
+	lo, hi := x.searchGrain(b.Dst.NQ, r.nprobe)
+	return batch.RunShrinking(ctx, b, lo, hi, r, ivfRun.search)
 }
 
 // WholeBatcher is implemented by scanners whose batches gain from holding
@@ -553,7 +554,8 @@ type WholeBatcher interface {
 }
 
 // searchGrain is how many of nq queries, probing nprobe lists each, one
-// goroutine takes: one share per goroutine for a WholeBatcher; else
+// goroutine takes at a time, from hi at the start of a batch down to lo at
+// its end: one share per goroutine for a WholeBatcher; else
 // parallel.Grain's smaller chunks, which balance better, but with several
 // probes per query at least 2·nlist/nprobe queries, so that a chunk's
 // probes cover the lists about twice and queries meet in the lists they
@@ -562,8 +564,11 @@ type WholeBatcher interface {
 // query in chunks of 250, 95-98 in chunks of 500, 84-89 in one). With one
 // probe per query a chunk would need 2·nlist queries to gain that way, and
 // the queries that do share lists, as consecutive frames of speech do, meet
-// within the smaller chunks.
-func (x *Index) searchGrain(nq, nprobe int) int {
+// within the smaller chunks; those chunks shrink to 16 queries as the batch
+// runs out, so that neither goroutine waits long for the other's last one
+// (RVC's 2,000-frame chunks on two threads: 3-4 % faster at 50k x 768
+// and 50k x 256).
+func (x *Index) searchGrain(nq, nprobe int) (lo, hi int) {
 	s := x.getSearcher(nil)
 	wb, ok := s.scanner.(WholeBatcher)
 	whole := ok && wb.WholeBatches()
@@ -571,13 +576,14 @@ func (x *Index) searchGrain(nq, nprobe int) int {
 	procs := runtime.GOMAXPROCS(0)
 	share := max((nq+procs-1)/procs, 16)
 	if whole {
-		return share
+		return share, share
 	}
 	g := parallel.Grain(nq, 16)
 	if nprobe > 1 {
 		g = max(g, min(share, (2*x.nlist+nprobe-1)/nprobe))
+		return g, g
 	}
-	return g
+	return 16, g
 }
 
 // ivfRun is what an IVF search resolves once per batch.

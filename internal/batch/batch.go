@@ -56,6 +56,13 @@ func (b Batch) Filter() kume.IDFilter {
 // what the part resolved for the whole batch (its defaults, nprobe, ...),
 // so that fn need not be a closure (a method expression: T.method).
 func Run[S any](ctx context.Context, b Batch, grain int, st S, fn func(st S, ctx context.Context, b Batch, lo, hi int) error) error {
+	return RunShrinking(ctx, b, grain, grain, st, fn)
+}
+
+// RunShrinking is Run with chunks that shrink from grain to minGrain
+// queries as the batch runs out (parallel.ForShrinking), so that the
+// goroutines finish together.
+func RunShrinking[S any](ctx context.Context, b Batch, minGrain, grain int, st S, fn func(st S, ctx context.Context, b Batch, lo, hi int) error) error {
 	nq := b.Dst.NQ
 	if nq <= max(grain, 1) {
 		if err := ctx.Err(); err != nil {
@@ -66,7 +73,7 @@ func Run[S any](ctx context.Context, b Batch, grain int, st S, fn func(st S, ctx
 		}
 		return b.After(0, nq)
 	}
-	return parallel.For(ctx, nq, grain, func(lo, hi int) error {
+	return parallel.ForShrinking(ctx, nq, minGrain, grain, func(lo, hi int) error {
 		if err := fn(st, ctx, b, lo, hi); err != nil {
 			return err
 		}

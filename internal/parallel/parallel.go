@@ -15,27 +15,34 @@ import (
 // started are then skipped. With one chunk, or GOMAXPROCS = 1, everything runs
 // on the calling goroutine.
 func For(ctx context.Context, n, grain int, fn func(lo, hi int) error) error {
+	return ForShrinking(ctx, n, grain, grain, fn)
+}
+
+// ForShrinking is For with chunks that shrink as the work runs out, so that
+// no goroutine is left with a long last chunk while the others have
+// finished: each chunk a goroutine takes is what is left divided among
+// twice the goroutines, at most maxGrain and at least minGrain long (the
+// last one may be shorter). With minGrain = maxGrain it is For.
+func ForShrinking(ctx context.Context, n, minGrain, maxGrain int, fn func(lo, hi int) error) error {
 	if n <= 0 {
 		return ctx.Err()
 	}
-	if grain < 1 {
-		grain = 1
-	}
-	chunks := (n + grain - 1) / grain
-	workers := min(runtime.GOMAXPROCS(0), chunks)
+	maxGrain = max(maxGrain, 1)
+	minGrain = min(max(minGrain, 1), maxGrain)
+	workers := min(runtime.GOMAXPROCS(0), (n+minGrain-1)/minGrain)
 	if workers <= 1 {
-		for lo := 0; lo < n; lo += grain {
+		for lo := 0; lo < n; lo += maxGrain {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := fn(lo, min(lo+grain, n)); err != nil {
+			if err := fn(lo, min(lo+maxGrain, n)); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	var (
-		next     atomic.Int64
+		next     atomic.Int64 // where the next chunk starts
 		wg       sync.WaitGroup
 		errOnce  sync.Once
 		firstErr error
@@ -45,21 +52,35 @@ func For(ctx context.Context, n, grain int, fn func(lo, hi int) error) error {
 		errOnce.Do(func() { firstErr = err })
 		failed.Store(true)
 	}
+	// take claims the next chunk; lo >= n when none is left.
+	take := func() (lo, hi int) {
+		for {
+			start := next.Load()
+			lo = int(start)
+			if lo >= n {
+				return n, n
+			}
+			size := min(max((n-lo)/(2*workers), minGrain), maxGrain)
+			hi = min(lo+size, n)
+			if next.CompareAndSwap(start, int64(hi)) {
+				return lo, hi
+			}
+		}
+	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for !failed.Load() {
-				c := int(next.Add(1) - 1)
-				if c >= chunks {
+				lo, hi := take()
+				if lo >= n {
 					return
 				}
 				if err := ctx.Err(); err != nil {
 					fail(err)
 					return
 				}
-				lo := c * grain
-				if err := fn(lo, min(lo+grain, n)); err != nil {
+				if err := fn(lo, hi); err != nil {
 					fail(err)
 					return
 				}
