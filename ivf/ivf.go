@@ -281,7 +281,7 @@ func (x *Index) coarseSearch(ctx context.Context, dst *kume.Results, qs []float3
 	}
 	if part, ok := x.quantizer.(batch.Part); ok {
 		dst.Resize(nq, nprobe)
-		return part.SearchChecked(ctx, batch.Batch{Queries: qs, K: nprobe, Params: p, Dst: dst})
+		return part.SearchChecked(ctx, batch.Batch{Queries: qs, K: nprobe, Params: p, Dst: dst, ValuesChecked: true})
 	}
 	return x.quantizer.SearchInto(ctx, dst, qs, nprobe, p)
 }

@@ -124,9 +124,13 @@ func (x *Index) SearchInto(ctx context.Context, dst *kume.Results, queries []flo
 // SearchInto's, or that of an index wrapping this one. The wrapped index
 // answers the normalised queries.
 func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
+	if err := b.CheckValues(0, b.Dst.NQ); err != nil {
+		return err
+	}
 	p := x.normalizedChecked(b.Queries)
 	defer x.release(p)
 	b.Queries = *p
+	b.ValuesChecked = true
 	return batch.Search(ctx, x.sub, b)
 }
 

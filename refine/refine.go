@@ -248,7 +248,9 @@ func (x *Index) SearchChecked(ctx context.Context, b batch.Batch) error {
 	defer x.scratch.Put(s)
 	s.cand.Resize(nq, kb)
 	f := b.Filter()
-	return batch.Search(ctx, x.base, batch.Batch{Queries: queries, K: kb, Params: p, Dst: &s.cand,
+	// The base checks the queries' values chunk by chunk when b has not,
+	// before the re-ranking of each chunk reads them.
+	return batch.Search(ctx, x.base, batch.Batch{Queries: queries, K: kb, Params: p, Dst: &s.cand, ValuesChecked: b.ValuesChecked,
 		Then: func(lo, hi int) error {
 			w := x.getScratch()
 			defer x.scratch.Put(w)

@@ -1,5 +1,6 @@
 // Package batch is where a k-NN search is checked and spread over
-// goroutines: once, at the outermost public call. Every kume index is a
+// goroutines: once, at the outermost public call (the queries' values chunk
+// by chunk, on the goroutines that answer them). Every kume index is a
 // Part: its public SearchInto checks the arguments (Into) and calls its own
 // SearchChecked, and a composite index (refine, l2norm) calls the
 // SearchChecked of the index it wraps (Search), which trusts its input. The
@@ -31,6 +32,24 @@ type Batch struct {
 	// Then, when set, is called for each chunk of queries [lo, hi) once
 	// their rows of Dst are final, on the goroutine that answered them.
 	Then func(lo, hi int) error
+	// ValuesChecked reports that the queries' values are known to be
+	// finite, with no squared norm beyond float32's range. When it is
+	// false (as a public call's batch is), Run checks each chunk's queries
+	// before answering them, on the goroutine that answers them (which
+	// then finds them in its cache), and Into turns a failure into the
+	// error a check of the whole batch gives; a part that reads the
+	// queries before Run does checks them first (CheckValues).
+	ValuesChecked bool
+}
+
+// CheckValues checks the values of the queries [lo, hi) unless the batch
+// says they are checked already.
+func (b Batch) CheckValues(lo, hi int) error {
+	if b.ValuesChecked || hi <= lo {
+		return nil
+	}
+	d := len(b.Queries) / b.Dst.NQ
+	return check.Values("queries", b.Queries[lo*d:hi*d], d)
 }
 
 // After calls b.Then for the queries [lo, hi), if it is set.
@@ -68,17 +87,23 @@ func RunShrinking[S any](ctx context.Context, b Batch, minGrain, grain int, st S
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := fn(st, ctx, b, 0, nq); err != nil {
-			return err
-		}
-		return b.After(0, nq)
+		return runChunk(ctx, b, st, fn, 0, nq)
 	}
 	return parallel.ForShrinking(ctx, nq, minGrain, grain, func(lo, hi int) error {
-		if err := fn(st, ctx, b, lo, hi); err != nil {
-			return err
-		}
-		return b.After(lo, hi)
+		return runChunk(ctx, b, st, fn, lo, hi)
 	})
+}
+
+// runChunk answers the queries [lo, hi) of b: their values checked, fn,
+// then b.Then.
+func runChunk[S any](ctx context.Context, b Batch, st S, fn func(st S, ctx context.Context, b Batch, lo, hi int) error, lo, hi int) error {
+	if err := b.CheckValues(lo, hi); err != nil {
+		return err
+	}
+	if err := fn(st, ctx, b, lo, hi); err != nil {
+		return err
+	}
+	return b.After(lo, hi)
 }
 
 // Part is an index that answers checked batches. Every kume index is one.
@@ -86,15 +111,17 @@ type Part interface {
 	kume.Index
 	// SearchChecked answers b, spreading its queries over goroutines as
 	// the index sees fit and calling b.Then after each chunk. It does not
-	// check b's arguments again.
+	// check b's arguments again, but for the queries' values when
+	// b.ValuesChecked is false (Run checks them chunk by chunk).
 	SearchChecked(ctx context.Context, b Batch) error
 }
 
-// Check checks the arguments of a search once: finite queries of
-// dimension d, k >= 1 with nq*k in bounds, and p's fields within their
-// bounds. It returns the number of queries.
+// Check checks the arguments of a search once, but for the queries'
+// values (Batch.ValuesChecked): queries of dimension d, k >= 1 with nq*k
+// in bounds, and p's fields within their bounds. It returns the number of
+// queries.
 func Check(queries []float32, d, k int, p *kume.SearchParams) (int, error) {
-	nq, err := check.Search(queries, d, k)
+	nq, err := check.SearchShape(queries, d, k)
 	if err != nil {
 		return 0, err
 	}
@@ -116,7 +143,18 @@ func Into(ctx context.Context, x Part, pkg string, dst *kume.Results, queries []
 		return err
 	}
 	dst.Resize(nq, k)
-	return x.SearchChecked(ctx, Batch{Queries: queries, K: k, Params: p, Dst: dst})
+	err = x.SearchChecked(ctx, Batch{Queries: queries, K: k, Params: p, Dst: dst})
+	if err != nil {
+		// A chunk that found a bad query may have been any of them: the
+		// error names the first, as a check of the whole batch does.
+		if verr := check.Values("queries", queries, x.Dim()); verr != nil {
+			err = verr
+			if pkg != "" {
+				err = fmt.Errorf("%s: %w", pkg, err)
+			}
+		}
+	}
+	return err
 }
 
 // Search answers the checked batch b with idx: through SearchChecked when

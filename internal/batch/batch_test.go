@@ -123,7 +123,10 @@ func TestForeignPart(t *testing.T) {
 	}
 }
 
-// Bad arguments are refused at the outer call, before any part is entered.
+// Bad arguments are refused at the outer call, before any part is entered:
+// the queries' values here by L2norm, which reads them first (a part
+// entered with values unchecked checks each chunk's queries before
+// answering them; contract.TestNonFiniteInput covers those batches).
 func TestCheckedOnceAtTheTop(t *testing.T) {
 	const d = 4
 	f, _ := flat.New(d, metric.L2)

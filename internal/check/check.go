@@ -20,24 +20,44 @@ import (
 // squared L2 distance can at worst be +Inf, never NaN, and the error bounds
 // of batched distances stay finite.
 func Vectors(what string, x []float32, d int) (int, error) {
+	n, err := Shape(what, x, d)
+	if err != nil {
+		return 0, err
+	}
+	if err := Values(what, x, d); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// Shape is the part of Vectors that does not read the values: d >= 1 and x
+// whole rows of d floats. It returns the number of rows.
+func Shape(what string, x []float32, d int) (int, error) {
 	if d <= 0 {
 		return 0, fmt.Errorf("%w: dimension %d", kume.ErrInvalidArgument, d)
 	}
 	if len(x)%d != 0 {
 		return 0, fmt.Errorf("%w: %s has %d floats, not a multiple of d = %d", kume.ErrDimension, what, len(x), d)
 	}
+	return len(x) / d, nil
+}
+
+// Values is the rest of Vectors, for x of whole rows of d >= 1 floats
+// (Shape): every component finite, no row's squared norm beyond float32's
+// range. Rows are numbered from the start of x.
+func Values(what string, x []float32, d int) error {
 	// One pass finds whether any component is non-finite or so large that
 	// d of them squared could overflow; only then are the rows looked at.
 	if !anyLarge(x, largeBits(d)) {
-		return len(x) / d, nil
+		return nil
 	}
 	if i := firstNonFinite(x); i >= 0 {
-		return 0, fmt.Errorf("%w: %s row %d, component %d is %v", kume.ErrNonFinite, what, i/d, i%d, x[i])
+		return fmt.Errorf("%w: %s row %d, component %d is %v", kume.ErrNonFinite, what, i/d, i%d, x[i])
 	}
 	if r := firstOverflowingRow(x, d); r >= 0 {
-		return 0, fmt.Errorf("%w: %s row %d has a squared norm of %.3g, beyond float32's range (values too large)", kume.ErrNonFinite, what, r, sqNorm64(x[r*d:(r+1)*d]))
+		return fmt.Errorf("%w: %s row %d has a squared norm of %.3g, beyond float32's range (values too large)", kume.ErrNonFinite, what, r, sqNorm64(x[r*d:(r+1)*d]))
 	}
-	return len(x) / d, nil
+	return nil
 }
 
 // largeBits returns the bits of the smallest magnitude L such that d
@@ -87,10 +107,23 @@ func sqNorm64(row []float32) float64 {
 // Search checks the arguments of a search: finite queries of dimension d and
 // 1 <= k with nq*k <= kume.MaxResults. It returns the number of queries.
 func Search(queries []float32, d, k int) (int, error) {
+	nq, err := SearchShape(queries, d, k)
+	if err != nil {
+		return 0, err
+	}
+	if err := Values("queries", queries, d); err != nil {
+		return 0, err
+	}
+	return nq, nil
+}
+
+// SearchShape is the part of Search that does not read the queries'
+// values (Values checks them).
+func SearchShape(queries []float32, d, k int) (int, error) {
 	if k <= 0 {
 		return 0, fmt.Errorf("%w: k = %d, want k >= 1", kume.ErrInvalidArgument, k)
 	}
-	nq, err := Vectors("queries", queries, d)
+	nq, err := Shape("queries", queries, d)
 	if err != nil {
 		return 0, err
 	}

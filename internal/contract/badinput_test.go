@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/kume-ann/kume"
@@ -54,7 +56,8 @@ func withBadRow(rng *rand.Rand, n, at int, b badVector) []float32 {
 // TestNonFiniteInput checks that every index type, with both metrics,
 // rejects with an error wrapping kume.ErrNonFinite a NaN, an infinity, or a
 // vector whose squared norm overflows float32, in Train, Add, AddWithIDs and
-// Search, wherever the bad row is in its batch; that a rejected Add stores
+// Search, wherever the bad row is in its batch (in a batch spread over
+// goroutines, the error names the first bad query); that a rejected Add stores
 // nothing; and that a vector with large but representable values (1e18) is
 // accepted.
 func TestNonFiniteInput(t *testing.T) {
@@ -99,6 +102,22 @@ func nonFinite(t *testing.T, desc string, m metric.Metric) {
 				if !errors.Is(err, kume.ErrNonFinite) {
 					t.Errorf("%s: Search of %d queries, one bad: err = %v (result %s), want ErrNonFinite", label, len(q)/badDim, err, shape(res))
 				}
+			}
+		}
+	}
+	// A batch large enough to be spread over goroutines in chunks, each of
+	// which checks its own queries: the error names the first bad query,
+	// whichever chunk finds one first.
+	for _, b := range badVectors {
+		many := gaussian(rng, 700, badDim, 0, 1)
+		b.set(many[690*badDim : 691*badDim])
+		b.set(many[430*badDim : 431*badDim])
+		for _, procs := range []int{1, 2} {
+			old := runtime.GOMAXPROCS(procs)
+			res, err := search(idx, many, 3, &kume.SearchParams{NProbe: badLists})
+			runtime.GOMAXPROCS(old)
+			if !errors.Is(err, kume.ErrNonFinite) || !strings.Contains(err.Error(), "queries row 430") {
+				t.Errorf("seed %d, %s %v, %s, GOMAXPROCS %d: Search of 700 queries, rows 430 and 690 bad: err = %v (result %s), want ErrNonFinite naming row 430", badSeed, desc, m, b.name, procs, err, shape(res))
 			}
 		}
 	}
