@@ -459,7 +459,7 @@ func TestMany4(t *testing.T) {
 				for j, q := range qs {
 					f.one(want, q, ys)
 					for i := range want {
-						if math.Float32bits(got[j*n+i]) != math.Float32bits(want[i]) && !(want[i] != want[i] && got[j*n+i] != got[j*n+i]) {
+						if !sameBits(got[j*n+i], want[i]) {
 							t.Fatalf("%s %s d=%d n=%d query %d row %d: %v, one query %v", f.name, name, d, n, j, i, got[j*n+i], want[i])
 						}
 					}
